@@ -1,0 +1,360 @@
+"""The "unlike the training data" check: is a study outside what the model was trained on?
+
+Three rules, each fitted on the training feature table and stored in ``ood_profile.json``
+beside the model (see ``docs/confidence.md`` for the reasoning):
+
+1. **Coverage.** A study with fewer tests recorded than almost every training study is flagged
+   (``only 2 tests recorded``). The count of tests is the number of measured (non-NaN)
+   findings, i.e. non-coverage feature columns. The floor is the ``coverage_quantile``
+   (default 0.5 %) quantile of the training counts, never less than ``min_measured``.
+2. **Range.** Per feature, a robust training range ``[q_lo - m * span, q_hi + m * span]`` with
+   ``q_lo``/``q_hi`` the 0.5 %/99.5 % training quantiles and ``span = q_hi - q_lo`` (``m`` = 0.5);
+   a measured value outside it is "far outside the training range". Missing values never count.
+3. **Outlier score.** The Mahalanobis distance on rank-Gaussianised features (a Gaussian
+   copula): every feature is mapped through its training empirical CDF to a normal score,
+   missing values sit at the median (score 0), and the squared distance under a Ledoit-Wolf
+   shrunk covariance of the training scores, divided by the number of features, is the
+   ``ood_score``. The threshold is the ``outlier_quantile`` (default 99 %) of the training
+   scores, so about 1 % of training studies are above it by construction.
+
+The ``ood_score`` column reports rule 3 divided by its threshold (values above 1 are flagged),
+so it is comparable across models.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtri
+from sklearn.covariance import LedoitWolf
+
+logger = logging.getLogger(__name__)
+
+PROFILE_FILE = "ood_profile.json"
+COVERAGE_PREFIX = "cov_"
+_N_QUANTILES = 101  # grid of the empirical CDF stored per feature
+_Z_CLIP = 3.5  # normal scores are clipped to +-3.5 (the rank transform saturates anyway)
+
+
+@dataclass(frozen=True)
+class OODProfile:
+    """What the training data looked like, for the unlike-the-training-data flag.
+
+    Attributes
+    ----------
+    feature_names : list[str]
+        Non-coverage features the profile describes (order of the arrays below).
+    quantiles : ndarray, shape (F, Q)
+        Training quantiles of each feature on an even probability grid (NaN when never measured).
+    range_low, range_high : ndarray, shape (F,)
+        Robust training range per feature (in the feature's own unit).
+    precision : ndarray, shape (F, F)
+        Inverse of the shrunk covariance of the normal scores.
+    outlier_threshold : float
+        Outlier score above which a study is flagged (``outlier_quantile`` of training scores).
+    min_measured : int
+        Fewest measured findings a study may have without being flagged.
+    median_measured : float
+        Median number of measured findings in training (for the reason text).
+    n_train : int
+        Number of training studies.
+    params : dict
+        The fitting parameters (for the record).
+    """
+
+    feature_names: list[str]
+    quantiles: np.ndarray
+    range_low: np.ndarray
+    range_high: np.ndarray
+    precision: np.ndarray
+    outlier_threshold: float
+    min_measured: int
+    median_measured: float
+    n_train: int
+    params: dict
+
+    # --- scoring ------------------------------------------------------------------------------
+    def normal_scores(self, X: pd.DataFrame) -> np.ndarray:
+        """Rank-Gaussianised features, shape (n, F); missing (or absent) features are 0."""
+        values = _aligned(X, self.feature_names)
+        return _normal_scores(values, self.quantiles)
+
+    def outlier_score(self, X: pd.DataFrame) -> np.ndarray:
+        """Mean squared Mahalanobis distance of the normal scores, shape (n,)."""
+        z = self.normal_scores(X)
+        return _mahalanobis(z, self.precision)
+
+    def score(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Score studies; one row per row of ``X`` (same index).
+
+        Parameters
+        ----------
+        X : DataFrame
+            Feature table (index ``study_id``); extra columns are ignored, missing profile
+            columns count as not measured. Not modified.
+
+        Returns
+        -------
+        DataFrame
+            ``ood_score`` (outlier score / threshold, > 1 is unusual), ``unlike_training_data``
+            (bool: any rule fired), ``ood_reasons`` ("; "-joined human reasons, "" if none),
+            ``n_measured`` (measured findings) and ``n_out_of_range`` (values far outside).
+        """
+        values = _aligned(X, self.feature_names)
+        measured = np.isfinite(values)
+        n_measured = measured.sum(axis=1)
+        with np.errstate(invalid="ignore"):
+            outside = measured & ((values < self.range_low) | (values > self.range_high))
+        n_outside = outside.sum(axis=1)
+        raw = _mahalanobis(_normal_scores(values, self.quantiles), self.precision)
+        ratio = raw / self.outlier_threshold if self.outlier_threshold > 0 else np.zeros_like(raw)
+
+        low_coverage = n_measured < self.min_measured
+        out_of_range = n_outside > 0
+        outlier = ratio > 1.0
+        reasons: list[str] = []
+        for i in range(len(values)):  # string building only; the scoring above is vectorised
+            parts = []
+            if low_coverage[i]:
+                parts.append(
+                    f"only {int(n_measured[i])} findings recorded (training studies had at "
+                    f"least {self.min_measured}, typically {int(self.median_measured)})"
+                )
+            if out_of_range[i]:
+                names = [self.feature_names[j] for j in np.flatnonzero(outside[i])[:3]]
+                k = int(n_outside[i])
+                parts.append(
+                    f"{k} value{'s' if k > 1 else ''} far outside the training range "
+                    f"({', '.join(names)}{', ...' if k > 3 else ''})"
+                )
+            if outlier[i]:
+                parts.append(
+                    f"unusual combination of findings (outlier score {ratio[i]:.1f}x the "
+                    "99th percentile of training studies)"
+                )
+            reasons.append("; ".join(parts))
+        return pd.DataFrame(
+            {
+                "ood_score": ratio,
+                "unlike_training_data": low_coverage | out_of_range | outlier,
+                "ood_reasons": reasons,
+                "n_measured": n_measured.astype(int),
+                "n_out_of_range": n_outside.astype(int),
+            },
+            index=X.index,
+        )
+
+    # --- persistence --------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """JSON-ready form (NaN as null)."""
+
+        def arr(a: np.ndarray) -> list:
+            return _nan_to_none(np.asarray(a, dtype=float).tolist())
+
+        return {
+            "format": "emgdx-ood-profile/1",
+            "feature_names": list(self.feature_names),
+            "quantiles": arr(self.quantiles),
+            "range_low": arr(self.range_low),
+            "range_high": arr(self.range_high),
+            "precision": self.precision.tolist(),
+            "outlier_threshold": float(self.outlier_threshold),
+            "min_measured": int(self.min_measured),
+            "median_measured": float(self.median_measured),
+            "n_train": int(self.n_train),
+            "params": dict(self.params),
+        }
+
+    @classmethod
+    def from_dict(cls, doc: dict) -> OODProfile:
+        """Inverse of :meth:`to_dict`."""
+
+        def arr(x: list) -> np.ndarray:
+            return np.array(_none_to_nan(x), dtype=float)
+
+        return cls(
+            feature_names=list(doc["feature_names"]),
+            quantiles=arr(doc["quantiles"]).reshape(len(doc["feature_names"]), -1),
+            range_low=arr(doc["range_low"]),
+            range_high=arr(doc["range_high"]),
+            precision=np.array(doc["precision"], dtype=float),
+            outlier_threshold=float(doc["outlier_threshold"]),
+            min_measured=int(doc["min_measured"]),
+            median_measured=float(doc["median_measured"]),
+            n_train=int(doc["n_train"]),
+            params=dict(doc.get("params", {})),
+        )
+
+    def save(self, model_dir: str | Path) -> Path:
+        """Write ``ood_profile.json`` into ``model_dir`` and return its path."""
+        path = Path(model_dir) / PROFILE_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict()))
+        return path
+
+    @classmethod
+    def load(cls, model_dir: str | Path) -> OODProfile:
+        """Read ``ood_profile.json`` from ``model_dir``."""
+        path = Path(model_dir) / PROFILE_FILE
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{path}: no OOD profile; the training stage writes it with "
+                "models.ood.fit_ood_profile(X_train).save(model_dir)."
+            )
+        return cls.from_dict(json.loads(path.read_text()))
+
+
+def fit_ood_profile(
+    X_train: pd.DataFrame,
+    *,
+    range_quantile: float = 0.005,
+    range_margin: float = 0.5,
+    outlier_quantile: float = 0.99,
+    coverage_quantile: float = 0.005,
+    min_measured: int = 3,
+) -> OODProfile:
+    """Fit the unlike-the-training-data profile on the training feature table.
+
+    Parameters
+    ----------
+    X_train : DataFrame
+        Training features (index ``study_id``, float columns, NaN = not measured). Coverage
+        columns (``cov_*``) are ignored. Not modified.
+    range_quantile : float
+        Tail probability of the robust range (0.005 -> 0.5 %/99.5 % quantiles).
+    range_margin : float
+        Extra margin beyond the quantiles, as a multiple of their span.
+    outlier_quantile : float
+        Quantile of the training outlier scores used as the threshold.
+    coverage_quantile : float
+        Quantile of the training "findings measured" counts used as the coverage floor.
+    min_measured : int
+        Absolute floor of findings measured.
+
+    Returns
+    -------
+    OODProfile
+    """
+    if len(X_train) < 10:
+        raise ValueError(f"fit_ood_profile needs at least 10 training studies, got {len(X_train)}.")
+    names = [c for c in X_train.columns if not str(c).startswith(COVERAGE_PREFIX)]
+    values = X_train[names].to_numpy(dtype=float)
+    grid = np.linspace(0.0, 1.0, _N_QUANTILES)
+    measured = np.isfinite(values)
+    quantiles = np.full((len(names), _N_QUANTILES), np.nan)
+    for j in range(len(names)):  # loop over features (not rows)
+        col = values[measured[:, j], j]
+        if col.size:
+            quantiles[j] = np.quantile(col, grid)
+    lo_i = int(round(range_quantile * (_N_QUANTILES - 1)))
+    q_lo, q_hi = quantiles[:, lo_i], quantiles[:, -1 - lo_i]
+    span = q_hi - q_lo
+    # a constant feature (span 0) gets a margin of 10 % of its magnitude (or 1 unit at zero)
+    span = np.where(span > 0, span, np.maximum(np.abs(q_lo) * 0.2, 1.0))
+    range_low = q_lo - range_margin * span
+    range_high = q_hi + range_margin * span
+
+    z = _normal_scores(values, quantiles)
+    lw = LedoitWolf(assume_centered=True).fit(z)
+    precision = np.asarray(lw.precision_, dtype=float)
+    train_scores = _mahalanobis(z, precision)
+    threshold = float(np.quantile(train_scores, outlier_quantile))
+
+    counts = measured.sum(axis=1)
+    floor = int(np.floor(np.quantile(counts, coverage_quantile)))
+    profile = OODProfile(
+        feature_names=names,
+        quantiles=quantiles,
+        range_low=range_low,
+        range_high=range_high,
+        precision=precision,
+        outlier_threshold=threshold,
+        min_measured=max(min_measured, floor),
+        median_measured=float(np.median(counts)),
+        n_train=len(X_train),
+        params={
+            "range_quantile": range_quantile,
+            "range_margin": range_margin,
+            "outlier_quantile": outlier_quantile,
+            "coverage_quantile": coverage_quantile,
+            "min_measured": min_measured,
+            "ledoit_wolf_shrinkage": float(lw.shrinkage_),
+        },
+    )
+    logger.info(
+        "OOD profile: %d studies, %d features, coverage floor %d findings, outlier threshold %.3f",
+        len(X_train),
+        len(names),
+        profile.min_measured,
+        threshold,
+    )
+    return profile
+
+
+# --- helpers ----------------------------------------------------------------------------------
+def _aligned(X: pd.DataFrame, names: list[str]) -> np.ndarray:
+    """``X[names]`` as float array, absent columns all-NaN (not measured)."""
+    return X.reindex(columns=names).to_numpy(dtype=float)
+
+
+def _normal_scores(values: np.ndarray, quantiles: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """Map each value through its feature's empirical CDF (mid-rank for ties) to a normal score.
+
+    ``values`` (n, F) with NaN for not measured, ``quantiles`` (F, Q) the training grid (a row
+    of NaN for a feature never measured). Missing values, and features never measured in
+    training, get the score 0 (the median). Vectorised over rows and features (rows in chunks).
+    """
+    n, f = values.shape
+    q = quantiles.shape[1]
+    z = np.zeros((n, f))
+    known = np.isfinite(quantiles[:, 0])
+    grid = np.where(known[:, None], quantiles, 0.0)[None, :, :]  # (1, F, Q)
+    g_lo, g_hi = grid[..., 0], grid[..., -1]  # (1, F)
+    constant = g_hi == g_lo
+    eps = 0.5 / q
+    cols = np.arange(f)[None, :]
+    for start in range(0, n, chunk):
+        x = values[start : start + chunk]  # (m, F)
+        ok = np.isfinite(x) & known[None, :]
+        xx = np.where(ok, x, 0.0)
+        below = grid < xx[..., None]  # (m, F, Q)
+        left = below.sum(axis=2)
+        right = (grid <= xx[..., None]).sum(axis=2)
+        pos = (left + right) / 2.0 - 0.5
+        inner = (left == right) & (left > 0) & (left < q)
+        li = np.clip(left - 1, 0, q - 2)
+        lo = grid[0][cols, li]
+        hi = grid[0][cols, li + 1]
+        width = np.where(hi > lo, hi - lo, 1.0)
+        frac = np.where(hi > lo, (xx - lo) / width, 0.5)
+        pos = np.where(inner, li + frac, pos)
+        p = np.clip(pos / (q - 1), eps, 1 - eps)
+        score = np.clip(ndtri(p), -_Z_CLIP, _Z_CLIP)
+        # constant in training: equal -> 0, otherwise saturated towards the side it lies on
+        score = np.where(constant, np.sign(xx - g_lo) * _Z_CLIP, score)
+        z[start : start + chunk] = np.where(ok, score, 0.0)
+    return z
+
+
+def _mahalanobis(z: np.ndarray, precision: np.ndarray) -> np.ndarray:
+    """Row-wise ``z P z^T / F``."""
+    if z.shape[1] == 0:
+        return np.zeros(z.shape[0])
+    return np.einsum("ij,jk,ik->i", z, precision, z, optimize=True) / z.shape[1]
+
+
+def _nan_to_none(x: list) -> list:
+    if isinstance(x, list):
+        return [_nan_to_none(v) for v in x]
+    return None if isinstance(x, float) and not np.isfinite(x) else x
+
+
+def _none_to_nan(x: list) -> list:
+    if isinstance(x, list):
+        return [_none_to_nan(v) for v in x]
+    return np.nan if x is None else x
