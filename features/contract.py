@@ -1,0 +1,1052 @@
+"""Loading and validating study bundles against the data contract (``shared/spec/data-contract.md``).
+
+:func:`load_bundle` reads a bundle (folder of CSV/Parquet, ``.zip``, or the JSON study form),
+normalises it to a canonical :class:`~features.bundle.Bundle` and returns it together with a
+:class:`ValidationReport` listing *every* problem found, each naming the file, 1-based data row,
+column, offending value and what was expected (plus a likely cause for unit mix-ups).
+
+Rules (see ``docs/data-contract-notes.md``):
+
+* nothing is dropped: every row that could be read is in the bundle, and a study with an error
+  is named in :attr:`ValidationReport.invalid_study_ids` (callers keep the valid ones with
+  :func:`valid_subset`); a file-level problem (missing file or required column) invalidates all;
+* empty means "not measured" and stays NaN; amplitude ``0`` is "no response";
+* enumerations are matched case-insensitively after trimming, synonyms normalised (``vocab.py``);
+* numeric ranges are checked with pandera (lazy, vectorised); plausibility rules name the
+  likely cause (µV typed into a mV column, and the like), they never fix a value.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from features import vocab
+from features.bundle import (
+    EMG_REQUIRED,
+    NCS_REQUIRED,
+    STUDY_REQUIRED,
+    TABLES,
+    Bundle,
+)
+from features.bundle_io import BundleReadError, RawTable, read_tables
+from features.reference import load_muscles
+
+logger = logging.getLogger(__name__)
+
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "studies": STUDY_REQUIRED,
+    "ncs": NCS_REQUIRED,
+    "emg": EMG_REQUIRED,
+}
+ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+_ID_RE = re.compile(ID_PATTERN)
+
+#: file-level problem kinds: they make every study invalid
+FILE_LEVEL_KINDS: frozenset[str] = frozenset({"missing_file", "missing_column", "unreadable_file"})
+
+#: kinds shown in report summaries (a Problem's ``kind``), with a short description
+PROBLEM_KINDS: dict[str, str] = {
+    "unreadable_file": "file or document cannot be read",
+    "missing_file": "table missing from the bundle",
+    "missing_column": "required column missing",
+    "extra_column": "column not in the contract (kept)",
+    "missing_value": "required value empty",
+    "bad_number": "not a number",
+    "bad_id": "identifier not of the allowed form",
+    "unknown_value": "value not in the vocabulary",
+    "out_of_range": "number out of range",
+    "unit_mixup": "value in the wrong unit",
+    "implausible": "value not physiological",
+    "absent_response_latency": "latency recorded for an absent response",
+    "duplicate_study_id": "study_id repeated",
+    "unknown_study_id": "study_id not in studies",
+    "study_id_mismatch": "row's study_id differs from its study",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# report types
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a bundle.
+
+    Attributes
+    ----------
+    file : str
+        File (or ``"<doc> ncs"`` for the JSON form) the problem is in.
+    row : int or None
+        1-based data row in that file (header not counted); for the JSON form the 1-based index
+        within the ``ncs``/``emg`` array (or within the list of studies). None for file-level
+        problems.
+    column : str or None
+        Column concerned, None when the problem is about the whole file/row.
+    value : str or None
+        The offending value as written (None for missing values and file-level problems).
+    expected : str
+        What the contract expects there.
+    cause : str or None
+        Likely cause (e.g. ``"value entered in µV"``), when one can be guessed.
+    study_id : str or None
+        Study the row belongs to, when known.
+    severity : {"error", "warning"}
+        Errors invalidate the study (or the bundle); warnings do not.
+    kind : str
+        Short machine-readable kind (a key of :data:`PROBLEM_KINDS`), used for summaries.
+    """
+
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    expected: str
+    cause: str | None = None
+    study_id: str | None = None
+    severity: Literal["error", "warning"] = "error"
+    kind: str = "other"
+
+    def __str__(self) -> str:
+        where = self.file if self.row is None else f"{self.file} row {self.row}"
+        if self.column is not None:
+            where += f", column {self.column}"
+        what = "value empty" if self.value is None else f"value {self.value}"
+        if self.row is None and self.value is None:
+            text = f"{where}: {self.expected}"
+        else:
+            text = f"{where}: {what} — expected {self.expected}"
+        if self.cause:
+            text += f"; likely cause: {self.cause}"
+        if self.severity == "warning":
+            text = "warning: " + text
+        return text
+
+
+@dataclass
+class ValidationReport:
+    """Everything validation found, as data.
+
+    Attributes
+    ----------
+    problems : list of Problem
+        All problems, file-level first, then by table (studies, ncs, emg) and row.
+    n_rows : dict of str to int
+        Data rows read per table.
+    invalid_study_ids : set of str
+        Studies with at least one error (every study when a file-level error exists).
+    n_studies : int
+        Distinct study_ids in the studies table.
+    n_valid_studies : int
+        Of those, how many have no error.
+    """
+
+    problems: list[Problem]
+    n_rows: dict[str, int]
+    invalid_study_ids: set[str]
+    n_studies: int = 0
+    n_valid_studies: int = 0
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Problems of severity ``error``."""
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Problems of severity ``warning``."""
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no error (warnings allowed)."""
+        return not any(p.severity == "error" for p in self.problems)
+
+    def counts_by_kind(self) -> dict[str, dict[str, int]]:
+        """``{"error": {kind: n}, "warning": {kind: n}}``."""
+        out: dict[str, Counter[str]] = {"error": Counter(), "warning": Counter()}
+        for p in self.problems:
+            out[p.severity][p.kind] += 1
+        return {sev: dict(sorted(c.items())) for sev, c in out.items()}
+
+    def summary(self) -> dict[str, Any]:
+        """Flat numbers for dashboards and DVC metrics."""
+        by_kind = self.counts_by_kind()
+        n_err = sum(by_kind["error"].values())
+        n_warn = sum(by_kind["warning"].values())
+        return {
+            "n_studies": self.n_studies,
+            "n_valid_studies": self.n_valid_studies,
+            "n_invalid_studies": self.n_studies - self.n_valid_studies,
+            "n_ncs_rows": self.n_rows.get("ncs", 0),
+            "n_emg_rows": self.n_rows.get("emg", 0),
+            "n_problems": n_err + n_warn,
+            "n_errors": n_err,
+            "n_warnings": n_warn,
+            "errors_by_kind": by_kind["error"],
+            "warnings_by_kind": by_kind["warning"],
+        }
+
+    def to_dict(self, max_problems: int | None = None) -> dict[str, Any]:
+        """JSON-ready form: ``summary`` (numbers), ``invalid_study_ids``, ``problems``.
+
+        Parameters
+        ----------
+        max_problems : int or None
+            Keep only the first N problems in the ``problems`` list (None: all).
+        """
+        listed = self.problems if max_problems is None else self.problems[:max_problems]
+        return {
+            "ok": self.ok,
+            "summary": self.summary(),
+            "n_rows": dict(self.n_rows),
+            "invalid_study_ids": sorted(self.invalid_study_ids),
+            "problems": [asdict(p) for p in listed],
+            "n_problems_listed": len(listed),
+        }
+
+    def format(self, max_problems: int = 50) -> str:
+        """Human-readable report: counts per kind, then the first ``max_problems`` problems."""
+        s = self.summary()
+        lines = [
+            f"{'OK' if self.ok else 'INVALID'}: {s['n_studies']} studies "
+            f"({s['n_valid_studies']} valid, {s['n_invalid_studies']} with errors), "
+            f"{s['n_ncs_rows']} NCS rows, {s['n_emg_rows']} EMG rows; "
+            f"{s['n_errors']} errors, {s['n_warnings']} warnings."
+        ]
+        for sev in ("error", "warning"):
+            for kind, n in s[f"{sev}s_by_kind"].items():
+                lines.append(
+                    f"  {n:>8} {sev}{'s' if n != 1 else ''}: {PROBLEM_KINDS.get(kind, kind)} [{kind}]"
+                )
+        shown = self.problems[: max(max_problems, 0)]
+        if shown:
+            lines.append("")
+            lines.extend(str(p) for p in shown)
+        rest = len(self.problems) - len(shown)
+        if rest > 0:
+            lines.append(f"... and {rest} more")
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# vocabularies and ranges
+# --------------------------------------------------------------------------------------------
+def _lookup(allowed: tuple[str, ...], synonyms: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Normalised token -> canonical value, for ``allowed`` values and their ``synonyms``."""
+    out = {vocab.normalise_token(a): a for a in allowed}
+    for k, v in (synonyms or {}).items():
+        out.setdefault(vocab.normalise_token(k), v)
+    return out
+
+
+@cache
+def _vocabularies() -> dict[tuple[str, str], tuple[dict[str, str], str]]:
+    """(table, column) -> (token lookup, expected text)."""
+    muscles = tuple(load_muscles().index)
+    side_syn = {"left": "L", "right": "R"}
+    spec: dict[tuple[str, str], tuple[tuple[str, ...], Mapping[str, str] | None]] = {
+        ("studies", "sex"): (vocab.SEXES, {"female": "F", "male": "M", "unknown": "U"}),
+        ("studies", "diagnosis"): (vocab.CLASSES, vocab.DIAGNOSIS_SYNONYMS),
+        ("ncs", "nerve"): (vocab.NERVES, vocab.NERVE_SYNONYMS),
+        ("ncs", "side"): (vocab.NCS_SIDES, side_syn),
+        ("ncs", "kind"): (vocab.KINDS, None),
+        ("emg", "muscle"): (muscles, vocab.MUSCLE_SYNONYMS),
+        ("emg", "side"): (vocab.EMG_SIDES, vocab.SIDE_SYNONYMS),
+        ("emg", "insertional"): (vocab.INSERTIONAL, None),
+        ("emg", "muap_amplitude_grade"): (vocab.SIZE_GRADES, None),
+        ("emg", "muap_duration_grade"): (vocab.SIZE_GRADES, None),
+        ("emg", "polyphasia_grade"): (vocab.POLYPHASIA_GRADES, None),
+        ("emg", "recruitment"): (vocab.RECRUITMENT, None),
+        ("emg", "activation"): (vocab.ACTIVATION, None),
+    }
+    out = {}
+    for key, (allowed, syn) in spec.items():
+        if len(allowed) > 12:
+            text = f"a canonical {key[1]} name or synonym (see data contract; e.g. {', '.join(allowed[:4])}, ...)"
+        else:
+            text = f"one of {', '.join(allowed)}"
+            if syn:
+                text += f" (or synonym {', '.join(sorted(syn)[:6])})"
+        out[key] = (_lookup(allowed, syn), text)
+    return out
+
+
+@dataclass(frozen=True)
+class _Range:
+    lo: float | None
+    hi: float | None
+    text: str
+    integer: bool = False
+
+
+#: numeric ranges of the contract, per table and column
+RANGES: dict[str, dict[str, _Range]] = {
+    "studies": {
+        "age_years": _Range(0, 110, "age in years, 0–110"),
+        "height_cm": _Range(50, 230, "height in cm, 50–230"),
+        "limb_temp_c": _Range(20, 40, "limb temperature in °C, 20–40"),
+    },
+    "ncs": {
+        "latency_ms": _Range(0, None, "latency in ms, ≥ 0"),
+        "amplitude": _Range(0, None, "amplitude ≥ 0 (motor mV, sensory µV; 0 = no response)"),
+        "duration_ms": _Range(0, None, "duration in ms, ≥ 0"),
+        "distance_mm": _Range(0, None, "distance in mm, ≥ 0"),
+        "velocity_m_s": _Range(0, None, "conduction velocity in m/s, ≥ 0"),
+        "persistence_pct": _Range(0, 100, "F-wave persistence in %, 0–100"),
+    },
+    "emg": {
+        **{
+            c: _Range(0, 4, "an integer grade 0–4", integer=True) for c in vocab.SPONTANEOUS_COLUMNS
+        },
+        "muap_amplitude_uv": _Range(0, None, "MUAP amplitude in µV, ≥ 0"),
+        "muap_duration_ms": _Range(0, None, "MUAP duration in ms, ≥ 0"),
+        "muap_polyphasic_pct": _Range(0, 100, "share of polyphasic MUAPs in %, 0–100"),
+    },
+}
+
+# Plausibility limits (data contract, "Plausibility is part of validation").
+MOTOR_AMPLITUDE_MAX_MV = 50.0  # contract: above 50 is almost surely µV in a mV column
+SENSORY_AMPLITUDE_MIN_UV = 0.5  # contract: below 0.5 with a latency is almost surely mV
+VELOCITY_MAX_M_S = 120.0  # contract: above 120 m/s is not physiological
+MUAP_AMPLITUDE_MIN_UV = 20.0  # a mean MUAP below 20 µV is not physiological; mV typed into µV
+
+
+# --------------------------------------------------------------------------------------------
+# problem collection (vectorised: one frame per check, turned into Problems at the end)
+# --------------------------------------------------------------------------------------------
+_PCOLS = ("file", "row", "column", "value", "expected", "cause", "study_id", "severity", "kind")
+
+
+class _Collector:
+    """Accumulates problems as small frames (cheap for millions of rows)."""
+
+    def __init__(self) -> None:
+        self.frames: list[pd.DataFrame] = []
+        self.file_level: list[Problem] = []
+
+    def file(self, problem: Problem) -> None:
+        self.file_level.append(problem)
+
+    def rows(
+        self,
+        raw: RawTable,
+        mask: np.ndarray,
+        column: str | None,
+        values: pd.Series | None,
+        expected: str,
+        *,
+        kind: str,
+        study_ids: pd.Series,
+        cause: str | pd.Series | None = None,
+        severity: Literal["error", "warning"] = "error",
+    ) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        idx = np.flatnonzero(mask)
+        if values is None:
+            val: Any = None
+        else:
+            v = values.iloc[idx]
+            val = (
+                v.astype(object)
+                .where(v.notna(), None)
+                .map(lambda x: x if x is None else str(x))
+                .to_numpy()
+            )
+        if isinstance(cause, pd.Series):
+            c = cause.iloc[idx]
+            cause_arr: Any = c.astype(object).where(c.notna(), None).to_numpy()
+        else:
+            cause_arr = cause
+        sid = study_ids.iloc[idx]
+        self.frames.append(
+            pd.DataFrame(
+                {
+                    "file": raw.file,
+                    "row": raw.row[idx],
+                    "column": column,
+                    "value": val,
+                    "expected": expected,
+                    "cause": cause_arr,
+                    "study_id": sid.astype(object).where(sid.notna(), None).to_numpy(),
+                    "severity": severity,
+                    "kind": kind,
+                    "_table": list(TABLES).index(raw.name),
+                }
+            )
+        )
+
+    def problems(self) -> list[Problem]:
+        out = list(self.file_level)
+        if self.frames:
+            df = pd.concat(self.frames, ignore_index=True)
+            df = df.sort_values(["_table", "file", "row"], kind="stable")
+            df = df.astype(object).where(df.notna(), None)
+            cols = [df[c].to_numpy() for c in _PCOLS]
+            out.extend(
+                Problem(f, int(r), c, v, e, ca, s, sv, k)
+                for f, r, c, v, e, ca, s, sv, k in zip(*cols, strict=True)
+            )
+        return out
+
+
+# --------------------------------------------------------------------------------------------
+# column normalisation
+# --------------------------------------------------------------------------------------------
+def _as_text(s: pd.Series) -> pd.Series:
+    """Trimmed text with NaN for empty/whitespace cells (values of any stored type)."""
+    if pd.api.types.is_bool_dtype(s.dtype):
+        t = s.map({True: "true", False: "false"})
+    elif pd.api.types.is_float_dtype(s.dtype):
+        # integral floats as 1 not 1.0, so ids and grades read naturally
+        t = s.map(
+            lambda x: np.nan if pd.isna(x) else (str(int(x)) if float(x).is_integer() else str(x))
+        )
+    else:
+        t = s.astype("str").str.strip()
+        t = t.where(s.notna(), np.nan)
+    t = t.astype(object)
+    return t.where(t.notna() & (t != ""), np.nan)
+
+
+def _number_cause(values: pd.Series) -> pd.Series:
+    """Likely cause for text that does not parse as a number (decimal comma, unit suffix)."""
+    v = values.astype(str)
+    cause = pd.Series(None, index=values.index, dtype=object)
+    cause[v.str.fullmatch(r"[-+]?\d+,\d+")] = "decimal comma; use a point (3.5)"
+    cause[v.str.fullmatch(r"[-+]?\d+(\.\d+)?\s*[A-Za-zµ/%°]+")] = (
+        "value includes a unit; give the number only"
+    )
+    cause[v.str.lower().isin({"na", "n/a", "nan", "null", "none", "-", "nd", "n.d."})] = (
+        "use an empty cell for 'not measured'"
+    )
+    return cause
+
+
+def _parse_numbers(
+    raw: RawTable, col: str, text: pd.Series, sids: pd.Series, coll: _Collector
+) -> pd.Series:
+    """Parse a number column to float64; unparseable values become problems (and NaN)."""
+    src = raw.frame[col]
+    if pd.api.types.is_numeric_dtype(src.dtype) and not pd.api.types.is_bool_dtype(src.dtype):
+        num = src.astype("float64")
+    else:
+        num = pd.to_numeric(text, errors="coerce").astype("float64")
+    bad = (text.notna() & num.isna()).to_numpy() | ~np.isfinite(num.fillna(0).to_numpy())
+    if bad.any():
+        coll.rows(
+            raw,
+            bad,
+            col,
+            text,
+            "a number (empty if not measured)",
+            kind="bad_number",
+            study_ids=sids,
+            cause=_number_cause(text.where(bad, "")),
+        )
+        num = num.where(~bad, np.nan)
+    return num.reset_index(drop=True)
+
+
+def _range_cause(table: str, col: str, values: pd.Series) -> pd.Series:
+    """Likely cause for out-of-range values (unit mix-ups recognisable from the number)."""
+    cause = pd.Series(None, index=values.index, dtype=object)
+    if (table, col) == ("studies", "limb_temp_c"):
+        cause[values.between(68, 104)] = "temperature entered in °F"
+    elif (table, col) == ("studies", "height_cm"):
+        cause[values.between(1.0, 2.3)] = "height entered in metres"
+    elif (table, col) == ("studies", "age_years"):
+        cause[values.between(1900, 2100)] = "birth year entered instead of age"
+    elif col in vocab.SPONTANEOUS_COLUMNS:
+        cause[values.between(0, 4) & (values % 1 != 0)] = "grades are whole numbers (use 1 not 1.5)"
+    elif col.endswith("_pct"):
+        cause[values.between(100, 10000)] = "value is not a percentage"
+    return cause
+
+
+@cache
+def _range_schema(table: str) -> Any:
+    """pandera schema with the contract's numeric ranges for ``table`` (built on first use)."""
+    import pandera.pandas as pa
+
+    columns = {}
+    for col, r in RANGES[table].items():
+        checks = []
+        if r.lo is not None:
+            checks.append(pa.Check.ge(r.lo))
+        if r.hi is not None:
+            checks.append(pa.Check.le(r.hi))
+        if r.integer:
+            checks.append(pa.Check(lambda s: s % 1 == 0, name="integer"))
+        columns[col] = pa.Column(float, checks=checks, nullable=True, required=False)
+    return pa.DataFrameSchema(columns)
+
+
+def _check_ranges(
+    raw: RawTable, table: str, numbers: pd.DataFrame, sids: pd.Series, coll: _Collector
+) -> None:
+    """Run the pandera range schema lazily and turn each failure into a Problem with its row."""
+    import pandera.errors as pa_errors
+
+    try:
+        _range_schema(table).validate(numbers, lazy=True)
+        return
+    except pa_errors.SchemaErrors as err:
+        fc = err.failure_cases
+    fc = fc[fc["index"].notna() & fc["column"].isin(list(RANGES[table]))]
+    for col, part in fc.groupby("column", sort=False):
+        mask = np.zeros(len(numbers), dtype=bool)
+        mask[part["index"].astype(np.int64).to_numpy()] = True
+        vals = numbers[col]
+        coll.rows(
+            raw,
+            mask,
+            str(col),
+            _as_text(vals),
+            RANGES[table][str(col)].text,
+            kind="out_of_range",
+            study_ids=sids,
+            cause=_range_cause(table, str(col), vals),
+        )
+
+
+def _normalise(raw: RawTable, coll: _Collector) -> pd.DataFrame:
+    """Validate one raw table and return it with canonical values (all rows kept)."""
+    table = raw.name
+    columns = TABLES[table]
+    frame = raw.frame
+    n = len(frame)
+    present = list(frame.columns)
+    for col in REQUIRED[table]:
+        if col not in present:
+            similar = [c for c in present if vocab.normalise_token(c) == col]
+            coll.file(
+                Problem(
+                    raw.file,
+                    None,
+                    col,
+                    None,
+                    f"required column '{col}' is missing",
+                    cause=f"column is named {similar[0]!r}; names are lower-case snake_case"
+                    if similar
+                    else None,
+                    kind="missing_column",
+                )
+            )
+    for col in present:
+        if col not in columns:
+            coll.file(
+                Problem(
+                    raw.file,
+                    None,
+                    str(col),
+                    None,
+                    f"column '{col}' is not in the contract; kept as an extra column",
+                    severity="warning",
+                    kind="extra_column",
+                )
+            )
+
+    def text_of(col: str) -> pd.Series:
+        if col in frame.columns:
+            return _as_text(frame[col]).reset_index(drop=True)
+        return pd.Series(np.nan, index=range(n), dtype=object)
+
+    sid_text = text_of("study_id")
+    out: dict[str, pd.Series] = {}
+    vocabs = _vocabularies()
+    numbers = {}
+    for col, kind in columns.items():
+        text = sid_text if col == "study_id" else text_of(col)
+        missing = text.isna().to_numpy()
+        if col in REQUIRED[table] and col in frame.columns:
+            coll.rows(
+                raw,
+                missing,
+                col,
+                None,
+                "a value (required)",
+                kind="missing_value",
+                study_ids=sid_text,
+            )
+        if col not in frame.columns:
+            out[col] = pd.Series(
+                np.nan, index=range(n), dtype="float64" if kind == "float" else object
+            )
+            continue
+        if kind == "float" and col == "muap_unstable":
+            tokens = text.str.lower()
+            val = tokens.map({k: float(v) for k, v in vocab.BOOLEAN_SYNONYMS.items()})
+            bad = (text.notna() & val.isna()).to_numpy()
+            coll.rows(
+                raw,
+                bad,
+                col,
+                text,
+                "true or false (empty if not recorded)",
+                kind="unknown_value",
+                study_ids=sid_text,
+            )
+            out[col] = val.astype("float64")
+        elif kind == "float":
+            out[col] = _parse_numbers(raw, col, text, sid_text, coll)
+            numbers[col] = out[col]
+        elif kind == "cat":
+            lookup, expected = vocabs[(table, col)]
+            uniques = pd.unique(text.dropna())
+            table_map = {u: lookup.get(vocab.normalise_token(u)) for u in uniques}
+            val = text.map(table_map)
+            bad = (text.notna() & val.isna()).to_numpy()
+            coll.rows(raw, bad, col, text, expected, kind="unknown_value", study_ids=sid_text)
+            if col == "sex":
+                val = val.where(text.notna(), "U")  # contract: sex defaults to U (unknown)
+            out[col] = val.where(val.notna(), text).astype(object)
+        else:  # free text / identifiers
+            if col in ("study_id", "patient_id"):
+                ok = text.str.fullmatch(ID_PATTERN).fillna(False).astype(bool).to_numpy()
+                bad = text.notna().to_numpy() & ~ok
+                coll.rows(
+                    raw,
+                    bad,
+                    col,
+                    text,
+                    "1–64 characters of A-Z a-z 0-9 . _ -",
+                    kind="bad_id",
+                    study_ids=sid_text,
+                    cause="spaces or other characters in the identifier"
+                    if col == "study_id"
+                    else None,
+                )
+                out[col] = text
+            elif col in ("stim_site", "recording_site"):
+                uniques = pd.unique(text.dropna())
+                out[col] = text.map({u: vocab.normalise_token(u) for u in uniques}).astype(object)
+            else:
+                out[col] = text
+    if numbers:
+        _check_ranges(raw, table, pd.DataFrame(numbers), sid_text, coll)
+    result = pd.DataFrame(out)
+    extras = [c for c in frame.columns if c not in columns]
+    for c in extras:
+        result[c] = frame[c].reset_index(drop=True)
+    if table == "ncs":
+        _check_ncs(raw, result, sid_text, coll)
+    elif table == "emg":
+        _check_emg(raw, result, sid_text, coll)
+    return result
+
+
+def _check_ncs(raw: RawTable, df: pd.DataFrame, sids: pd.Series, coll: _Collector) -> None:
+    """Row rules of the ncs table: required amplitude, unit mix-ups, plausibility."""
+    kind, amp, lat, vel = df["kind"], df["amplitude"], df["latency_ms"], df["velocity_m_s"]
+    motor, sensory = (kind == "motor").to_numpy(), (kind == "sensory").to_numpy()
+    amp_text = _as_text(amp)
+    if "amplitude" in raw.frame.columns:
+        coll.rows(
+            raw,
+            (motor | sensory) & amp.isna().to_numpy() & raw.frame["amplitude"].isna().to_numpy(),
+            "amplitude",
+            None,
+            "an amplitude for motor/sensory rows (0 = no response)",
+            kind="missing_value",
+            study_ids=sids,
+        )
+    coll.rows(
+        raw,
+        motor & (amp > MOTOR_AMPLITUDE_MAX_MV).to_numpy(),
+        "amplitude",
+        amp_text,
+        f"motor amplitude in mV (0–{MOTOR_AMPLITUDE_MAX_MV:g})",
+        kind="unit_mixup",
+        study_ids=sids,
+        cause="value entered in µV",
+    )
+    coll.rows(
+        raw,
+        sensory & ((amp > 0) & (amp < SENSORY_AMPLITUDE_MIN_UV) & lat.notna()).to_numpy(),
+        "amplitude",
+        amp_text,
+        f"sensory amplitude in µV (≥ {SENSORY_AMPLITUDE_MIN_UV:g} when a response was recorded)",
+        kind="unit_mixup",
+        study_ids=sids,
+        cause="value entered in mV",
+    )
+    coll.rows(
+        raw,
+        (vel > VELOCITY_MAX_M_S).to_numpy(),
+        "velocity_m_s",
+        _as_text(vel),
+        f"conduction velocity ≤ {VELOCITY_MAX_M_S:g} m/s",
+        kind="implausible",
+        study_ids=sids,
+        cause="not physiological; check distance (mm) and latency (ms)",
+    )
+    coll.rows(
+        raw,
+        ((amp == 0) & lat.notna()).to_numpy() & (motor | sensory),
+        "latency_ms",
+        _as_text(lat),
+        "no latency when the amplitude is 0 (no response)",
+        kind="absent_response_latency",
+        study_ids=sids,
+        severity="warning",
+        cause="a latency was recorded for an absent response",
+    )
+
+
+def _check_emg(raw: RawTable, df: pd.DataFrame, sids: pd.Series, coll: _Collector) -> None:
+    """Row rules of the emg table: MUAP amplitude unit mix-up."""
+    a = df["muap_amplitude_uv"]
+    coll.rows(
+        raw,
+        ((a > 0) & (a < MUAP_AMPLITUDE_MIN_UV)).to_numpy(),
+        "muap_amplitude_uv",
+        _as_text(a),
+        f"mean MUAP amplitude in µV (≥ {MUAP_AMPLITUDE_MIN_UV:g} when measured)",
+        kind="unit_mixup",
+        study_ids=sids,
+        cause="value entered in mV",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# public API
+# --------------------------------------------------------------------------------------------
+def _validate_tables(
+    tables: Mapping[str, RawTable], source: str
+) -> tuple[Bundle, ValidationReport]:
+    """Normalise and cross-check the raw tables of one bundle."""
+    coll = _Collector()
+    frames: dict[str, pd.DataFrame] = {}
+    for name in TABLES:
+        if name in tables:
+            frames[name] = _normalise(tables[name], coll)
+        else:
+            coll.file(
+                Problem(
+                    source,
+                    None,
+                    None,
+                    None,
+                    f"table '{name}' is missing (expected {name}.csv or {name}.parquet)",
+                    kind="missing_file",
+                )
+            )
+            frames[name] = pd.DataFrame(
+                {
+                    c: pd.Series(dtype="float64" if k == "float" else object)
+                    for c, k in TABLES[name].items()
+                }
+            )
+    studies = frames["studies"]
+    sid = studies["study_id"]
+    if "studies" in tables:
+        dup = (sid.duplicated(keep=False) & sid.notna()).to_numpy()
+        coll.rows(
+            tables["studies"],
+            dup,
+            "study_id",
+            sid,
+            "a study_id unique in the bundle",
+            kind="duplicate_study_id",
+            study_ids=sid,
+            cause="the same study listed twice",
+        )
+    known = set(sid.dropna())
+    for name in ("ncs", "emg"):
+        if name in tables and "studies" in tables:
+            s = frames[name]["study_id"]
+            orphan = (s.notna() & ~s.isin(known)).to_numpy()
+            coll.rows(
+                tables[name],
+                orphan,
+                "study_id",
+                s,
+                "a study_id listed in studies",
+                kind="unknown_study_id",
+                study_ids=s,
+            )
+    problems = coll.problems()
+    all_ids = (
+        known | set(frames["ncs"]["study_id"].dropna()) | set(frames["emg"]["study_id"].dropna())
+    )
+    if any(p.severity == "error" and p.kind in FILE_LEVEL_KINDS for p in problems):
+        invalid = set(all_ids)
+    else:
+        invalid = {p.study_id for p in problems if p.severity == "error" and p.study_id is not None}
+    report = ValidationReport(
+        problems=problems,
+        n_rows={name: len(frames[name]) for name in TABLES},
+        invalid_study_ids=invalid,
+        n_studies=len(known),
+        n_valid_studies=len(known - invalid),
+    )
+    bundle = Bundle(studies=frames["studies"], ncs=frames["ncs"], emg=frames["emg"])
+    logger.info(
+        "validated %s: %d studies (%d valid), %d errors, %d warnings",
+        source,
+        report.n_studies,
+        report.n_valid_studies,
+        len(report.errors),
+        len(report.warnings),
+    )
+    return bundle, report
+
+
+def _json_tables(doc: Any, source: str, coll_problems: list[Problem]) -> dict[str, RawTable]:
+    """Turn the JSON study form (one object or a list) into raw tables."""
+    docs = doc if isinstance(doc, list) else [doc]
+    study_rows: list[dict[str, Any]] = []
+    study_rownum: list[int] = []
+    sub: dict[str, list[dict[str, Any]]] = {"ncs": [], "emg": []}
+    sub_rownum: dict[str, list[int]] = {"ncs": [], "emg": []}
+    for i, d in enumerate(docs, start=1):
+        where_row = i if isinstance(doc, list) else None
+        if not isinstance(d, dict):
+            coll_problems.append(
+                Problem(
+                    source,
+                    where_row,
+                    None,
+                    type(d).__name__,
+                    "a JSON object with the study's fields",
+                    kind="unreadable_file",
+                )
+            )
+            continue
+        study = {k: v for k, v in d.items() if k not in ("ncs", "emg")}
+        study_rows.append(study)
+        study_rownum.append(i)
+        sid = study.get("study_id")
+        for name in ("ncs", "emg"):
+            rows = d.get(name, [])
+            if not isinstance(rows, list):
+                coll_problems.append(
+                    Problem(
+                        source,
+                        where_row,
+                        name,
+                        type(rows).__name__,
+                        f"'{name}' as a JSON array of row objects",
+                        study_id=None if sid is None else str(sid),
+                        kind="unreadable_file",
+                    )
+                )
+                continue
+            for j, r in enumerate(rows, start=1):
+                if not isinstance(r, dict):
+                    coll_problems.append(
+                        Problem(
+                            f"{source} {name}",
+                            j,
+                            None,
+                            str(r)[:40],
+                            "a JSON object (one row)",
+                            study_id=None if sid is None else str(sid),
+                            kind="unreadable_file",
+                        )
+                    )
+                    continue
+                row = dict(r)
+                if (
+                    "study_id" in row
+                    and row["study_id"] is not None
+                    and str(row["study_id"]) != str(sid)
+                ):
+                    coll_problems.append(
+                        Problem(
+                            f"{source} {name}",
+                            j,
+                            "study_id",
+                            str(row["study_id"]),
+                            f"the study's own study_id ({sid}) or none",
+                            study_id=None if sid is None else str(sid),
+                            kind="study_id_mismatch",
+                        )
+                    )
+                row["study_id"] = sid
+                sub[name].append(row)
+                sub_rownum[name].append(j)
+
+    def frame(rows: list[dict[str, Any]], name: str) -> pd.DataFrame:
+        cols = list(dict.fromkeys([*TABLES[name], *(k for r in rows for k in r)]))
+        if not rows:
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in TABLES[name]})
+        df = pd.DataFrame.from_records(rows)
+        present = [c for c in cols if c in df.columns]
+        return df[present].astype(object)
+
+    out = {
+        "studies": RawTable(
+            "studies",
+            source,
+            frame(study_rows, "studies"),
+            np.asarray(study_rownum, dtype=np.int64),
+        )
+    }
+    for name in ("ncs", "emg"):
+        out[name] = RawTable(
+            name,
+            f"{source} {name}",
+            frame(sub[name], name),
+            np.asarray(sub_rownum[name], dtype=np.int64),
+        )
+    return out
+
+
+def load_study_json(
+    doc: dict[str, Any] | list[Any], source: str = "<json>"
+) -> tuple[Bundle, ValidationReport]:
+    """Validate the contract's JSON form (one study object, or a list of them).
+
+    Parameters
+    ----------
+    doc : dict or list
+        ``{"study_id": ..., "age_years": ..., "ncs": [{...}], "emg": [{...}]}`` or a list of
+        such objects. Rows need no ``study_id`` (they take the study's).
+    source : str
+        Name used for ``Problem.file`` (e.g. the uploaded file name).
+
+    Returns
+    -------
+    (Bundle, ValidationReport)
+        As :func:`load_bundle`; rows are numbered by their 1-based index in their array.
+    """
+    structural: list[Problem] = []
+    if not isinstance(doc, dict | list):
+        structural.append(
+            Problem(
+                source,
+                None,
+                None,
+                type(doc).__name__,
+                "a JSON object (one study) or a list of them",
+                kind="unreadable_file",
+            )
+        )
+        doc = []
+    tables = _json_tables(doc, source, structural)
+    bundle, report = _validate_tables(tables, source)
+    if structural:
+        bad_ids = {p.study_id for p in structural if p.study_id is not None}
+        report = ValidationReport(
+            problems=structural + report.problems,
+            n_rows=report.n_rows,
+            invalid_study_ids=report.invalid_study_ids
+            | bad_ids
+            | (
+                {*bundle.studies["study_id"].dropna()}
+                if any(p.study_id is None for p in structural)
+                else set()
+            ),
+            n_studies=report.n_studies,
+            n_valid_studies=0,
+        )
+        report.n_valid_studies = len(
+            set(bundle.studies["study_id"].dropna()) - report.invalid_study_ids
+        )
+    return bundle, report
+
+
+def load_bundle(path: str | Path) -> tuple[Bundle, ValidationReport]:
+    """Read, normalise and validate a bundle; never raises for bad content.
+
+    Parameters
+    ----------
+    path : str or Path
+        A bundle folder (``studies``/``ncs``/``emg`` as ``.csv`` or ``.parquet``), a ``.zip``
+        of one, or a ``.json`` file holding one study (or a list of studies) in the JSON form.
+
+    Returns
+    -------
+    bundle : Bundle
+        Canonical tables with every row that could be read (invalid studies included).
+    report : ValidationReport
+        Every problem found; ``report.invalid_study_ids`` names the studies to leave out.
+    """
+    p = Path(path)
+    if p.suffix.lower() == ".json" and p.is_file():
+        try:
+            doc = json.loads(p.read_text(encoding="utf-8-sig"))
+        except (ValueError, OSError) as exc:
+            return _unreadable(p.name, f"cannot be read as JSON: {exc}")
+        return load_study_json(doc, source=p.name)
+    try:
+        tables = read_tables(p)
+    except BundleReadError as exc:
+        return _unreadable(exc.file, exc.reason)
+    return _validate_tables(tables, p.name or str(p))
+
+
+def _unreadable(file: str, reason: str) -> tuple[Bundle, ValidationReport]:
+    empty = {
+        name: pd.DataFrame(
+            {c: pd.Series(dtype="float64" if k == "float" else object) for c, k in cols.items()}
+        )
+        for name, cols in TABLES.items()
+    }
+    problem = Problem(file, None, None, None, reason, kind="unreadable_file")
+    return Bundle(**empty), ValidationReport([problem], dict.fromkeys(TABLES, 0), set())
+
+
+def validate_bundle(path: str | Path) -> ValidationReport:
+    """Validation report of the bundle at ``path`` (``load_bundle(path)[1]``)."""
+    return load_bundle(path)[1]
+
+
+def valid_subset(bundle: Bundle, report: ValidationReport) -> Bundle:
+    """The bundle without the studies the report found invalid (rows without a study_id dropped too)."""
+    keep = [s for s in bundle.study_ids if s not in report.invalid_study_ids]
+    return bundle.subset(keep)
+
+
+def _json_value(v: Any, col: str) -> Any:
+    if col == "muap_unstable":
+        return bool(v)
+    if isinstance(v, float | np.floating):
+        f = float(v)
+        return int(f) if f.is_integer() and col in (*vocab.SPONTANEOUS_COLUMNS,) else f
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+def study_to_json(bundle: Bundle, study_id: str) -> dict[str, Any]:
+    """One study of a bundle in the contract's JSON form (empty values omitted).
+
+    Raises
+    ------
+    KeyError
+        If ``study_id`` is not in ``bundle.studies``.
+    """
+    srows = bundle.studies[bundle.studies["study_id"] == study_id]
+    if srows.empty:
+        raise KeyError(f"study_id {study_id!r} is not in the bundle")
+
+    def records(df: pd.DataFrame, drop_id: bool) -> list[dict[str, Any]]:
+        out = []
+        for rec in df.to_dict(orient="records"):
+            out.append(
+                {
+                    k: _json_value(v, k)
+                    for k, v in rec.items()
+                    if not (drop_id and k == "study_id") and not pd.isna(v)
+                }
+            )
+        return out
+
+    doc = records(srows.iloc[:1], drop_id=False)[0]
+    doc["ncs"] = records(bundle.ncs[bundle.ncs["study_id"] == study_id], drop_id=True)
+    doc["emg"] = records(bundle.emg[bundle.emg["study_id"] == study_id], drop_id=True)
+    return doc
