@@ -1,0 +1,114 @@
+"""``emgdx validate``: check a study bundle against the data contract.
+
+Prints the report (counts per kind and the first ``--max-problems`` problems, each naming file,
+row, column, value, expectation and likely cause) to stdout. Optionally writes the full report
+as JSON (``--report``; its ``summary`` key holds flat numbers for DVC metrics) and the
+normalised bundle of the *valid* studies as Parquet (``--out``).
+
+Exit status: 0 when there is no error; 1 when there is any error, unless ``--allow-invalid`` is
+given and at least one study is valid (the DVC stage uses this: invalid studies are listed in the
+report, never dropped silently); 2 for usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from features.bundle_io import write_bundle
+from features.contract import load_bundle, valid_subset
+
+logger = logging.getLogger(__name__)
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="emgdx validate",
+        description="Check a study bundle (folder, .zip or .json) against the data contract.",
+    )
+    parser.add_argument("bundle", nargs="?", type=Path, help="bundle folder, .zip or .json study")
+    parser.add_argument(
+        "--in", dest="bundle_in", type=Path, default=None, help="same as the positional BUNDLE"
+    )
+    parser.add_argument(
+        "--max-problems",
+        type=int,
+        default=50,
+        help="list at most this many problems on stdout (default 50; the JSON report has all)",
+    )
+    parser.add_argument("--report", type=Path, default=None, help="write the full report as JSON")
+    parser.add_argument(
+        "--report-max-problems",
+        type=int,
+        default=10000,
+        help="list at most this many problems in the JSON report (default 10000; -1 for all); "
+        "the summary always counts every problem",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="write the normalised bundle of the valid studies here (Parquet)",
+    )
+    parser.add_argument(
+        "--allow-invalid",
+        action="store_true",
+        help="exit 0 despite invalid studies as long as at least one study is valid",
+    )
+    args = parser.parse_args(argv)
+    if (args.bundle is None) == (args.bundle_in is None):
+        parser.error("give the bundle once: either BUNDLE or --in BUNDLE")
+    if args.max_problems < 0:
+        parser.error(f"--max-problems must be >= 0, got {args.max_problems}")
+    args.bundle = args.bundle or args.bundle_in
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``emgdx validate``; see the module docstring for options and exit status."""
+    args = _parse_args(argv)
+    bundle, report = load_bundle(args.bundle)
+    sys.stdout.write(report.format(max_problems=args.max_problems) + "\n")
+    if args.report is not None:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(
+            json.dumps(
+                report.to_dict(
+                    max_problems=None if args.report_max_problems < 0 else args.report_max_problems
+                ),
+                indent=1,
+                ensure_ascii=False,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
+        logger.info("validation report written to %s", args.report)
+    if args.out is not None:
+        valid = valid_subset(bundle, report)
+        write_bundle(valid, args.out, fmt="parquet")
+        logger.info(
+            "wrote %d valid studies (%d NCS rows, %d EMG rows) to %s; %d studies left out (listed in the report)",
+            len(valid.studies),
+            len(valid.ncs),
+            len(valid.emg),
+            args.out,
+            report.n_studies - report.n_valid_studies,
+        )
+    if report.ok:
+        return 0
+    if args.allow_invalid and report.n_valid_studies > 0:
+        logger.warning(
+            "%d of %d studies are invalid; continuing (--allow-invalid)",
+            report.n_studies - report.n_valid_studies,
+            report.n_studies,
+        )
+        return 0
+    return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
