@@ -1,0 +1,77 @@
+"""Temperature scaling of multiclass raw scores (Guo et al. 2017, "On calibration of modern NNs").
+
+One scalar ``T > 0`` divides the raw log-odds before the softmax. It changes confidence, never the
+ranking, so the predicted class and the additivity of the TreeSHAP explanation (in raw log-odds)
+are untouched.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax, softmax
+
+#: search range of log(T): T in [0.05, 20]
+_LOG_T_BOUNDS: tuple[float, float] = (np.log(0.05), np.log(20.0))
+
+
+def calibrated_proba(raw_scores: np.ndarray, temperature: float) -> np.ndarray:
+    """Probabilities ``softmax(raw_scores / temperature)`` (rows sum to 1).
+
+    Parameters
+    ----------
+    raw_scores : ndarray, shape (n, K)
+        Raw multiclass scores (``booster.predict(X, raw_score=True)``).
+    temperature : float
+        Positive temperature; 1 leaves the model's own probabilities.
+    """
+    if not temperature > 0:
+        raise ValueError(
+            f"Invalid value for the 'temperature' parameter: {temperature!r}. Expected > 0."
+        )
+    raw = np.asarray(raw_scores, dtype=float)
+    if raw.ndim != 2:
+        raise ValueError(f"raw_scores must be 2-D (n, K), got shape {raw.shape}")
+    return softmax(raw / temperature, axis=1)
+
+
+def nll(raw_scores: np.ndarray, y: np.ndarray, temperature: float = 1.0) -> float:
+    """Mean negative log-likelihood of integer labels ``y`` under ``softmax(raw / T)``."""
+    raw = np.asarray(raw_scores, dtype=float)
+    labels = np.asarray(y, dtype=int)
+    logp = log_softmax(raw / temperature, axis=1)
+    return float(-logp[np.arange(len(labels)), labels].mean())
+
+
+def fit_temperature(raw_scores: np.ndarray, y: np.ndarray) -> float:
+    """Temperature minimising the NLL of held-out data (bounded 1-D search on log T).
+
+    Parameters
+    ----------
+    raw_scores : ndarray, shape (n, K)
+        Raw scores of held-out studies (the ``calib`` split), never training studies.
+    y : ndarray, shape (n,)
+        Integer class indices in ``features.vocab.CLASSES`` order.
+
+    Returns
+    -------
+    float
+        The fitted temperature (``> 1`` softens an over-confident model).
+    """
+    raw = np.asarray(raw_scores, dtype=float)
+    labels = np.asarray(y, dtype=int)
+    if raw.ndim != 2 or len(raw) != len(labels) or len(labels) == 0:
+        raise ValueError(
+            f"need matching non-empty raw_scores (n, K) and y (n,), got {raw.shape} and {labels.shape}"
+        )
+    if labels.min() < 0 or labels.max() >= raw.shape[1]:
+        raise ValueError(
+            f"y must hold class indices 0..{raw.shape[1] - 1}, got {labels.min()}..{labels.max()}"
+        )
+    result = minimize_scalar(
+        lambda log_t: nll(raw, labels, float(np.exp(log_t))),
+        bounds=_LOG_T_BOUNDS,
+        method="bounded",
+        options={"xatol": 1e-4},
+    )
+    return float(np.exp(result.x))

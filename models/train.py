@@ -1,0 +1,354 @@
+"""Fit the emgdx classifier: augmented training set, LightGBM multiclass, temperature, margin.
+
+The pieces are pure functions; :func:`train_model` chains them and returns a :class:`TrainedModel`
+that :func:`save_model_dir` writes in the saved-model contract (``booster.txt``, ``model.json``,
+``ood_profile.json``). MLflow logging is the caller's job (``pipelines/train.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.utils.class_weight import compute_sample_weight
+
+from features.bundle import Bundle
+from features.vocab import CLASSES
+from models.calibration import calibrated_proba, fit_temperature
+
+logger = logging.getLogger(__name__)
+
+BOOSTER_FILE = "booster.txt"
+MODEL_JSON = "model.json"
+COVERAGE_PREFIX = "cov_"
+AUG_SEPARATOR = "~aug"
+
+
+# --- features and labels ---------------------------------------------------------------------
+def feature_group(name: str) -> str:
+    """Clinical group of a feature from ``features.catalog.FEATURES`` (``coverage`` for ``cov_*``)."""
+    if name.startswith(COVERAGE_PREFIX):
+        return "coverage"
+    try:
+        from features.catalog import FEATURES
+    except ImportError:  # pragma: no cover - catalog arrives with helper A
+        return "other"
+    info = FEATURES.get(name)
+    return info.group if info is not None else "other"
+
+
+def select_features(columns: Sequence[str], exclude_groups: Sequence[str]) -> list[str]:
+    """Feature columns that may vote: every column whose group is not in ``exclude_groups``."""
+    excluded = set(exclude_groups)
+    return [c for c in columns if feature_group(c) not in excluded]
+
+
+def encode_labels(diagnosis: pd.Series) -> np.ndarray:
+    """Integer class index in ``CLASSES`` order; an unknown or missing label is an error."""
+    index = {c: i for i, c in enumerate(CLASSES)}
+    codes = diagnosis.map(index)
+    if codes.isna().any():
+        bad = diagnosis[codes.isna()]
+        raise ValueError(
+            f"studies.diagnosis: study_id {bad.index[0]!r} has {bad.iloc[0]!r}; expected one of {', '.join(CLASSES)}"
+        )
+    return codes.to_numpy(dtype=int)
+
+
+def class_weights(y: np.ndarray, mode: str) -> np.ndarray:
+    """Per-row weights: ``balanced`` (n / (K · n_class)) or ``none`` (all 1)."""
+    if mode == "none":
+        return np.ones(len(y))
+    return compute_sample_weight("balanced", y)
+
+
+# --- augmentation ----------------------------------------------------------------------------
+def rename_studies(bundle: Bundle, suffix: str) -> Bundle:
+    """Same bundle with ``suffix`` appended to every ``study_id`` (all three tables)."""
+    return Bundle(
+        studies=bundle.studies.assign(study_id=bundle.studies["study_id"].astype(str) + suffix),
+        ncs=bundle.ncs.assign(study_id=bundle.ncs["study_id"].astype(str) + suffix),
+        emg=bundle.emg.assign(study_id=bundle.emg["study_id"].astype(str) + suffix),
+    )
+
+
+def augmented_features(
+    bundle: Bundle,
+    study_ids: Sequence[str],
+    *,
+    n_copies: int,
+    drop_kwargs: Mapping[str, float],
+    seed: int,
+) -> pd.DataFrame:
+    """Feature rows of ``n_copies`` randomly thinned copies of the given (training) studies.
+
+    Each copy drops whole nerves, muscles, regions and single values at random
+    (:func:`features.augment.drop_tests`) and is featurized like any study, so every feature is
+    missing in a realistic share of training rows (transfer lesson 3). Index:
+    ``<study_id>~aug<k>``.
+    """
+    if n_copies == 0 or len(study_ids) == 0:
+        return pd.DataFrame()
+    from features.augment import drop_tests
+    from features.build import build_features
+
+    base = bundle.subset(list(study_ids))
+    rng = np.random.default_rng(seed)
+    frames = []
+    for k in range(n_copies):
+        thinned = drop_tests(base, rng, **drop_kwargs)
+        frames.append(build_features(rename_studies(thinned, f"{AUG_SEPARATOR}{k}")))
+    out = pd.concat(frames)
+    logger.info("augment: %d thinned copies of %d training studies", n_copies, len(study_ids))
+    return out
+
+
+def original_study_id(index: pd.Index) -> pd.Index:
+    """Strip the augmentation suffix (``S1~aug0`` → ``S1``)."""
+    return pd.Index(index.astype(str).str.split(AUG_SEPARATOR, regex=False).str[0])
+
+
+# --- LightGBM --------------------------------------------------------------------------------
+def lightgbm_params(p: Any) -> dict[str, Any]:
+    """LightGBM parameter dict from :class:`pipelines.config.TrainParams`-like ``p``."""
+    return {
+        "objective": "multiclass",
+        "num_class": len(CLASSES),
+        "metric": "multi_logloss",
+        "num_leaves": p.num_leaves,
+        "learning_rate": p.learning_rate,
+        "min_data_in_leaf": p.min_data_in_leaf,
+        "feature_fraction": p.feature_fraction,
+        "bagging_fraction": p.bagging_fraction,
+        "bagging_freq": p.bagging_freq,
+        "lambda_l2": p.lambda_l2,
+        "num_threads": p.num_threads,
+        "seed": p.seed,
+        "deterministic": True,
+        "use_missing": True,
+        "zero_as_missing": False,
+        "verbosity": -1,
+    }
+
+
+def fit_lightgbm(
+    X_train: pd.DataFrame,
+    y_train: np.ndarray,
+    X_valid: pd.DataFrame,
+    y_valid: np.ndarray,
+    params: Mapping[str, Any],
+    *,
+    num_boost_round: int,
+    early_stopping_rounds: int,
+    sample_weight: np.ndarray | None = None,
+) -> lgb.Booster:
+    """Train a multiclass Booster with early stopping on the validation split.
+
+    ``X_*`` are pandas frames so the feature names are stored inside the Booster; NaN is
+    "not measured" (LightGBM's missing-value branch).
+    """
+    train_set = lgb.Dataset(X_train, label=y_train, weight=sample_weight, free_raw_data=False)
+    valid_set = lgb.Dataset(X_valid, label=y_valid, reference=train_set, free_raw_data=False)
+    booster = lgb.train(
+        dict(params),
+        train_set,
+        num_boost_round=num_boost_round,
+        valid_sets=[valid_set],
+        valid_names=["valid"],
+        callbacks=[lgb.early_stopping(early_stopping_rounds, verbose=False)],
+    )
+    logger.info("lightgbm: best iteration %d of %d", booster.best_iteration, num_boost_round)
+    return booster
+
+
+def raw_scores(booster: lgb.Booster, X: pd.DataFrame) -> np.ndarray:
+    """Raw multiclass scores (n, 6) at the best iteration, columns in the Booster's order."""
+    return np.asarray(booster.predict(X[booster.feature_name()], raw_score=True), dtype=float)
+
+
+def choose_margin(
+    proba: np.ndarray, y: np.ndarray, *, target_accuracy: float, max_flagged_share: float
+) -> float:
+    """Smallest top1−top2 margin whose confident studies reach ``target_accuracy``.
+
+    Studies with margin below the threshold are flagged low confidence. The threshold is capped
+    at the ``max_flagged_share`` quantile of the margins so the flag stays informative.
+    """
+    top2 = np.sort(proba, axis=1)[:, -2:]
+    margin = top2[:, 1] - top2[:, 0]
+    correct = proba.argmax(axis=1) == np.asarray(y)
+    order = np.argsort(margin)
+    m_sorted, c_sorted = margin[order], correct[order]
+    # accuracy of studies with margin >= m_sorted[i] = mean of c_sorted[i:]
+    tail_acc = np.cumsum(c_sorted[::-1])[::-1] / np.arange(len(c_sorted), 0, -1)
+    cap = float(np.quantile(margin, max_flagged_share)) if len(margin) else 0.0
+    ok = np.flatnonzero(tail_acc >= target_accuracy)
+    chosen = float(m_sorted[ok[0]]) if len(ok) else cap
+    return round(min(chosen, cap), 4)
+
+
+# --- the whole fit ---------------------------------------------------------------------------
+@dataclass
+class TrainedModel:
+    """Everything the train stage produces (before writing it)."""
+
+    booster: lgb.Booster
+    feature_names: list[str]
+    excluded_groups: list[str]
+    temperature: float
+    low_confidence_margin: float
+    train_prior: dict[str, float]
+    logreg: Any
+    metrics: dict[str, float] = field(default_factory=dict)
+    ood_profile: Any = None
+
+
+def train_model(
+    X: pd.DataFrame,
+    y: pd.Series,
+    split: pd.Series,
+    p: Any,
+    *,
+    X_aug: pd.DataFrame | None = None,
+) -> TrainedModel:
+    """Fit LightGBM + logistic baseline on ``train`` (+ augmented rows), calibrate on ``calib``.
+
+    Parameters
+    ----------
+    X : DataFrame
+        Full feature table (index ``study_id``), all groups.
+    y : Series
+        Diagnosis per study (same index as ``X``).
+    split : Series
+        Split name per study (same index).
+    p : TrainParams
+        The ``train`` section of ``params.yaml``.
+    X_aug : DataFrame, optional
+        Feature rows of augmented training copies (index ``<study_id>~aug<k>``).
+    """
+    from sklearn.metrics import f1_score
+
+    from models.baselines import fit_logreg, logreg_proba
+
+    feats = select_features(list(X.columns), p.exclude_groups)
+    codes = pd.Series(encode_labels(y), index=y.index)
+    tr, va, ca = (split == "train"), (split == "valid"), (split == "calib")
+    X_tr = X.loc[tr, feats]
+    y_tr = codes[tr].to_numpy()
+    if X_aug is not None and len(X_aug):
+        X_tr = pd.concat([X_tr, X_aug.reindex(columns=feats)])
+        y_tr = np.concatenate([y_tr, codes.loc[original_study_id(X_aug.index)].to_numpy()])
+    X_tr = X_tr.astype("float64")
+    w = class_weights(y_tr, p.class_weight)
+    booster = fit_lightgbm(
+        X_tr,
+        y_tr,
+        X.loc[va, feats],
+        codes[va].to_numpy(),
+        lightgbm_params(p),
+        num_boost_round=p.num_boost_round,
+        early_stopping_rounds=p.early_stopping_rounds,
+        sample_weight=w,
+    )
+    temperature = fit_temperature(raw_scores(booster, X.loc[ca]), codes[ca].to_numpy())
+    proba_va = calibrated_proba(raw_scores(booster, X.loc[va]), temperature)
+    margin = choose_margin(
+        proba_va,
+        codes[va].to_numpy(),
+        target_accuracy=p.low_confidence.target_accuracy,
+        max_flagged_share=p.low_confidence.max_flagged_share,
+    )
+    logreg = fit_logreg(
+        X_tr, y_tr, sample_weight=w, C=p.logreg.C, max_iter=p.logreg.max_iter, seed=p.seed
+    )
+    prior = y[tr].value_counts(normalize=True).reindex(list(CLASSES), fill_value=0.0)
+    metrics = {
+        "n_train_studies": float(tr.sum()),
+        "n_train_rows": float(len(X_tr)),
+        "n_features": float(len(feats)),
+        "best_iteration": float(booster.best_iteration),
+        "temperature": temperature,
+        "low_confidence_margin": margin,
+        "valid_macro_f1_lightgbm": float(
+            f1_score(
+                codes[va], proba_va.argmax(axis=1), average="macro", labels=range(len(CLASSES))
+            )
+        ),
+        "valid_macro_f1_logreg": float(
+            f1_score(
+                codes[va],
+                logreg_proba(logreg, X.loc[va, feats]).argmax(axis=1),
+                average="macro",
+                labels=range(len(CLASSES)),
+            )
+        ),
+    }
+    logger.info(
+        "train: %d features, T=%.3f, margin=%.3f, valid macro-F1 lightgbm %.3f logreg %.3f",
+        len(feats),
+        temperature,
+        margin,
+        metrics["valid_macro_f1_lightgbm"],
+        metrics["valid_macro_f1_logreg"],
+    )
+    return TrainedModel(
+        booster=booster,
+        feature_names=feats,
+        excluded_groups=list(p.exclude_groups),
+        temperature=temperature,
+        low_confidence_margin=margin,
+        train_prior={c: round(float(v), 6) for c, v in prior.items()},
+        logreg=logreg,
+        metrics=metrics,
+    )
+
+
+def save_model_dir(
+    model: TrainedModel,
+    out_dir: Path,
+    *,
+    mlflow_run_id: str | None,
+    git_commit: str | None,
+    version: str | None = None,
+) -> Path:
+    """Write ``booster.txt``, ``model.json`` (and ``ood_profile.json`` if fitted) per the contract."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.booster.save_model(
+        str(out_dir / BOOSTER_FILE), num_iteration=model.booster.best_iteration
+    )
+    now = datetime.now(UTC)
+    meta = {
+        "name": "emgdx",
+        "version": version or now.strftime("%Y%m%d-%H%M%S"),
+        "classes": list(CLASSES),
+        "feature_names": model.feature_names,
+        "excluded_groups": model.excluded_groups,
+        "calibration": {"method": "temperature", "temperature": model.temperature},
+        "train_prior": model.train_prior,
+        "low_confidence_margin": model.low_confidence_margin,
+        "mlflow_run_id": mlflow_run_id,
+        "git_commit": git_commit,
+        "created_utc": now.isoformat(timespec="seconds"),
+    }
+    (out_dir / MODEL_JSON).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    if model.ood_profile is not None:
+        model.ood_profile.save(out_dir)
+    return out_dir
+
+
+def load_model_meta(model_dir: Path) -> dict[str, Any]:
+    """Read ``model.json`` of a saved model directory."""
+    return json.loads((model_dir / MODEL_JSON).read_text(encoding="utf-8"))
+
+
+def load_booster(model_dir: Path) -> lgb.Booster:
+    """Read ``booster.txt`` of a saved model directory."""
+    return lgb.Booster(model_file=str(model_dir / BOOSTER_FILE))
