@@ -33,3 +33,26 @@ def load_muscles() -> pd.DataFrame:
     for col in ("roots", "main_roots"):
         table[col] = table[col].fillna("").map(lambda s: tuple(r for r in s.split(";") if r))
     return table
+
+
+def load_ncs_limits() -> pd.DataFrame:
+    """NCS normal-limit rows (``ncs_limits.csv``), one per nerve / kind / recording site / age band.
+
+    Columns: ``nerve``, ``kind``, ``recording_site``, ``is_default`` (the row used when the
+    recording site is unknown), ``age_from_years`` (the band starts at this age),
+    ``latency_uln_ms``, ``amplitude_lln`` (``amplitude_unit`` mV for motor, uV for sensory),
+    ``velocity_lln_m_s``, ``f_latency_uln_ms`` and ``f_height_slope_ms_per_cm`` (F-wave ULN at
+    170 cm and its height slope), ``distal_duration_uln_ms``, covariate slopes
+    (``amp_age_slope_pct_per_yr`` from ``amp_age_slope_from_years``, ``amp_height_slope_pct_per_cm``,
+    ``cv_height_slope_m_s_per_cm``), ``limb``, ``provisional``, ``source_id``, ``note``.
+    """
+    return load_table("ncs_limits.csv")
+
+
+def load_muap_norms() -> pd.DataFrame:
+    """MUAP norms indexed by canonical muscle (``muap_norms.csv``).
+
+    Columns: ``duration_ref_ms`` (mean duration at age 20-29), ``amplitude_lln_uv``,
+    ``amplitude_uln_uv``, ``polyphasic_uln_pct``, ``provisional``, ``source_id``, ``note``.
+    """
+    return load_table("muap_norms.csv").set_index("muscle")
