@@ -24,7 +24,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -358,12 +358,8 @@ class _Collector:
             val: Any = None
         else:
             v = values.iloc[idx]
-            val = (
-                v.astype(object)
-                .where(v.notna(), None)
-                .map(lambda x: x if x is None else str(x))
-                .to_numpy()
-            )
+            texts = [_cell_text(x) for x in v.to_numpy(dtype=object)]
+            val = np.array([None if isinstance(t, float) else t for t in texts], dtype=object)
         if isinstance(cause, pd.Series):
             c = cause.iloc[idx]
             cause_arr: Any = c.astype(object).where(c.notna(), None).to_numpy()
@@ -404,20 +400,38 @@ class _Collector:
 # --------------------------------------------------------------------------------------------
 # column normalisation
 # --------------------------------------------------------------------------------------------
+def _cell_text(x: Any) -> Any:
+    """One stored value as trimmed text (NaN for empty); integral floats as ``1`` not ``1.0``."""
+    if x is None or (isinstance(x, float) and np.isnan(x)) or x is pd.NA:
+        return np.nan
+    if isinstance(x, bool | np.bool_):
+        return "true" if x else "false"
+    if isinstance(x, float | np.floating) and np.isfinite(x) and float(x).is_integer():
+        return str(int(x))
+    t = str(x).strip()
+    return t if t else np.nan
+
+
+def _map_uniques(s: pd.Series, fn: Any) -> pd.Series:
+    """Apply ``fn`` to each distinct non-missing value only, then broadcast (vectorised)."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    mapped = np.empty(len(uniques) + 1, dtype=object)
+    mapped[:-1] = [fn(u) for u in uniques]
+    mapped[-1] = np.nan
+    return pd.Series(mapped[codes], index=s.index, dtype=object)
+
+
+_BOOLEANS: dict[str, float] = {k: float(v) for k, v in vocab.BOOLEAN_SYNONYMS.items()}
+
+
+def _lookup_token(lookup: Mapping[str, Any], value: Any) -> Any:
+    """Canonical value of ``value`` in ``lookup`` (normalised token), NaN when unknown."""
+    return lookup.get(vocab.normalise_token(value), np.nan)
+
+
 def _as_text(s: pd.Series) -> pd.Series:
     """Trimmed text with NaN for empty/whitespace cells (values of any stored type)."""
-    if pd.api.types.is_bool_dtype(s.dtype):
-        t = s.map({True: "true", False: "false"})
-    elif pd.api.types.is_float_dtype(s.dtype):
-        # integral floats as 1 not 1.0, so ids and grades read naturally
-        t = s.map(
-            lambda x: np.nan if pd.isna(x) else (str(int(x)) if float(x).is_integer() else str(x))
-        )
-    else:
-        t = s.astype("str").str.strip()
-        t = t.where(s.notna(), np.nan)
-    t = t.astype(object)
-    return t.where(t.notna() & (t != ""), np.nan)
+    return _map_uniques(s, _cell_text)
 
 
 def _number_cause(values: pd.Series) -> pd.Series:
@@ -435,15 +449,33 @@ def _number_cause(values: pd.Series) -> pd.Series:
 
 
 def _parse_numbers(
-    raw: RawTable, col: str, text: pd.Series, sids: pd.Series, coll: _Collector
-) -> pd.Series:
-    """Parse a number column to float64; unparseable values become problems (and NaN)."""
-    src = raw.frame[col]
+    raw: RawTable, col: str, sids: pd.Series, coll: _Collector
+) -> tuple[pd.Series, np.ndarray]:
+    """Parse a number column to float64; unparseable values become problems (and NaN).
+
+    Returns
+    -------
+    (numbers, missing)
+        float64 values (NaN where empty or unparseable) and the mask of empty cells.
+    """
+    src = raw.frame[col].reset_index(drop=True)
     if pd.api.types.is_numeric_dtype(src.dtype) and not pd.api.types.is_bool_dtype(src.dtype):
         num = src.astype("float64")
+        bad = np.zeros(len(src), dtype=bool)
+        text = src
     else:
-        num = pd.to_numeric(text, errors="coerce").astype("float64")
-    bad = (text.notna() & num.isna()).to_numpy() | ~np.isfinite(num.fillna(0).to_numpy())
+        num = pd.to_numeric(src, errors="coerce").astype("float64")
+        unparsed = (src.notna() & num.isna()).to_numpy()
+        text = pd.Series(np.nan, index=src.index, dtype=object)
+        if unparsed.any():
+            text[unparsed] = _as_text(src[unparsed])
+        bad = text.notna().to_numpy()
+    values = num.to_numpy()
+    infinite = np.isinf(values)
+    if infinite.any():
+        text = text.astype(object).where(~infinite, num.astype(object))
+        bad |= infinite
+    missing = num.isna().to_numpy() & ~bad
     if bad.any():
         coll.rows(
             raw,
@@ -456,7 +488,7 @@ def _parse_numbers(
             cause=_number_cause(text.where(bad, "")),
         )
         num = num.where(~bad, np.nan)
-    return num.reset_index(drop=True)
+    return num, missing
 
 
 def _range_cause(table: str, col: str, values: pd.Series) -> pd.Series:
@@ -513,7 +545,7 @@ def _check_ranges(
             raw,
             mask,
             str(col),
-            _as_text(vals),
+            vals,
             RANGES[table][str(col)].text,
             kind="out_of_range",
             study_ids=sids,
@@ -568,9 +600,18 @@ def _normalise(raw: RawTable, coll: _Collector) -> pd.DataFrame:
     vocabs = _vocabularies()
     numbers = {}
     for col, kind in columns.items():
-        text = sid_text if col == "study_id" else text_of(col)
-        missing = text.isna().to_numpy()
-        if col in REQUIRED[table] and col in frame.columns:
+        if col not in frame.columns:
+            out[col] = pd.Series(
+                np.nan, index=range(n), dtype="float64" if kind == "float" else object
+            )
+            continue
+        if kind == "float" and col != "muap_unstable":
+            num, missing = _parse_numbers(raw, col, sid_text, coll)
+            out[col] = numbers[col] = num
+        else:
+            text = sid_text if col == "study_id" else text_of(col)
+            missing = text.isna().to_numpy()
+        if col in REQUIRED[table]:
             coll.rows(
                 raw,
                 missing,
@@ -580,14 +621,10 @@ def _normalise(raw: RawTable, coll: _Collector) -> pd.DataFrame:
                 kind="missing_value",
                 study_ids=sid_text,
             )
-        if col not in frame.columns:
-            out[col] = pd.Series(
-                np.nan, index=range(n), dtype="float64" if kind == "float" else object
-            )
+        if kind == "float" and col != "muap_unstable":
             continue
-        if kind == "float" and col == "muap_unstable":
-            tokens = text.str.lower()
-            val = tokens.map({k: float(v) for k, v in vocab.BOOLEAN_SYNONYMS.items()})
+        if col == "muap_unstable":
+            val = _map_uniques(text, partial(_lookup_token, _BOOLEANS))
             bad = (text.notna() & val.isna()).to_numpy()
             coll.rows(
                 raw,
@@ -599,14 +636,9 @@ def _normalise(raw: RawTable, coll: _Collector) -> pd.DataFrame:
                 study_ids=sid_text,
             )
             out[col] = val.astype("float64")
-        elif kind == "float":
-            out[col] = _parse_numbers(raw, col, text, sid_text, coll)
-            numbers[col] = out[col]
         elif kind == "cat":
             lookup, expected = vocabs[(table, col)]
-            uniques = pd.unique(text.dropna())
-            table_map = {u: lookup.get(vocab.normalise_token(u)) for u in uniques}
-            val = text.map(table_map)
+            val = _map_uniques(text, partial(_lookup_token, lookup))
             bad = (text.notna() & val.isna()).to_numpy()
             coll.rows(raw, bad, col, text, expected, kind="unknown_value", study_ids=sid_text)
             if col == "sex":
@@ -630,8 +662,7 @@ def _normalise(raw: RawTable, coll: _Collector) -> pd.DataFrame:
                 )
                 out[col] = text
             elif col in ("stim_site", "recording_site"):
-                uniques = pd.unique(text.dropna())
-                out[col] = text.map({u: vocab.normalise_token(u) for u in uniques}).astype(object)
+                out[col] = _map_uniques(text, vocab.normalise_token)
             else:
                 out[col] = text
     if numbers:
@@ -651,7 +682,6 @@ def _check_ncs(raw: RawTable, df: pd.DataFrame, sids: pd.Series, coll: _Collecto
     """Row rules of the ncs table: required amplitude, unit mix-ups, plausibility."""
     kind, amp, lat, vel = df["kind"], df["amplitude"], df["latency_ms"], df["velocity_m_s"]
     motor, sensory = (kind == "motor").to_numpy(), (kind == "sensory").to_numpy()
-    amp_text = _as_text(amp)
     if "amplitude" in raw.frame.columns:
         coll.rows(
             raw,
@@ -666,7 +696,7 @@ def _check_ncs(raw: RawTable, df: pd.DataFrame, sids: pd.Series, coll: _Collecto
         raw,
         motor & (amp > MOTOR_AMPLITUDE_MAX_MV).to_numpy(),
         "amplitude",
-        amp_text,
+        amp,
         f"motor amplitude in mV (0–{MOTOR_AMPLITUDE_MAX_MV:g})",
         kind="unit_mixup",
         study_ids=sids,
@@ -676,7 +706,7 @@ def _check_ncs(raw: RawTable, df: pd.DataFrame, sids: pd.Series, coll: _Collecto
         raw,
         sensory & ((amp > 0) & (amp < SENSORY_AMPLITUDE_MIN_UV) & lat.notna()).to_numpy(),
         "amplitude",
-        amp_text,
+        amp,
         f"sensory amplitude in µV (≥ {SENSORY_AMPLITUDE_MIN_UV:g} when a response was recorded)",
         kind="unit_mixup",
         study_ids=sids,
@@ -686,7 +716,7 @@ def _check_ncs(raw: RawTable, df: pd.DataFrame, sids: pd.Series, coll: _Collecto
         raw,
         (vel > VELOCITY_MAX_M_S).to_numpy(),
         "velocity_m_s",
-        _as_text(vel),
+        vel,
         f"conduction velocity ≤ {VELOCITY_MAX_M_S:g} m/s",
         kind="implausible",
         study_ids=sids,
@@ -696,7 +726,7 @@ def _check_ncs(raw: RawTable, df: pd.DataFrame, sids: pd.Series, coll: _Collecto
         raw,
         ((amp == 0) & lat.notna()).to_numpy() & (motor | sensory),
         "latency_ms",
-        _as_text(lat),
+        lat,
         "no latency when the amplitude is 0 (no response)",
         kind="absent_response_latency",
         study_ids=sids,
@@ -712,7 +742,7 @@ def _check_emg(raw: RawTable, df: pd.DataFrame, sids: pd.Series, coll: _Collecto
         raw,
         ((a > 0) & (a < MUAP_AMPLITUDE_MIN_UV)).to_numpy(),
         "muap_amplitude_uv",
-        _as_text(a),
+        a,
         f"mean MUAP amplitude in µV (≥ {MUAP_AMPLITUDE_MIN_UV:g} when measured)",
         kind="unit_mixup",
         study_ids=sids,
