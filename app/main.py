@@ -1,0 +1,230 @@
+"""The FastAPI application: ``create_app(settings)`` wires the model, the studies and the routes.
+
+The model is loaded once at start-up (lifespan) from ``settings.model``, else the registry
+alias ``models:/emgdx@champion`` if a registry is there, else ``data/model``. When no model is
+found the app still starts: every page says how to train one and ``POST /api/predict``
+answers 503.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.settings import Settings
+from app.store import PredictorLike, StudyStore, build_dataset
+from app.uploads import UploadTooLargeError, problem
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+DISCLAIMER = (
+    "Decision support, not a diagnosis: the electrodiagnostic conclusion remains the "
+    "responsibility of the examining clinician, who must review the raw study."
+)
+TRAIN_HINT = (
+    "Train one with `make run`, or start the server with `--model <model dir or MLflow URI>`."
+)
+
+
+@dataclass
+class AppState:
+    """Everything the routes need, built once at start-up."""
+
+    settings: Settings
+    templates: Jinja2Templates
+    store: StudyStore
+    predictor: PredictorLike | None = None
+    model_source: str | None = None
+    model_error: str | None = None
+    bundle_error: str | None = None
+    disclaimer: str = DISCLAIMER
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def load_predictor(settings: Settings) -> tuple[PredictorLike | None, str | None, str | None]:
+    """Load the model once: ``settings.model``, else the registered champion, else ``data/model``.
+
+    Returns
+    -------
+    (predictor, source, error)
+        The predictor and where it came from, or ``None`` and a message saying what was tried
+        and how to train a model.
+    """
+    from models.predictor import ModelNotFoundError, Predictor
+
+    try:
+        predictor = Predictor.load(settings.model)
+    except ModelNotFoundError as exc:
+        log.warning("no model loaded from %s", settings.model or "the default locations")
+        return None, None, str(exc)
+    except (ValueError, OSError) as exc:
+        log.warning("the model at %s could not be loaded: %s", settings.model, type(exc).__name__)
+        return None, None, f"The model at {settings.model} could not be loaded: {exc}. {TRAIN_HINT}"
+    source = predictor.source or settings.model
+    log.info("model %s %s loaded from %s", predictor.name, predictor.version, source)
+    return predictor, source, None
+
+
+def _load_configured_bundle(state: AppState) -> None:
+    """Load, validate and predict the configured bundle folder into the store."""
+    from app.uploads import _load_bundle
+    from features.contract import load_bundle
+
+    folder = state.settings.bundle_dir()
+    if folder is None:
+        return
+    if not folder.exists():
+        state.bundle_error = f"The configured bundle {folder} does not exist."
+        log.warning("configured bundle folder is missing")
+        return
+    result = _load_bundle(load_bundle, folder, folder.name)
+    if result.bundle is None:
+        state.bundle_error = "; ".join(p["cause"] for p in result.problems)
+        return
+    state.store.add(
+        build_dataset(
+            "bundle",
+            str(folder),
+            result.bundle,
+            result.problems,
+            result.invalid_ids,
+            state.predictor,
+            state.settings.top_k,
+        )
+    )
+
+
+class BodySizeLimit:
+    """ASGI middleware: reject request bodies above ``limit`` bytes with 413.
+
+    A declared ``Content-Length`` above the limit is refused before reading; a body streamed
+    without one is counted and the read fails with :class:`UploadTooLargeError`.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") not in {"POST", "PUT", "PATCH"}:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            response = _too_large_response(scope["path"], UploadTooLargeError(self.limit))
+            await response(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise UploadTooLargeError(self.limit)
+            return message
+
+        await self.app(scope, limited, send)
+
+
+def _wants_json(path: str) -> bool:
+    return path.startswith("/api/")
+
+
+def _too_large_response(path: str, exc: UploadTooLargeError) -> Response:
+    if _wants_json(path):
+        return JSONResponse(
+            {"errors": [problem("(request)", str(exc), expected=f"at most {exc.limit} bytes")]}, 413
+        )
+    body = (
+        "<!doctype html><meta charset='utf-8'><title>Upload too large</title>"
+        f"<p role='alert'>{exc}</p><p><a href='/'>Back to the study list</a></p>"
+    )
+    return HTMLResponse(body, 413)
+
+
+def _templates() -> Jinja2Templates:
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html", "xml"], default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return Jinja2Templates(env=env)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the web page + JSON API.
+
+    Parameters
+    ----------
+    settings : Settings | None
+        Deployment settings; ``None`` reads ``EMGDX_*`` environment variables.
+    """
+    from app import api, routes
+
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state: AppState = app.state.emgdx
+        state.predictor, state.model_source, state.model_error = load_predictor(settings)
+        _load_configured_bundle(state)
+        yield
+
+    app = FastAPI(
+        title="emgdx",
+        summary="Decision support for electrodiagnosis (NCS + needle EMG). Not a diagnosis.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.emgdx = AppState(
+        settings=settings, templates=_templates(), store=StudyStore(settings.max_uploads)
+    )
+    app.add_middleware(BodySizeLimit, limit=settings.max_upload_bytes)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(api.router)
+    app.include_router(routes.router)
+
+    @app.exception_handler(UploadTooLargeError)
+    async def too_large(request: Request, exc: UploadTooLargeError) -> Response:
+        return _too_large_response(request.url.path, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            problem(
+                "(request)",
+                str(e.get("msg", "invalid")),
+                column=".".join(str(x) for x in e.get("loc", ())),
+                expected=str(e.get("type", "")),
+            )
+            for e in exc.errors()
+        ]
+        return JSONResponse({"errors": errors}, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_json(request.url.path):
+            return JSONResponse(
+                {"errors": [problem("(request)", str(exc.detail))]}, exc.status_code
+            )
+        return routes.render(request, "error.html", {"message": str(exc.detail)}, exc.status_code)
+
+    return app

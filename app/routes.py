@@ -1,0 +1,134 @@
+"""The clinicians' pages: study list, study page, upload (thin handlers, server-rendered)."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from app.store import build_dataset
+from app.uploads import LoadResult, load_saved_files, save_upload
+from app.views import FLAG_FILTERS, list_rows, study_context
+from features.vocab import CLASS_LABELS, CLASSES
+
+log = logging.getLogger(__name__)
+router = APIRouter(include_in_schema=False)
+
+
+def _state(request: Request) -> Any:
+    return request.app.state.emgdx
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any], status_code: int = 200
+) -> Response:
+    """Render ``template`` with the context every page needs (model, disclaimer)."""
+    state = _state(request)
+    predictor = state.predictor
+    base = {
+        "model_name": getattr(predictor, "name", None),
+        "model_version": getattr(predictor, "version", None),
+        "model_error": state.model_error,
+        "bundle_error": state.bundle_error,
+        "disclaimer": state.disclaimer,
+        "class_labels": CLASS_LABELS,
+        "max_upload_mb": state.settings.max_upload_bytes / 1024 / 1024,
+    }
+    return state.templates.TemplateResponse(
+        request, template, {**base, **context}, status_code=status_code
+    )
+
+
+@router.get("/", response_class=HTMLResponse)
+def study_list(
+    request: Request,
+    diagnosis: Annotated[str, Query(max_length=40)] = "",
+    flag: Annotated[str, Query(max_length=40)] = "",
+    q: Annotated[str, Query(max_length=64)] = "",
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> Response:
+    """The study list: every study of the configured bundle and the uploads, with filters."""
+    state = _state(request)
+    diagnosis = diagnosis if diagnosis in CLASSES else ""
+    flag = flag if flag in FLAG_FILTERS else ""
+    rows = list_rows(state.store, diagnosis, flag, q)
+    size = state.settings.page_size
+    pages = max(1, -(-len(rows) // size))
+    page = min(page, pages)
+    return render(
+        request,
+        "index.html",
+        {
+            "rows": rows[(page - 1) * size : page * size],
+            "n_rows": len(rows),
+            "page": page,
+            "pages": pages,
+            "filters": {"diagnosis": diagnosis, "flag": flag, "q": q},
+            "classes": CLASSES,
+            "flag_filters": FLAG_FILTERS,
+            "datasets": state.store.datasets(),
+        },
+    )
+
+
+@router.get("/study/{key}/{study_id}", response_class=HTMLResponse)
+def study_page(request: Request, key: str, study_id: str) -> Response:
+    """One study: tables with abnormal values highlighted, prediction, explanation, guideline."""
+    ds = _state(request).store.get(key)
+    if ds is None or not ds.has(study_id):
+        raise HTTPException(
+            404, "This study is not loaded (uploads are kept for the session only)."
+        )
+    return render(request, "study.html", study_context(ds, study_id))
+
+
+@router.get("/upload", response_class=HTMLResponse)
+def upload_form(request: Request) -> Response:
+    """The upload form on its own page."""
+    return render(request, "upload.html", {"result": None, "dataset": None})
+
+
+@router.post("/upload", response_class=HTMLResponse)
+async def upload(request: Request, files: Annotated[list[UploadFile], File()]) -> Response:
+    """Validate an uploaded bundle or study JSON, predict its valid studies, show problems row by row."""
+    state = _state(request)
+    limit = state.settings.max_upload_bytes
+    names = [Path((f.filename or "upload").replace("\\", "/")).name or "upload" for f in files]
+    with tempfile.TemporaryDirectory(prefix="emgdx-upload-") as tmp:
+        budget = limit
+        saved = []
+        for i, (f, name) in enumerate(zip(files, names, strict=True)):
+            dest = Path(tmp) / f"part{i}"
+            budget -= await save_upload(f, dest, budget, limit)
+            saved.append((name, dest))
+        result: LoadResult = await run_in_threadpool(load_saved_files, saved, Path(tmp))
+    dataset = None
+    if result.bundle is not None and result.bundle.study_ids:
+        key = state.store.next_upload_key()
+        dataset = await run_in_threadpool(
+            build_dataset,
+            key,
+            ", ".join(names),
+            result.bundle,
+            result.problems,
+            result.invalid_ids,
+            state.predictor,
+            state.settings.top_k,
+        )
+        state.store.add(dataset)
+    n_valid = 0 if dataset is None else len(dataset.study_ids) - len(dataset.invalid_ids)
+    log.info(
+        "upload: %d files, %d problems, %d valid studies", len(files), len(result.problems), n_valid
+    )
+    status = 200 if n_valid else 422
+    return render(
+        request,
+        "upload.html",
+        {"result": result, "dataset": dataset, "n_valid": n_valid, "file_names": names},
+        status_code=status,
+    )

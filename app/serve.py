@@ -1,0 +1,74 @@
+"""``emgdx serve``: start the clinicians' web page and JSON API (loopback by default)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Arguments of ``emgdx serve`` (defaults come from ``EMGDX_*`` settings)."""
+    parser = argparse.ArgumentParser(
+        prog="emgdx serve",
+        description="Serve the study list, study pages and the JSON API (decision support, not a diagnosis).",
+    )
+    parser.add_argument(
+        "--host", default=None, help="interface (default 127.0.0.1: this machine only)"
+    )
+    parser.add_argument("--port", type=int, default=None, help="TCP port (default 8000)")
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="model directory or MLflow URI (default: models:/emgdx@champion if registered, else data/model)",
+    )
+    parser.add_argument(
+        "--bundle",
+        type=Path,
+        default=None,
+        help="study bundle folder to list (default: data/validated if present)",
+    )
+    parser.add_argument(
+        "--top-k", type=int, default=None, help="findings explained per study (default 8)"
+    )
+    parser.add_argument(
+        "--max-upload-mb", type=float, default=None, help="upload size limit in MB (default 20)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, build the app and run uvicorn until interrupted."""
+    import uvicorn
+
+    from app.main import create_app
+    from app.settings import Settings
+
+    args = build_parser().parse_args(argv)
+    overrides = {
+        "host": args.host,
+        "port": args.port,
+        "model": args.model,
+        "bundle": args.bundle,
+        "top_k": args.top_k,
+        "max_upload_bytes": None
+        if args.max_upload_mb is None
+        else int(args.max_upload_mb * 1024 * 1024),
+    }
+    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    if settings.host not in {"127.0.0.1", "localhost", "::1"}:
+        log.warning(
+            "listening on %s: the page has no login; expose it only on a trusted network",
+            settings.host,
+        )
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    log.info("serving on http://%s:%d/", settings.host, settings.port)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,62 @@
+"""Deployment settings of the web page and JSON API (no training params live here).
+
+Values come from keyword arguments, then ``EMGDX_*`` environment variables, then the
+defaults below. Build the app with ``create_app(Settings(...))`` so tests pass their own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: the registry alias tried first when no model source is configured
+DEFAULT_MODEL_URI = "models:/emgdx@champion"
+#: the DVC output tried next
+DEFAULT_MODEL_DIR = Path("data/model")
+#: the validated bundle of ``make run``, listed when no bundle folder is configured
+DEFAULT_BUNDLE_DIR = Path("data/validated")
+
+
+class Settings(BaseSettings):
+    """Settings of ``emgdx serve``.
+
+    Attributes
+    ----------
+    model : str | None
+        Model source: an MLflow URI (``models:/emgdx@champion``, ``runs:/...``) or a model
+        directory. ``None`` means the registry alias if registered, else ``data/model``.
+    bundle : Path | None
+        A study-bundle folder (or ``.zip``) listed on the start page. ``None`` means
+        ``data/validated`` when it exists, else no bundle (uploads only).
+    host : str
+        Interface to listen on; loopback by default.
+    port : int
+        TCP port.
+    max_upload_bytes : int
+        Largest accepted request body (upload or API call), in bytes.
+    top_k : int
+        Number of contributions explained per study.
+    max_uploads : int
+        Uploaded datasets kept in memory; the oldest is dropped beyond this.
+    page_size : int
+        Studies shown per page of the study list.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="EMGDX_", extra="ignore")
+
+    model: str | None = None
+    bundle: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    top_k: int = Field(default=8, ge=1, le=50)
+    max_uploads: int = Field(default=20, ge=1)
+    page_size: int = Field(default=200, ge=1)
+
+    def bundle_dir(self) -> Path | None:
+        """The bundle folder to list: the configured one, else ``data/validated`` if present."""
+        if self.bundle is not None:
+            return self.bundle
+        return DEFAULT_BUNDLE_DIR if DEFAULT_BUNDLE_DIR.exists() else None

@@ -1,0 +1,252 @@
+"""Reading uploads: a bundle zip, the three tables as CSV/Parquet, or a single-study JSON.
+
+Uploaded bytes are copied into a private temporary directory under fixed names (the client's
+file name is only ever displayed, escaped, never used as a path) while counting against the
+size limit. Validation is :mod:`features.contract`'s; its problems are turned into plain
+dicts with the columns the page and the API show row by row.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from features.bundle import Bundle
+
+log = logging.getLogger(__name__)
+
+PROBLEM_FIELDS = (
+    "file",
+    "row",
+    "column",
+    "value",
+    "expected",
+    "cause",
+    "study_id",
+    "severity",
+    "kind",
+)
+TABLE_NAMES = ("studies", "ncs", "emg")
+CHUNK_BYTES = 1024 * 1024
+
+
+class UploadTooLargeError(Exception):
+    """The request body exceeds ``max_upload_bytes``."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"The upload is larger than the limit of {limit / 1024 / 1024:.1f} MB "
+            f"({limit} bytes). Split the bundle or ask the administrator to raise "
+            "EMGDX_MAX_UPLOAD_BYTES."
+        )
+        self.limit = limit
+
+
+@dataclass
+class LoadResult:
+    """A loaded upload: the bundle (``None`` when nothing could be read) and its problems."""
+
+    bundle: Bundle | None
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    invalid_ids: set[str] = field(default_factory=set)
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        """Problems of severity ``error``."""
+        return [p for p in self.problems if p.get("severity", "error") == "error"]
+
+
+def problem(
+    file: str,
+    cause: str,
+    *,
+    row: int | None = None,
+    column: str | None = None,
+    value: Any = None,
+    expected: str | None = None,
+    study_id: str | None = None,
+    severity: str = "error",
+) -> dict[str, Any]:
+    """One problem in the same shape as the contract's ``Problem``."""
+    return {
+        "file": file,
+        "row": row,
+        "column": column,
+        "value": value,
+        "expected": expected,
+        "cause": cause,
+        "study_id": study_id,
+        "severity": severity,
+        "kind": "request",
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    """A problem value as JSON-safe data (NaN -> None, numpy scalars -> Python)."""
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return None if f != f else f
+
+
+def problem_dicts(report: Any) -> list[dict[str, Any]]:
+    """The problems of a :class:`features.contract.ValidationReport` as plain dicts."""
+    out = []
+    for p in getattr(report, "problems", []):
+        d = {k: getattr(p, k, None) for k in PROBLEM_FIELDS}
+        d["value"] = _jsonable(d["value"])
+        d["row"] = None if d["row"] is None else _jsonable(d["row"])
+        d["severity"] = str(d["severity"] or "error")
+        out.append(d)
+    return out
+
+
+def _from_report(bundle: Bundle, report: Any) -> LoadResult:
+    problems = problem_dicts(report)
+    invalid = {str(s) for s in getattr(report, "invalid_study_ids", set()) or set()}
+    return LoadResult(bundle, problems, invalid)
+
+
+def load_json_document(doc: Any, source: str) -> LoadResult:
+    """Validate a parsed single-study JSON document (an object, or a list of objects)."""
+    from features.contract import load_study_json
+
+    if not isinstance(doc, dict | list):
+        return LoadResult(
+            None,
+            [
+                problem(
+                    source,
+                    "The document must be a study object or a list of study objects.",
+                    expected="JSON object with study fields plus 'ncs' and 'emg' arrays",
+                )
+            ],
+        )
+    bundle, report = load_study_json(doc, source=source)
+    return _from_report(bundle, report)
+
+
+def parse_json_bytes(data: bytes, source: str) -> tuple[Any, dict[str, Any] | None]:
+    """Parse JSON bytes; on failure return ``(None, problem)`` naming line and column."""
+    try:
+        return json.loads(data.decode("utf-8")), None
+    except UnicodeDecodeError:
+        return None, problem(source, "The file is not UTF-8 text.", expected="UTF-8 JSON")
+    except json.JSONDecodeError as exc:
+        return None, problem(
+            source,
+            f"Not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.",
+            row=exc.lineno,
+            expected="a JSON object",
+        )
+
+
+def _table_name(filename: str) -> tuple[str, str] | None:
+    """(table, suffix) for ``studies.csv``-style names, else ``None``."""
+    path = Path(filename.replace("\\", "/")).name.lower()
+    for suffix in (".csv", ".parquet"):
+        if path.endswith(suffix) and path[: -len(suffix)] in TABLE_NAMES:
+            return path[: -len(suffix)], suffix
+    return None
+
+
+def load_saved_files(files: list[tuple[str, Path]], workdir: Path) -> LoadResult:
+    """Load uploaded files already saved under ``workdir``.
+
+    Parameters
+    ----------
+    files : list of (client file name, saved path)
+        What was uploaded. One ``.json`` (single study or list), one ``.zip`` (a bundle of
+        CSV or Parquet tables), or the ``studies``/``ncs``/``emg`` tables as ``.csv`` or
+        ``.parquet`` files.
+    workdir : Path
+        A private temporary directory for unpacking.
+    """
+    from features.contract import load_bundle
+
+    if not files:
+        return LoadResult(
+            None,
+            [
+                problem(
+                    "(none)",
+                    "No file was uploaded.",
+                    expected="a .zip, .json, .csv or .parquet file",
+                )
+            ],
+        )
+    names = [name for name, _ in files]
+    if len(files) == 1 and names[0].lower().endswith(".json"):
+        name, path = files[0]
+        doc, err = parse_json_bytes(path.read_bytes(), name)
+        return LoadResult(None, [err]) if err else load_json_document(doc, name)
+    if len(files) == 1 and names[0].lower().endswith(".zip"):
+        name, path = files[0]
+        if not zipfile.is_zipfile(path):
+            return LoadResult(
+                None,
+                [
+                    problem(
+                        name,
+                        "The file is not a valid zip archive.",
+                        expected="a zip of studies, ncs and emg tables",
+                    )
+                ],
+            )
+        return _load_bundle(load_bundle, path, name)
+    tables = [(_table_name(n), n, p) for n, p in files]
+    bad = [n for t, n, _ in tables if t is None]
+    if bad:
+        return LoadResult(
+            None,
+            [
+                problem(
+                    n,
+                    "Unsupported file name or type.",
+                    expected="one .zip or .json file, or studies/ncs/emg as .csv or .parquet",
+                )
+                for n in bad
+            ],
+        )
+    folder = workdir / "bundle"
+    folder.mkdir(parents=True, exist_ok=True)
+    for (table, suffix), _, path in tables:  # type: ignore[misc]
+        path.replace(folder / f"{table}{suffix}")
+    return _load_bundle(load_bundle, folder, ", ".join(names))
+
+
+def _load_bundle(loader: Any, path: Path, name: str) -> LoadResult:
+    """Run the contract's bundle loader; a bundle-level failure becomes one problem row."""
+    try:
+        bundle, report = loader(path)
+    except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
+        log.info("upload could not be read as a bundle: %s", type(exc).__name__)
+        return LoadResult(
+            None, [problem(name, str(exc), expected="a bundle of studies, ncs and emg tables")]
+        )
+    return _from_report(bundle, report)
+
+
+async def save_upload(upload: Any, dest: Path, budget: int, limit: int) -> int:
+    """Copy an ``UploadFile`` to ``dest`` in chunks; return the bytes written.
+
+    Raises
+    ------
+    UploadTooLargeError
+        When the file would exceed the remaining ``budget`` of the request's ``limit``.
+    """
+    written = 0
+    with dest.open("wb") as out:
+        while chunk := await upload.read(CHUNK_BYTES):
+            written += len(chunk)
+            if written > budget:
+                raise UploadTooLargeError(limit)
+            out.write(chunk)
+    return written
