@@ -120,3 +120,15 @@ def mlflow_safe(metrics: Mapping[str, float]) -> dict[str, float]:
     """Metric names MLflow accepts (letters, digits, ``_-./ `` only; ``+`` and ``<`` replaced)."""
     table = str.maketrans({"+": "plus", "<": "lt", ">": "gt", ":": "_", "=": "_"})
     return {k.translate(table): v for k, v in metrics.items() if v == v}
+
+
+def flatten_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested params → ``{"augment.n_copies": "1", ...}`` (MLflow params are strings)."""
+    out: dict[str, str] = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten_params(value, f"{name}."))
+        else:
+            out[name] = ",".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+    return out

@@ -140,12 +140,15 @@ class RegisterParams(_Section):
 class Params(BaseModel):
     """All of ``params.yaml``; unknown top-level sections are an error."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_by_name=True, validate_by_alias=True
+    )
 
     split: SplitParams = Field(default_factory=SplitParams)
     train: TrainParams = Field(default_factory=TrainParams)
     evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
-    register: RegisterParams = Field(default_factory=RegisterParams)
+    #: ``register`` section (attribute ``registry``: ``register`` would shadow ``BaseModel.register``)
+    registry: RegisterParams = Field(default_factory=RegisterParams, alias="register")
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

@@ -1,0 +1,250 @@
+"""``emgdx evaluate``: score LightGBM, the logistic baseline and the rules; write DVC metrics.
+
+Scores every model on ``valid``, ``test`` (in distribution) and ``heldout_site``; adds
+per-class metrics, one-vs-rest AUC, pattern accuracy, calibration error, subgroups (sex, age
+band, site) and robustness (test studies re-featurized after keeping about half their nerves
+and muscles). Writes ``<out>/metrics.json`` and ``<out>/plots/*`` and logs them to the MLflow
+run that trained the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from features.bundle import Bundle
+from features.contract import load_bundle, valid_subset
+from features.vocab import CLASSES
+from models import tracking
+from models.baselines import load_logreg, logreg_proba
+from models.calibration import calibrated_proba
+from models.evaluate import (
+    age_band,
+    classification_metrics,
+    confusion_frame,
+    confusion_long,
+    reliability_table,
+    subgroup_metrics,
+)
+from models.plots import (
+    plot_confusion,
+    plot_metric_bars,
+    plot_reliability,
+    plot_shap_summary,
+    shap_importance,
+)
+from models.rules import rules_proba
+from models.train import encode_labels, load_booster, load_model_meta, raw_scores
+from pipelines.config import load_params
+from pipelines.train import labelled_inputs, read_features
+
+logger = logging.getLogger(__name__)
+
+MODELS: tuple[str, ...] = ("lightgbm", "logreg", "rules")
+SPLITS: tuple[str, ...] = ("valid", "test", "heldout_site")
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="emgdx evaluate", description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, required=True, help="model directory")
+    parser.add_argument("--bundle", type=Path, required=True, help="validated bundle folder")
+    parser.add_argument("--features", type=Path, required=True, help="features.parquet")
+    parser.add_argument("--splits", type=Path, required=True, help="splits.parquet")
+    parser.add_argument("--out", type=Path, default=Path("reports"), help="reports folder")
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file")
+    return parser.parse_args(argv)
+
+
+class Scorer:
+    """Probabilities of the three models from one saved model directory."""
+
+    def __init__(self, model_dir: Path) -> None:
+        self.meta = load_model_meta(model_dir)
+        self.booster = load_booster(model_dir)
+        self.logreg = load_logreg(model_dir / "baselines")
+        self.temperature = float(self.meta["calibration"]["temperature"])
+
+    def proba(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
+        """``{"lightgbm": (n, 6), "logreg": (n, 6), "rules": (n, 6)}``."""
+        X = X.reindex(columns=list(dict.fromkeys([*self.meta["feature_names"], *X.columns])))
+        return {
+            "lightgbm": calibrated_proba(raw_scores(self.booster, X), self.temperature),
+            "logreg": logreg_proba(self.logreg, X),
+            "rules": rules_proba(X),
+        }
+
+
+def thinned_features(
+    bundle: Bundle, study_ids: Sequence[str], *, keep: float, seed: int
+) -> pd.DataFrame:
+    """Features of the given studies after keeping about ``keep`` of their nerves and muscles."""
+    from features.augment import drop_tests
+    from features.build import build_features
+
+    rng = np.random.default_rng(seed)
+    thinned = drop_tests(
+        bundle.subset(list(study_ids)),
+        rng,
+        p_drop_nerve=1.0,
+        p_drop_muscle=1.0,
+        nerve_share=1.0 - keep,
+        muscle_share=1.0 - keep,
+        p_drop_region=0.0,
+        p_drop_value=0.0,
+        p_drop_temperature=0.0,
+    )
+    return build_features(thinned)
+
+
+def evaluate_all(
+    scorer: Scorer,
+    X: pd.DataFrame,
+    y: pd.Series,
+    split: pd.Series,
+    studies: pd.DataFrame,
+    *,
+    age_edges: Sequence[float],
+    n_bins: int,
+) -> tuple[dict, dict[str, dict[str, np.ndarray]], dict[str, np.ndarray]]:
+    """Metrics per split and model, plus the probabilities and labels used (for plots)."""
+    metrics: dict = {}
+    probas: dict[str, dict[str, np.ndarray]] = {}
+    labels: dict[str, np.ndarray] = {}
+    for s in SPLITS:
+        ids = split.index[split == s]
+        if len(ids) == 0:
+            logger.warning("evaluate: split %r is empty", s)
+            continue
+        codes = encode_labels(y.loc[ids])
+        probas[s] = scorer.proba(X.loc[ids])
+        labels[s] = codes
+        metrics[s] = {m: classification_metrics(codes, probas[s][m], n_bins=n_bins) for m in MODELS}
+    info = studies.set_index(studies["study_id"].astype(str))
+    if "test" in probas:
+        ids = split.index[split == "test"]
+        sex = info["sex"].reindex(ids).fillna("U") if "sex" in info else pd.Series("U", index=ids)
+        band = age_band(info["age_years"].reindex(ids), age_edges)
+        metrics["by_sex"] = subgroup_metrics(labels["test"], probas["test"]["lightgbm"], sex)
+        metrics["by_age_band"] = subgroup_metrics(labels["test"], probas["test"]["lightgbm"], band)
+    both = [s for s in ("test", "heldout_site") if s in probas]
+    if both and "site_id" in info:
+        ids = np.concatenate([split.index[split == s] for s in both])
+        site = info["site_id"].reindex(ids).fillna("unknown")
+        metrics["by_site"] = subgroup_metrics(
+            np.concatenate([labels[s] for s in both]),
+            np.concatenate([probas[s]["lightgbm"] for s in both]),
+            site,
+        )
+    return metrics, probas, labels
+
+
+def headline(metrics: dict) -> dict:
+    """The short summary DVC shows first: macro-F1 of each model per split and the gaps."""
+    out: dict = {}
+    for s in (*SPLITS, "robustness_half"):
+        if s in metrics:
+            out[s] = {m: metrics[s][m]["macro_f1"] for m in MODELS if m in metrics[s]}
+    if "test" in out and "heldout_site" in out:
+        out["gap_test_minus_heldout"] = {
+            m: round(out["test"][m] - out["heldout_site"][m], 4) for m in MODELS
+        }
+    if "test" in out and "robustness_half" in out:
+        out["gap_test_minus_half"] = {
+            m: round(out["test"][m] - out["robustness_half"][m], 4) for m in MODELS
+        }
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the evaluate stage; returns the exit status."""
+    args = _parse_args(argv)
+    p = load_params(args.params).evaluate
+    t_start = time.perf_counter()
+    bundle = valid_subset(*load_bundle(args.bundle))
+    X, y, split = labelled_inputs(
+        read_features(args.features), bundle.studies, pd.read_parquet(args.splits)
+    )
+    scorer = Scorer(args.model)
+    metrics, probas, labels = evaluate_all(
+        scorer, X, y, split, bundle.studies, age_edges=p.age_bands_years, n_bins=p.ece_bins
+    )
+
+    t0 = time.perf_counter()
+    test_ids = list(split.index[split == "test"])
+    if test_ids:
+        X_half = thinned_features(bundle, test_ids, keep=p.robustness_keep, seed=p.seed)
+        X_half = X_half.loc[X_half.index.intersection(test_ids)]
+        codes = encode_labels(y.loc[X_half.index])
+        half = scorer.proba(X_half)
+        metrics["robustness_half"] = {
+            m: classification_metrics(codes, half[m], n_bins=p.ece_bins) for m in MODELS
+        }
+    robust_s = time.perf_counter() - t0
+
+    plots = args.out / "plots"
+    plots.mkdir(parents=True, exist_ok=True)
+    figures = {}
+    for s in ("test", "heldout_site"):
+        if s in probas:
+            figures[f"confusion_{s}.png"] = plot_confusion(
+                confusion_frame(labels[s], probas[s]["lightgbm"]),
+                f"LightGBM, {s.replace('_', ' ')}",
+            )
+    if "test" in probas:
+        ids = split.index[split == "test"]
+        confusion_long(ids, labels["test"], probas["test"]["lightgbm"]).to_csv(
+            plots / "confusion.csv", index=False
+        )
+        tables = {
+            m: reliability_table(probas["test"][m], labels["test"], p.ece_bins)
+            for m in ("lightgbm", "logreg")
+        }
+        pd.concat([t.assign(model=m) for m, t in tables.items()]).to_csv(
+            plots / "reliability.csv", index=False
+        )
+        figures["reliability.png"] = plot_reliability(tables)
+        rng = np.random.default_rng(p.seed)
+        sample = rng.choice(ids, size=min(p.shap_sample, len(ids)), replace=False)
+        importance = shap_importance(
+            scorer.booster, X.loc[sample].reindex(columns=scorer.meta["feature_names"])
+        )
+        importance.to_csv(plots / "shap_importance.csv", index_label="feature")
+        figures["shap_summary.png"] = plot_shap_summary(importance)
+    figures["macro_f1.png"] = plot_metric_bars(metrics, splits=("test", "heldout_site"))
+    for name, fig in figures.items():
+        fig.savefig(plots / name, dpi=110)
+
+    metrics = {"summary": headline(metrics), **metrics}
+    metrics["timing"] = {
+        "robustness_s": round(robust_s, 2),
+        "total_s": round(time.perf_counter() - t_start, 2),
+    }
+    metrics["n_classes"] = len(CLASSES)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+
+    run_id = scorer.meta.get("mlflow_run_id")
+    if run_id:
+        import mlflow
+
+        with tracking.start_run(run_id=run_id):
+            flat = tracking.flatten({k: v for k, v in metrics.items() if k != "summary"})
+            mlflow.log_metrics(tracking.mlflow_safe(flat))
+            mlflow.log_artifact(str(args.out / "metrics.json"))
+            mlflow.log_artifacts(str(plots), "plots")
+    s = metrics["summary"]
+    logger.info(
+        "evaluate: macro-F1 test %s, held-out site %s", s.get("test"), s.get("heldout_site")
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,134 @@
+"""``emgdx train``: LightGBM + logistic baseline, calibration, OOD profile, one MLflow run.
+
+Reads the validated bundle (labels, and the training studies to thin for augmentation), the
+feature table and the splits; writes the model directory of the saved-model contract
+(``booster.txt``, ``model.json``, ``ood_profile.json``, ``baselines/logreg.skops``) and
+``reports/train.json``. The MLflow run it opens is resumed by ``evaluate`` and ``register``
+(its id is in ``model.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from features.contract import load_bundle, valid_subset
+from models import tracking
+from models.baselines import save_logreg
+from models.plots import feature_importance, plot_feature_importance
+from models.train import augmented_features, save_model_dir, train_model
+from pipelines.config import load_params
+
+logger = logging.getLogger(__name__)
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="emgdx train", description=__doc__.splitlines()[0])
+    parser.add_argument("--bundle", type=Path, required=True, help="validated bundle folder")
+    parser.add_argument("--features", type=Path, required=True, help="features.parquet")
+    parser.add_argument("--splits", type=Path, required=True, help="splits.parquet")
+    parser.add_argument("--out", type=Path, required=True, help="model directory to write")
+    parser.add_argument(
+        "--report", type=Path, default=Path("reports/train.json"), help="train summary JSON"
+    )
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file")
+    return parser.parse_args(argv)
+
+
+def read_features(path: Path) -> pd.DataFrame:
+    """Feature table indexed by ``study_id`` (a ``study_id`` column is moved to the index)."""
+    X = pd.read_parquet(path)
+    if "study_id" in X.columns:
+        X = X.set_index("study_id")
+    X.index = X.index.astype(str)
+    X.index.name = "study_id"
+    return X
+
+
+def labelled_inputs(
+    X: pd.DataFrame, studies: pd.DataFrame, splits: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """Align features, labels and splits on the studies present in all three and labelled."""
+    y = studies.set_index(studies["study_id"].astype(str))["diagnosis"]
+    split = splits.set_index(splits["study_id"].astype(str))["split"]
+    ids = X.index.intersection(y.dropna().index).intersection(split.index)
+    dropped = len(X) - len(ids)
+    if dropped:
+        logger.warning("train: %d feature rows without a label or a split are not used", dropped)
+    return X.loc[ids], y.loc[ids], split.loc[ids]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the train stage; returns the exit status."""
+    args = _parse_args(argv)
+    p = load_params(args.params).train
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    bundle = valid_subset(*load_bundle(args.bundle))
+    X, y, split = labelled_inputs(
+        read_features(args.features), bundle.studies, pd.read_parquet(args.splits)
+    )
+    timings["load_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    train_ids = list(split.index[split == "train"])
+    X_aug = augmented_features(
+        bundle,
+        train_ids,
+        n_copies=p.augment.n_copies,
+        drop_kwargs=p.augment.model_dump(exclude={"n_copies"}),
+        seed=p.seed,
+    )
+    timings["augment_s"] = time.perf_counter() - t0
+
+    project = tracking.project_dir()
+    with tracking.start_run(run_name="train", project=project) as run:
+        import mlflow
+
+        t0 = time.perf_counter()
+        model = train_model(X, y, split, p, X_aug=X_aug if len(X_aug) else None)
+        timings["fit_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        model.ood_profile = _fit_ood(X.loc[split == "train"])
+        timings["ood_s"] = time.perf_counter() - t0
+        save_model_dir(
+            model, args.out, mlflow_run_id=run.info.run_id, git_commit=tracking.git_commit(project)
+        )
+        save_logreg(model.logreg, args.out / "baselines")
+
+        importance = feature_importance(model.booster)
+        plots = args.report.parent / "plots"
+        plots.mkdir(parents=True, exist_ok=True)
+        importance.to_csv(plots / "feature_importance.csv", index=False)
+        plot_feature_importance(importance).savefig(plots / "feature_importance.png", dpi=110)
+
+        summary = {**model.metrics, **{f"time_{k}": round(v, 2) for k, v in timings.items()}}
+        summary["excluded_groups"] = ",".join(model.excluded_groups)
+        mlflow.log_params(tracking.flatten_params(p.model_dump()))
+        mlflow.log_metrics({k: float(v) for k, v in summary.items() if isinstance(v, int | float)})
+        mlflow.log_artifact(str(plots / "feature_importance.csv"), "plots")
+        mlflow.log_artifact(str(plots / "feature_importance.png"), "plots")
+        mlflow.log_artifacts(str(args.out), "model_dir")
+        summary["mlflow_run_id"] = run.info.run_id
+
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    logger.info("train: model written to %s (run %s)", args.out, summary["mlflow_run_id"])
+    return 0
+
+
+def _fit_ood(X_train: pd.DataFrame):
+    """OOD profile on the un-augmented training features (all groups, coverage included)."""
+    from models.ood import fit_ood_profile
+
+    return fit_ood_profile(X_train)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
