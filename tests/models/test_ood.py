@@ -1,0 +1,109 @@
+"""The unlike-the-training-data profile: coverage, range and outlier rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.ood import OODProfile, fit_ood_profile
+
+
+def _synthetic(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    values = rng.normal(size=(n, 30))
+    values[:, :10] = np.round(np.abs(values[:, :10]))  # count-like columns with ties
+    values[rng.random(values.shape) < 0.2] = np.nan
+    X = pd.DataFrame(values, columns=[f"f{i}" for i in range(30)])
+    X["cov_tests_count"] = 5.0
+    return X
+
+
+@pytest.fixture(scope="module")
+def profile() -> OODProfile:
+    return fit_ood_profile(_synthetic(2000, 0))
+
+
+def test_typical_studies_are_rarely_flagged(profile: OODProfile) -> None:
+    scored = profile.score(_synthetic(2000, 1))
+    assert scored["unlike_training_data"].mean() < 0.03
+    assert list(scored.columns[:3]) == ["ood_score", "unlike_training_data", "ood_reasons"]
+
+
+def test_study_with_one_finding_is_flagged(profile: OODProfile) -> None:
+    X = _synthetic(3, 2)
+    X.iloc[0, 1:30] = np.nan
+    scored = profile.score(X)
+    assert scored["unlike_training_data"].iat[0]
+    assert "only 1 findings recorded" in scored["ood_reasons"].iat[0]
+
+
+def test_absurd_value_is_flagged_and_named(profile: OODProfile) -> None:
+    X = _synthetic(3, 3)
+    X.loc[X.index[1], "f15"] = 1e4
+    scored = profile.score(X)
+    assert scored["unlike_training_data"].iat[1]
+    assert "far outside the training range" in scored["ood_reasons"].iat[1]
+    assert "f15" in scored["ood_reasons"].iat[1]
+    assert scored["n_out_of_range"].iat[1] == 1
+
+
+def test_unusual_combination_scores_high(profile: OODProfile) -> None:
+    X = _synthetic(1, 4)
+    X.iloc[0, 10:30] = 2.4  # every continuous value at the 99th percentile at once
+    scored = profile.score(X)
+    assert scored["ood_score"].iat[0] > 1
+    assert "unusual combination" in scored["ood_reasons"].iat[0]
+
+
+def test_missing_columns_count_as_not_measured_and_input_untouched(profile: OODProfile) -> None:
+    X = _synthetic(5, 5)
+    before = X.copy()
+    profile.score(X)
+    pd.testing.assert_frame_equal(X, before)
+    scored = profile.score(X[["f0", "f1"]])
+    assert scored["unlike_training_data"].all()
+    assert (scored["n_measured"] <= 2).all()
+
+
+def test_save_load_round_trip(profile: OODProfile, tmp_path) -> None:
+    profile.save(tmp_path)
+    again = OODProfile.load(tmp_path)
+    X = _synthetic(50, 6)
+    pd.testing.assert_frame_equal(profile.score(X), again.score(X))
+    assert "cov_tests_count" not in again.feature_names
+
+
+def test_fit_needs_enough_studies() -> None:
+    with pytest.raises(ValueError, match="at least 10"):
+        fit_ood_profile(_synthetic(5, 0))
+
+
+def test_tiny_model_rarely_flags_held_in_studies(tiny_model_dir, tiny_training_cohort) -> None:
+    _, X = tiny_training_cohort
+    scored = OODProfile.load(tiny_model_dir).score(X)
+    assert scored["unlike_training_data"].mean() <= 0.025
+
+
+def test_tiny_model_flags_a_one_test_study_and_absurd_values(
+    tiny_model_dir, tiny_training_cohort
+) -> None:
+    from features.build import build_features
+
+    bundle, X = tiny_training_cohort
+    profile = OODProfile.load(tiny_model_dir)
+    sid = bundle.study_ids[0]
+    one = bundle.subset([sid])
+    one = type(one)(studies=one.studies, ncs=one.ncs.iloc[:1], emg=one.emg.iloc[:0])
+    scored = profile.score(build_features(one))
+    assert scored["unlike_training_data"].iat[0]
+    assert "findings recorded" in scored["ood_reasons"].iat[0]
+
+    absurd = X.iloc[:1].copy()
+    col = profile.feature_names[
+        int(np.argmax(np.isfinite(absurd[profile.feature_names].to_numpy())[0]))
+    ]
+    absurd[col] = profile.range_high[profile.feature_names.index(col)] * 100 + 1000
+    scored = profile.score(absurd)
+    assert scored["unlike_training_data"].iat[0]
+    assert "far outside the training range" in scored["ood_reasons"].iat[0]
