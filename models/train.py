@@ -190,7 +190,10 @@ def choose_margin(
     # accuracy of studies with margin >= m_sorted[i] = mean of c_sorted[i:]
     tail_acc = np.cumsum(c_sorted[::-1])[::-1] / np.arange(len(c_sorted), 0, -1)
     cap = float(np.quantile(margin, max_flagged_share)) if len(margin) else 0.0
-    ok = np.flatnonzero(tail_acc >= target_accuracy)
+    first_of_tie = (
+        np.r_[True, m_sorted[1:] != m_sorted[:-1]] if len(m_sorted) else np.zeros(0, bool)
+    )
+    ok = np.flatnonzero((tail_acc >= target_accuracy) & first_of_tie)
     chosen = float(m_sorted[ok[0]]) if len(ok) else cap
     return round(min(chosen, cap), 4)
 

@@ -1,0 +1,168 @@
+"""Training: LightGBM beats chance, coverage is excluded, margin and saved-model contract."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.vocab import CLASSES
+from models.baselines import load_logreg, logreg_proba, save_logreg
+from models.rules import classify_rules
+from models.train import (
+    choose_margin,
+    load_booster,
+    load_model_meta,
+    original_study_id,
+    raw_scores,
+    save_model_dir,
+    select_features,
+    train_model,
+)
+from pipelines.config import TrainParams
+
+# class -> (crit_lmn_region_count, crit_sensory_abnormal_count, crit_demyel_nerve_count,
+#           crit_myopathic_muscle_frac, crit_single_root_frac, crit_neurogenic_muscle_frac)
+_ARCHETYPE = {
+    "normal": (0, 0, 0, 0.0, np.nan, 0.0),
+    "als": (3, 0, 0, 0.0, 0.3, 0.7),
+    "axonal_pn": (1, 3, 0, 0.0, 0.4, 0.3),
+    "demyelinating_pn": (0, 2, 3, 0.0, np.nan, 0.1),
+    "myopathy": (0, 0, 0, 0.6, np.nan, 0.0),
+    "radiculopathy": (1, 0, 0, 0.0, 1.0, 0.3),
+}
+_COLS = (
+    "crit_lmn_region_count",
+    "crit_sensory_abnormal_count",
+    "crit_demyel_nerve_count",
+    "crit_myopathic_muscle_frac",
+    "crit_single_root_frac",
+    "crit_neurogenic_muscle_frac",
+)
+
+
+def synthetic(n: int, seed: int, noise: float = 0.8) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """Noisy archetype features, a leaking coverage column, labels and a split."""
+    rng = np.random.default_rng(seed)
+    y = pd.Series(rng.choice(CLASSES, n), index=[f"S{i}" for i in range(n)], name="diagnosis")
+    base = np.array([_ARCHETYPE[c] for c in y], dtype=float)
+    scale = np.array([1, 1, 1, 0.25, 0.3, 0.3]) * noise
+    X = pd.DataFrame(
+        base + rng.normal(0, 1, base.shape) * scale, index=y.index, columns=list(_COLS)
+    )
+    X = X.where(rng.random(X.shape) > 0.1)  # 10 % not measured
+    X["age_years"] = rng.uniform(20, 85, n)
+    X["cov_muscles_tested_count"] = (
+        np.array([CLASSES.index(c) for c in y], float) * 3
+    )  # protocol shortcut
+    split = pd.Series(
+        rng.choice(["train", "valid", "calib", "test"], n, p=[0.6, 0.1, 0.1, 0.2]), index=y.index
+    )
+    return X, y, split
+
+
+def _params(**kw) -> TrainParams:
+    return TrainParams(
+        num_boost_round=60, early_stopping_rounds=10, num_leaves=7, num_threads=1, **kw
+    )
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y, split = synthetic(1500, 0)
+    return X, y, split, train_model(X, y, split, _params())
+
+
+def test_coverage_features_do_not_vote_by_default(fitted):
+    X, _, _, model = fitted
+    assert "cov_muscles_tested_count" not in model.feature_names
+    assert model.booster.feature_name() == model.feature_names
+    assert "cov_muscles_tested_count" in select_features(list(X.columns), [])
+
+
+def test_lightgbm_and_logreg_beat_chance_on_test(fitted):
+    X, y, split, model = fitted
+    test = split == "test"
+    codes = np.array([CLASSES.index(c) for c in y[test]])
+    acc_lgb = (raw_scores(model.booster, X[test]).argmax(axis=1) == codes).mean()
+    acc_lr = (
+        logreg_proba(model.logreg, X.loc[test, model.feature_names]).argmax(axis=1) == codes
+    ).mean()
+    assert acc_lgb > 0.6  # chance is 1/6
+    assert acc_lr > 0.5
+    assert 0.2 < model.temperature < 10
+    assert 0 <= model.low_confidence_margin <= 1
+    assert set(model.train_prior) == set(CLASSES)
+    assert sum(model.train_prior.values()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_rules_beat_chance_on_archetype_features():
+    X, y, _ = synthetic(600, 1, noise=0.3)
+    assert (classify_rules(X) == y).mean() > 0.5
+
+
+def test_augmented_rows_are_appended_with_their_original_labels():
+    X, y, split = synthetic(900, 2)
+    tr = split.index[split == "train"]
+    X_aug = X.loc[tr].mask(np.random.default_rng(0).random((len(tr), X.shape[1])) < 0.5)
+    X_aug.index = X_aug.index + "~aug0"
+    model = train_model(X, y, split, _params(), X_aug=X_aug)
+    assert model.metrics["n_train_rows"] == 2 * len(tr)
+    assert list(original_study_id(X_aug.index[:2])) == list(tr[:2])
+
+
+def test_choose_margin_flags_the_uncertain_errors():
+    # confident rows are right, low-margin rows are half wrong
+    proba = np.array([[0.9, 0.1, 0, 0, 0, 0]] * 80 + [[0.52, 0.48, 0, 0, 0, 0]] * 20)
+    y = np.array([0] * 80 + [0, 1] * 10)
+    m = choose_margin(proba, y, target_accuracy=0.95, max_flagged_share=0.3)
+    assert 0.04 < m <= 0.8
+    flagged = (proba[:, 0] - proba[:, 1]) < m
+    assert flagged.sum() == 20
+
+
+def test_saved_model_dir_follows_the_contract(fitted, tmp_path):
+    X, _, split, model = fitted
+    save_model_dir(model, tmp_path, mlflow_run_id=None, git_commit=None)
+    save_logreg(model.logreg, tmp_path / "baselines")
+    meta = load_model_meta(tmp_path)
+    assert meta["classes"] == list(CLASSES)
+    assert meta["feature_names"] == model.feature_names
+    assert meta["excluded_groups"] == ["coverage"]
+    assert meta["calibration"] == {"method": "temperature", "temperature": model.temperature}
+    assert {
+        "low_confidence_margin",
+        "train_prior",
+        "version",
+        "created_utc",
+        "mlflow_run_id",
+        "git_commit",
+    } <= set(meta)
+    json.dumps(meta)
+    booster = load_booster(tmp_path)
+    test = X[split == "test"]
+    np.testing.assert_allclose(
+        raw_scores(booster, test), raw_scores(model.booster, test), rtol=1e-6, atol=1e-9
+    )
+    lr = load_logreg(tmp_path / "baselines")
+    np.testing.assert_allclose(logreg_proba(lr, test), logreg_proba(model.logreg, test))
+
+
+def test_bad_label_is_an_error_naming_the_study():
+    X, y, split = synthetic(100, 3)
+    y = y.copy()
+    y.iloc[5] = "neuropathy"
+    with pytest.raises(ValueError, match=y.index[5]):
+        train_model(X, y, split, _params())
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="posix only")
+def test_training_does_not_mutate_inputs():
+    X, y, split = synthetic(400, 4)
+    before = (X.copy(), y.copy(), split.copy())
+    train_model(X, y, split, _params())
+    pd.testing.assert_frame_equal(X, before[0])
+    pd.testing.assert_series_equal(y, before[1])
