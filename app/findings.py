@@ -153,7 +153,9 @@ def fmt_number(value: object, digits: int = 1) -> str:
         return "–" if value is None or str(value).strip() == "" else str(value)
     if not math.isfinite(v):
         return "–"
-    text = f"{v:.{digits}f}".rstrip("0").rstrip(".")
+    text = f"{v:.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
     return "0" if text in {"-0", ""} else text
 
 
@@ -181,7 +183,7 @@ def ncs_rows(ncs: pd.DataFrame, flags: pd.DataFrame) -> list[dict[str, object]]:
         rows.append(
             {
                 "nerve": _label(r.get("nerve")),
-                "side": _plain(r.get("side")),
+                "side": plain(r.get("side")),
                 "kind": {"f_wave": "F wave"}.get(kind, kind),
                 "stim_site": _label(r.get("stim_site")),
                 "recording_site": _label(r.get("recording_site")),
@@ -220,8 +222,8 @@ def emg_rows(emg: pd.DataFrame, flags: pd.DataFrame) -> list[dict[str, object]]:
     rows = []
     for idx, r in emg.iterrows():
         f = flags.loc[idx]
-        row: dict[str, object] = {"muscle": _label(r.get("muscle")), "side": _plain(r.get("side"))}
-        row["insertional"] = Cell(_plain(r.get("insertional")), f["abn_insertional"], "")
+        row: dict[str, object] = {"muscle": _label(r.get("muscle")), "side": plain(r.get("side"))}
+        row["insertional"] = Cell(plain(r.get("insertional")), f["abn_insertional"], "")
         for col in SPONTANEOUS:
             row[col] = Cell(
                 fmt_number(r.get(col), 0), f[f"abn_{col}"], "normal 0" if f[f"abn_{col}"] else ""
@@ -256,8 +258,8 @@ def emg_rows(emg: pd.DataFrame, flags: pd.DataFrame) -> list[dict[str, object]]:
             f["abn_polyphasia_grade"],
             0,
         )
-        row["recruitment"] = Cell(_plain(r.get("recruitment")), f["abn_recruitment"], "")
-        row["activation"] = Cell(_plain(r.get("activation")), f["abn_activation"], "")
+        row["recruitment"] = Cell(plain(r.get("recruitment")), f["abn_recruitment"], "")
+        row["activation"] = Cell(plain(r.get("activation")), f["abn_activation"], "")
         unstable = _float(r.get("muap_unstable"))
         row["unstable"] = Cell(
             "–" if unstable is None else ("yes" if unstable == 1.0 else "no"),
@@ -281,7 +283,7 @@ def _range_or_grade(
     """A MUAP number with its normal range, or the recorded grade when no number was measured."""
     v = _float(value)
     if v is None:
-        return Cell(_plain(grade), bool(grade_abnormal), "")
+        return Cell(plain(grade), bool(grade_abnormal), "")
     lo, hi = _float(lln), _float(uln)
     if lo is not None and hi is not None:
         limit = f"normal {fmt_number(lo, digits)}–{fmt_number(hi, digits)} {unit}"
@@ -303,7 +305,7 @@ def _float(value: object) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _plain(value: object) -> str:
+def plain(value: object) -> str:
     """A categorical value for display; "–" when missing."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
@@ -313,4 +315,4 @@ def _plain(value: object) -> str:
 
 def _label(value: object) -> str:
     """A snake_case vocabulary value as words (``first_dorsal_interosseous`` → ``first dorsal interosseous``)."""
-    return _plain(value).replace("_", " ")
+    return plain(value).replace("_", " ")

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.charts import probability_bars_svg, waterfall_svg
-from app.findings import emg_rows, fmt_number, ncs_rows
+from app.findings import emg_rows, fmt_number, ncs_rows, plain
 from app.store import Dataset, StudyStore
+from features.bundle import STUDY_COLUMNS
 from features.vocab import CLASS_LABELS, CLASSES
 from models.prediction import StudyPrediction
 
@@ -29,6 +30,8 @@ GUIDELINE_LABELS: dict[str, str] = {
     "single_root": "Single-root distribution",
     "sensory": "Sensory responses",
 }
+#: extra study columns a lab added (e.g. free-text notes) shown in the header, at most
+MAX_EXTRA_FACTS = 5
 PATTERN_LABELS = {"neurogenic": "Neurogenic", "myopathic": "Myopathic", "normal": "Normal"}
 
 
@@ -113,6 +116,8 @@ def _facts(ds: Dataset, study_id: str) -> list[tuple[str, str]]:
         ("Site", str(r.get("site_id")) if isinstance(r.get("site_id"), str) else "–"),
         ("Source", ds.name),
     ]
+    extra = [c for c in ds.bundle.studies.columns if c not in STUDY_COLUMNS][:MAX_EXTRA_FACTS]
+    facts += [(str(c).replace("_", " ").capitalize(), plain(r.get(c))) for c in extra]
     return [(k, v or "–") for k, v in facts]
 
 

@@ -1,0 +1,146 @@
+"""Server-rendered pages: list, study page, upload (zip, CSVs, JSON), escaping, 413, 404."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from features.vocab import CLASS_LABELS
+
+
+def _study_links(html: str) -> list[str]:
+    return re.findall(r'class="study-link" href="([^"]+)"', html)
+
+
+def test_list_shows_bundle_studies_with_predictions(client: Any) -> None:
+    r = client.get("/")
+    assert r.status_code == 200
+    links = [u for u in _study_links(r.text) if u.startswith("/study/bundle/")]
+    assert len(links) == 12
+    assert "Decision support, not a diagnosis" in r.text
+    assert sum(r.text.count(label) for label in CLASS_LABELS.values()) >= 12
+
+
+def test_list_filter_by_diagnosis(client: Any) -> None:
+    all_rows = client.get("/").text
+    shown = re.findall(r'<td class="dx">([^<]+)</td>', all_rows)
+    label = shown[0]
+    code = next(c for c, lab in CLASS_LABELS.items() if lab == label)
+    filtered = client.get("/", params={"diagnosis": code}).text
+    dx = re.findall(r'<td class="dx">([^<]+)</td>', filtered)
+    assert dx
+    assert set(dx) == {label}
+    assert len(dx) == shown.count(label)
+
+
+def test_study_page_shows_prediction_tables_and_highlights(client: Any) -> None:
+    url = _study_links(client.get("/").text)[0]
+    html = client.get(url).text
+    assert 'id="diagnosis"' in html
+    assert 'id="pattern"' in html
+    assert html.count("class='prob-row'") == 6
+    assert "class='chart waterfall'" in html
+    assert 'id="guideline"' in html
+    assert "Guideline check" in html
+    assert 'id="ncs-table"' in html
+    assert 'id="emg-table"' in html
+    assert re.search(r"Model <strong>emgdx</strong>, version <strong>tiny-", html)
+    assert "not a diagnosis" in html
+
+
+def test_study_page_marks_abnormal_values_with_their_limit(
+    client: Any, example_study: dict[str, Any]
+) -> None:
+    # median motor distal amplitude 2.1 mV is below any adult LLN; FDI fibs 2 is abnormal
+    r = client.post(
+        "/upload", files={"files": ("study.json", json.dumps(example_study), "application/json")}
+    )
+    assert r.status_code == 200, r.text
+    url = re.search(r'href="(/study/u\d+/demo-als-001)"', r.text).group(1)
+    html = client.get(url).text
+    amp = re.search(r'<td class="num abn" title="Outside limit: LLN ([\d.]+) mV">2\.1 mV', html)
+    assert amp
+    assert float(amp.group(1)) > 2.1
+    assert '<td class="num abn" title="Outside limit: normal 0">2</td>' in html
+    # a normal value is not highlighted: ulnar motor amplitude 7.8 mV
+    assert re.search(r'<td class="num" title="Limit: LLN [\d.]+ mV">7\.8 mV</td>', html)
+
+
+def test_upload_errors_shown_row_by_row(client: Any, example_study: dict[str, Any]) -> None:
+    example_study["ncs"][3]["latency_ms"] = "thirty"
+    r = client.post(
+        "/upload", files={"files": ("bad.json", json.dumps(example_study), "application/json")}
+    )
+    assert r.status_code == 422
+    rows = re.findall(r"<tr class=\"sev-error\">(.*?)</tr>", r.text, flags=re.S)
+    assert rows
+    cells = [
+        re.sub(r"<[^>]+>", "", c).strip()
+        for c in re.findall(r"<td[^>]*>(.*?)</td>", rows[0], flags=re.S)
+    ]
+    assert cells[0] == "error"
+    assert "ncs" in cells[1]
+    assert cells[2] == "4"
+    assert cells[3] == "latency_ms"
+    assert cells[4] == "thirty"
+    assert cells[7] == "demo-als-001"
+
+
+def test_everything_is_escaped(client: Any, example_study: dict[str, Any], caplog: Any) -> None:
+    evil = "<script>alert(1)</script>"
+    example_study["notes"] = f"{evil} patient note"
+    example_study["site_id"] = "<img src=x onerror=alert(2)>"
+    caplog.set_level(logging.DEBUG)
+    r = client.post(
+        "/upload", files={"files": (f"{evil}.json", json.dumps(example_study), "application/json")}
+    )
+    assert r.status_code == 200
+    assert evil not in r.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text
+    url = re.search(r'href="(/study/u\d+/demo-als-001)"', r.text).group(1)
+    html = client.get(url).text
+    assert evil not in html
+    assert "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; patient note" in html
+    listing = client.get("/").text
+    assert evil not in listing
+    assert "patient note" not in caplog.text
+    assert "onerror" not in caplog.text
+
+
+def test_zip_and_csv_uploads(client: Any, bundle_dir: Path) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name in ("studies", "ncs", "emg"):
+            zf.write(bundle_dir / f"{name}.csv", f"{name}.csv")
+    r = client.post("/upload", files={"files": ("bundle.zip", buf.getvalue(), "application/zip")})
+    assert r.status_code == 200, r.text
+    assert "12 studies read" in re.sub(r"\s+", " ", r.text)
+    files = [
+        ("files", (f"{n}.csv", (bundle_dir / f"{n}.csv").read_bytes(), "text/csv"))
+        for n in ("studies", "ncs", "emg")
+    ]
+    r = client.post("/upload", files=files)
+    assert r.status_code == 200, r.text
+    r = client.post("/upload", files={"files": ("notes.txt", b"hello", "text/plain")})
+    assert r.status_code == 422
+    assert "Unsupported file name or type" in r.text
+
+
+def test_upload_too_large_is_413(client: Any, app_settings: Any) -> None:
+    big = b"x" * (app_settings.max_upload_bytes + 1)
+    r = client.post("/upload", files={"files": ("big.json", big, "application/json")})
+    assert r.status_code == 413
+    assert "larger than the limit" in r.text
+
+
+def test_unknown_study_is_404_page(client: Any) -> None:
+    r = client.get("/study/bundle/no-such-study")
+    assert r.status_code == 404
+    assert "not loaded" in r.text
+    assert "<html" in r.text
