@@ -1,0 +1,419 @@
+"""Tests of bundle validation and normalisation (features.contract)."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.contract import (
+    Problem,
+    ValidationReport,
+    load_bundle,
+    load_study_json,
+    study_to_json,
+    valid_subset,
+    validate_bundle,
+)
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
+
+STUDIES = """study_id,age_years,sex,diagnosis
+s1,50,F,normal
+s2,60,M,als
+"""
+NCS = """study_id,nerve,side,kind,stim_site,recording_site,latency_ms,amplitude,distance_mm,velocity_m_s,persistence_pct
+s1,median,R,motor,wrist,apb,3.5,8.9,70,,
+s1,median,R,sensory,wrist,digit2,3.1,38,130,,
+s1,ulnar,R,f_wave,wrist,adm,28,,,,80
+s2,median,R,motor,wrist,apb,4.1,2.1,70,,
+s2,median,R,motor,elbow,apb,8.6,1.9,235,52,
+"""
+EMG = """study_id,muscle,side,fibs,psw,muap_amplitude_uv,recruitment,muap_unstable
+s1,deltoid,R,0,0,400,normal,false
+s2,first_dorsal_interosseous,R,2,2,2900,reduced,true
+"""
+
+
+def make_bundle(path: Path, studies: str = STUDIES, ncs: str = NCS, emg: str | None = EMG) -> Path:
+    """Write a small CSV bundle (a None table is left out)."""
+    path.mkdir(parents=True, exist_ok=True)
+    for name, text in {"studies": studies, "ncs": ncs, "emg": emg}.items():
+        if text is not None:
+            (path / f"{name}.csv").write_text(text, encoding="utf-8")
+    return path
+
+
+def kinds(report: ValidationReport) -> list[tuple[str, int | None, str | None, str]]:
+    return [(p.file, p.row, p.column, p.kind) for p in report.problems]
+
+
+def one(report: ValidationReport, kind: str) -> Problem:
+    found = [p for p in report.problems if p.kind == kind]
+    assert len(found) == 1, report.format()
+    return found[0]
+
+
+# --- valid inputs -----------------------------------------------------------------------------
+def test_small_bundle_is_valid_and_canonical(tmp_path: Path) -> None:
+    bundle, report = load_bundle(make_bundle(tmp_path / "b"))
+    assert report.ok, report.format()
+    assert report.problems == []
+    assert report.n_rows == {"studies": 2, "ncs": 5, "emg": 2}
+    assert report.n_studies == 2
+    assert report.n_valid_studies == 2
+    assert bundle.ncs["amplitude"].dtype == np.float64
+    # f_wave without amplitude is allowed and stays NaN (not measured), never 0
+    assert np.isnan(bundle.ncs.loc[2, "amplitude"])
+    assert bundle.emg["muap_unstable"].tolist() == [0.0, 1.0]
+    assert bundle.emg["fibs"].tolist() == [0.0, 2.0]
+
+
+@pytest.mark.parametrize("name", ["bundle", "study.json"])
+def test_shared_examples_validate(name: str) -> None:
+    bundle, report = load_bundle(EXAMPLES / name)
+    assert report.ok, report.format()
+    assert report.warnings == []
+    assert report.invalid_study_ids == set()
+    assert len(bundle.studies) == (2 if name == "bundle" else 1)
+
+
+def test_validate_bundle_returns_the_report(tmp_path: Path) -> None:
+    report = validate_bundle(make_bundle(tmp_path / "b"))
+    assert isinstance(report, ValidationReport)
+    assert report.ok
+
+
+def test_empty_cells_stay_missing_and_sex_defaults_to_unknown(tmp_path: Path) -> None:
+    studies = "study_id,age_years,sex,height_cm\ns1,50,,\ns2,60,m,170\n"
+    bundle, report = load_bundle(make_bundle(tmp_path / "b", studies=studies))
+    assert report.ok, report.format()
+    assert bundle.studies["sex"].tolist() == ["U", "M"]
+    assert np.isnan(bundle.studies.loc[0, "height_cm"])
+    # optional columns absent from the file are present as all-missing
+    assert bundle.studies["limb_temp_c"].isna().all()
+    assert bundle.emg["muap_duration_ms"].isna().all()
+
+
+def test_synonyms_are_normalised(tmp_path: Path) -> None:
+    studies = "study_id,age_years,diagnosis\ns1,50,CIDP\ns2,60, MND \n"
+    ncs = (
+        "study_id,nerve,side,kind,stim_site,amplitude\n"
+        "s1,fibular,Left,Motor,Fibular Head,3.0\n"
+        "s2,Superficial_Fibular,right,sensory,Lateral Calf,9\n"
+    )
+    emg = "study_id,muscle,side,recruitment,muap_unstable\ns1,FDI,left,Reduced,Yes\ns2,genioglossus,Midline,normal,FALSE\n"
+    bundle, report = load_bundle(make_bundle(tmp_path / "b", studies, ncs, emg))
+    assert report.ok, report.format()
+    assert bundle.studies["diagnosis"].tolist() == ["demyelinating_pn", "als"]
+    assert bundle.ncs["nerve"].tolist() == ["peroneal", "superficial_peroneal"]
+    assert bundle.ncs["side"].tolist() == ["L", "R"]
+    assert bundle.ncs["kind"].tolist() == ["motor", "sensory"]
+    assert bundle.ncs["stim_site"].tolist() == ["fibular_head", "lateral_calf"]
+    assert bundle.emg["muscle"].tolist() == ["first_dorsal_interosseous", "tongue"]
+    assert bundle.emg["side"].tolist() == ["L", "M"]
+    assert bundle.emg["recruitment"].tolist() == ["reduced", "normal"]
+    assert bundle.emg["muap_unstable"].tolist() == [1.0, 0.0]
+
+
+def test_extra_columns_are_kept_with_a_warning(tmp_path: Path) -> None:
+    studies = "study_id,age_years,referring_ward\ns1,50,neuro\ns2,60,icu\n"
+    bundle, report = load_bundle(make_bundle(tmp_path / "b", studies=studies))
+    assert report.ok
+    p = one(report, "extra_column")
+    assert (p.file, p.column, p.severity) == ("studies.csv", "referring_ward", "warning")
+    assert bundle.studies["referring_ward"].tolist() == ["neuro", "icu"]
+    assert list(bundle.studies.columns)[-1] == "referring_ward"
+
+
+# --- the must-show bundle ---------------------------------------------------------------------
+def test_must_show_bundle_lists_every_problem_with_its_row(tmp_path: Path) -> None:
+    studies = "study_id,sex\ns1,F\ns2,M\ns1,F\n"  # age_years missing, s1 twice
+    ncs = NCS.replace("s2,median,R,motor,wrist,apb,4.1,2.1", "s2,median,R,motor,wrist,apb,4.1,2100")
+    emg = EMG.replace("s1,deltoid", "s1,psoas_major")
+    bundle, report = load_bundle(make_bundle(tmp_path / "b", studies, ncs, emg))
+    assert not report.ok
+    assert kinds(report) == [
+        ("studies.csv", None, "age_years", "missing_column"),
+        ("studies.csv", 1, "study_id", "duplicate_study_id"),
+        ("studies.csv", 3, "study_id", "duplicate_study_id"),
+        ("ncs.csv", 4, "amplitude", "unit_mixup"),
+        ("emg.csv", 1, "muscle", "unknown_value"),
+    ]
+    mixup = one(report, "unit_mixup")
+    assert mixup.value == "2100"
+    assert mixup.study_id == "s2"
+    assert mixup.cause == "value entered in µV"
+    assert str(mixup) == (
+        "ncs.csv row 4, column amplitude: value 2100 — expected motor amplitude in mV (0–50); "
+        "likely cause: value entered in µV"
+    )
+    assert one(report, "unknown_value").value == "psoas_major"
+    # a missing required column is file-level: every study is invalid, but all rows are kept
+    assert report.invalid_study_ids == {"s1", "s2"}
+    assert report.n_valid_studies == 0
+    assert len(bundle.studies) == 3
+    assert len(bundle.ncs) == 5
+    assert bundle.emg["muscle"].tolist() == ["psoas_major", "first_dorsal_interosseous"]
+    assert bundle.studies["age_years"].isna().all()
+
+
+def test_problem_in_one_study_invalidates_only_that_study(tmp_path: Path) -> None:
+    ncs = NCS.replace("s2,median,R,motor,wrist,apb,4.1,2.1", "s2,median,R,motor,wrist,apb,4.1,2100")
+    bundle, report = load_bundle(make_bundle(tmp_path / "b", ncs=ncs))
+    assert report.invalid_study_ids == {"s2"}
+    assert report.n_valid_studies == 1
+    valid = valid_subset(bundle, report)
+    assert valid.study_ids == ["s1"]
+    assert set(valid.ncs["study_id"]) == {"s1"}
+    assert len(bundle.ncs) == 5  # nothing dropped from the loaded bundle
+
+
+# --- one test per kind of problem -------------------------------------------------------------
+def test_missing_file(tmp_path: Path) -> None:
+    _, report = load_bundle(make_bundle(tmp_path / "b", emg=None))
+    p = one(report, "missing_file")
+    assert "emg.csv or emg.parquet" in p.expected
+    assert p.row is None
+    assert report.invalid_study_ids == {"s1", "s2"}
+
+
+def test_missing_required_value_and_motor_amplitude(tmp_path: Path) -> None:
+    ncs = NCS.replace("s1,median,R,motor,wrist,apb,3.5,8.9", "s1,,R,motor,wrist,apb,3.5,")
+    _, report = load_bundle(make_bundle(tmp_path / "b", ncs=ncs))
+    assert [(p.row, p.column) for p in report.problems if p.kind == "missing_value"] == [
+        (1, "nerve"),
+        (1, "amplitude"),
+    ]
+    assert report.invalid_study_ids == {"s1"}
+
+
+def test_bad_number_names_decimal_comma(tmp_path: Path) -> None:
+    ncs = NCS.replace("3.1,38,130", '3.1,"38,5",130')
+    _, report = load_bundle(make_bundle(tmp_path / "b", ncs=ncs))
+    p = one(report, "bad_number")
+    assert (p.row, p.column, p.value) == (2, "amplitude", "38,5")
+    assert "decimal comma" in (p.cause or "")
+
+
+def test_bad_number_with_unit_suffix(tmp_path: Path) -> None:
+    studies = STUDIES.replace("s1,50,", "s1,50 y,")
+    _, report = load_bundle(make_bundle(tmp_path / "b", studies=studies))
+    p = one(report, "bad_number")
+    assert (p.row, p.column, p.value) == (1, "age_years", "50 y")
+    assert "unit" in (p.cause or "")
+
+
+def test_bad_study_id(tmp_path: Path) -> None:
+    studies = STUDIES.replace("s1,50", "study one,50")
+    _, report = load_bundle(make_bundle(tmp_path / "b", studies=studies))
+    p = next(p for p in report.problems if p.kind == "bad_id")
+    assert (p.row, p.column, p.value) == (1, "study_id", "study one")
+    assert "study one" in report.invalid_study_ids
+
+
+def test_unknown_study_id_in_ncs(tmp_path: Path) -> None:
+    ncs = NCS + "s9,ulnar,R,motor,wrist,adm,3,8,70,,\n"
+    _, report = load_bundle(make_bundle(tmp_path / "b", ncs=ncs))
+    p = one(report, "unknown_study_id")
+    assert (p.file, p.row, p.value) == ("ncs.csv", 6, "s9")
+    assert report.n_valid_studies == 2
+
+
+def test_unknown_diagnosis_and_nerve_side(tmp_path: Path) -> None:
+    studies = STUDIES.replace("s2,60,M,als", "s2,60,M,guillain_barre")
+    ncs = NCS.replace("s1,median,R,sensory", "s1,median,M,sensory")
+    _, report = load_bundle(make_bundle(tmp_path / "b", studies, ncs))
+    unknown = [
+        (p.file, p.row, p.column, p.value) for p in report.problems if p.kind == "unknown_value"
+    ]
+    assert unknown == [
+        ("studies.csv", 2, "diagnosis", "guillain_barre"),
+        ("ncs.csv", 2, "side", "M"),  # midline is for EMG only
+    ]
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "cause"),
+    [
+        ("limb_temp_c", "91", "temperature entered in °F"),
+        ("height_cm", "1.75", "height entered in metres"),
+        ("age_years", "1961", "birth year entered instead of age"),
+        ("age_years", "-3", None),
+    ],
+)
+def test_out_of_range_study_values(
+    tmp_path: Path, column: str, value: str, cause: str | None
+) -> None:
+    if column == "age_years":
+        studies = f"study_id,age_years\ns1,{value}\ns2,60\n"
+    else:
+        studies = f"study_id,age_years,{column}\ns1,50,{value}\ns2,60,\n"
+    _, report = load_bundle(make_bundle(tmp_path / "b", studies=studies))
+    p = one(report, "out_of_range")
+    assert (p.row, p.column, p.value, p.cause) == (1, column, value, cause)
+    assert report.invalid_study_ids == {"s1"}
+
+
+def test_grades_must_be_integers_0_to_4(tmp_path: Path) -> None:
+    emg = EMG.replace("s1,deltoid,R,0,0", "s1,deltoid,R,1.5,7")
+    _, report = load_bundle(make_bundle(tmp_path / "b", emg=emg))
+    got = sorted((p.column, p.value) for p in report.problems if p.kind == "out_of_range")
+    assert got == [("fibs", "1.5"), ("psw", "7")]
+
+
+def test_percent_above_100(tmp_path: Path) -> None:
+    ncs = NCS.replace(",,80", ",,180")
+    _, report = load_bundle(make_bundle(tmp_path / "b", ncs=ncs))
+    p = one(report, "out_of_range")
+    assert (p.row, p.column, p.value) == (3, "persistence_pct", "180")
+
+
+def test_sensory_amplitude_in_mv(tmp_path: Path) -> None:
+    ncs = NCS.replace("3.1,38,130", "3.1,0.038,130")
+    _, report = load_bundle(make_bundle(tmp_path / "b", ncs=ncs))
+    p = one(report, "unit_mixup")
+    assert (p.row, p.column, p.value, p.cause) == (2, "amplitude", "0.038", "value entered in mV")
+
+
+def test_muap_amplitude_in_mv(tmp_path: Path) -> None:
+    emg = EMG.replace(",2900,", ",2.9,")
+    _, report = load_bundle(make_bundle(tmp_path / "b", emg=emg))
+    p = one(report, "unit_mixup")
+    assert (p.file, p.row, p.column, p.cause) == (
+        "emg.csv",
+        2,
+        "muap_amplitude_uv",
+        "value entered in mV",
+    )
+
+
+def test_velocity_above_120_is_not_physiological(tmp_path: Path) -> None:
+    ncs = NCS.replace("235,52,", "235,520,")
+    _, report = load_bundle(make_bundle(tmp_path / "b", ncs=ncs))
+    p = one(report, "implausible")
+    assert (p.row, p.column, p.value) == (5, "velocity_m_s", "520")
+    assert "distance" in (p.cause or "")
+
+
+def test_latency_with_absent_response_is_a_warning(tmp_path: Path) -> None:
+    ncs = NCS.replace("3.1,38,130", "3.1,0,130")
+    bundle, report = load_bundle(make_bundle(tmp_path / "b", ncs=ncs))
+    p = one(report, "absent_response_latency")
+    assert (p.row, p.severity) == (2, "warning")
+    assert report.ok
+    assert report.invalid_study_ids == set()
+    assert bundle.ncs.loc[1, "amplitude"] == 0.0  # 0 = no response, kept as a finding
+
+
+def test_bad_boolean(tmp_path: Path) -> None:
+    emg = EMG.replace("reduced,true", "reduced,maybe")
+    _, report = load_bundle(make_bundle(tmp_path / "b", emg=emg))
+    p = one(report, "unknown_value")
+    assert (p.row, p.column, p.value) == (2, "muap_unstable", "maybe")
+
+
+def test_missing_column_hints_at_case(tmp_path: Path) -> None:
+    studies = STUDIES.replace("study_id,age_years", "study_id,Age_Years")
+    _, report = load_bundle(make_bundle(tmp_path / "b", studies=studies))
+    p = one(report, "missing_column")
+    assert p.column == "age_years"
+    assert "'Age_Years'" in (p.cause or "")
+
+
+def test_unreadable_path_is_reported_not_raised(tmp_path: Path) -> None:
+    report = validate_bundle(tmp_path / "nope")
+    assert not report.ok
+    assert one(report, "unreadable_file").expected == "does not exist"
+
+
+# --- report -----------------------------------------------------------------------------------
+def test_listing_cap_and_summary(tmp_path: Path) -> None:
+    rows = "".join(f"s1,median,R,motor,wrist,apb,3,{1000 + i},70,,\n" for i in range(30))
+    ncs = NCS + rows
+    _, report = load_bundle(make_bundle(tmp_path / "b", ncs=ncs))
+    assert len(report.errors) == 30
+    text = report.format(max_problems=5)
+    assert "... and 25 more" in text
+    assert "30 errors: value in the wrong unit [unit_mixup]" in text
+    assert text.count("likely cause: value entered in µV") == 5
+    d = report.to_dict(max_problems=3)
+    assert d["summary"]["n_errors"] == 30
+    assert d["summary"]["errors_by_kind"] == {"unit_mixup": 30}
+    assert d["summary"]["n_valid_studies"] == 1
+    assert len(d["problems"]) == 3
+    json.dumps(d)  # serialisable
+    rows_listed = [p.row for p in report.problems]
+    assert rows_listed == sorted(rows_listed)
+
+
+def test_files_are_not_modified(tmp_path: Path) -> None:
+    ncs = NCS.replace("3.1,38,130", '3.1," 38,5 ",130')
+    path = make_bundle(tmp_path / "b", ncs=ncs)
+    before = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in path.iterdir()}
+    load_bundle(path)
+    after = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in path.iterdir()}
+    assert before == after
+
+
+# --- JSON form --------------------------------------------------------------------------------
+def test_json_rows_are_numbered_within_their_array() -> None:
+    doc = json.loads((EXAMPLES / "study.json").read_text())
+    doc["ncs"][3]["persistence_pct"] = 140
+    doc["emg"][1]["muscle"] = "psoas"
+    original = copy.deepcopy(doc)
+    _, report = load_study_json(doc, source="upload.json")
+    assert doc == original  # input not mutated
+    assert [(p.file, p.row, p.column) for p in report.errors] == [
+        ("upload.json ncs", 4, "persistence_pct"),
+        ("upload.json emg", 2, "muscle"),
+    ]
+    assert report.invalid_study_ids == {"demo-als-001"}
+
+
+def test_json_list_of_studies_and_mismatched_row_id() -> None:
+    doc = json.loads((EXAMPLES / "study.json").read_text())
+    other = copy.deepcopy(doc)
+    other["study_id"] = "demo-als-002"
+    other["emg"][0]["study_id"] = "someone-else"
+    bundle, report = load_study_json([doc, other], source="batch.json")
+    assert bundle.study_ids == ["demo-als-001", "demo-als-002"]
+    p = one(report, "study_id_mismatch")
+    assert (p.file, p.row, p.study_id) == ("batch.json emg", 1, "demo-als-002")
+    assert report.invalid_study_ids == {"demo-als-002"}
+    assert report.n_valid_studies == 1
+
+
+def test_json_with_wrong_shape_is_reported() -> None:
+    _, report = load_study_json({"study_id": "a", "age_years": 40, "ncs": {"nerve": "median"}})
+    assert not report.ok
+    assert one(report, "unreadable_file").column == "ncs"
+    assert report.invalid_study_ids == {"a"}
+
+
+def test_study_to_json_round_trip() -> None:
+    bundle, _ = load_bundle(EXAMPLES / "bundle")
+    for sid in bundle.study_ids:
+        doc = study_to_json(bundle, sid)
+        assert "study_id" not in doc["ncs"][0]
+        back, report = load_study_json(json.loads(json.dumps(doc)))
+        assert report.ok, report.format()
+        want = bundle.subset([sid])
+        for name in ("studies", "ncs", "emg"):
+            pd.testing.assert_frame_equal(getattr(back, name), getattr(want, name))
+    with pytest.raises(KeyError, match="nobody"):
+        study_to_json(bundle, "nobody")
+
+
+def test_shared_example_copy_is_untouched(tmp_path: Path) -> None:
+    shutil.copytree(EXAMPLES / "bundle", tmp_path / "b")
+    bundle, report = load_bundle(tmp_path / "b")
+    assert report.ok
+    assert bundle.ncs["velocity_m_s"].notna().sum() == 1
+    assert (bundle.ncs["amplitude"] == 0).sum() == 2
