@@ -1,0 +1,394 @@
+"""The predictor: a saved model directory in, :class:`~models.prediction.StudyPrediction` out.
+
+One object built once (Booster, calibration, unlike-the-training-data profile) serves the CLI,
+the MLflow pyfunc and the web app. Per study it returns the calibrated probabilities, the
+pattern, the exact TreeSHAP explanation for the predicted class and against the runner-up,
+per-group sums, the guideline check from :mod:`models.rules`, and the two flags (low confidence,
+unlike the training data) with their reasons. See ``docs/confidence.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from features.bundle import Bundle
+from features.vocab import CLASS_LABELS, CLASSES, PATTERN_OF, PATTERNS
+from models.calibration import calibrated_proba
+from models.explain import explain_raw, group_sums, study_contributions
+from models.ood import PROFILE_FILE, OODProfile
+from models.prediction import StudyPrediction
+
+logger = logging.getLogger(__name__)
+
+#: the pipeline's latest model (DVC out of the train stage)
+DEFAULT_MODEL_DIR = Path("data/model")
+#: the registered champion
+CHAMPION_URI = "models:/emgdx@champion"
+REGISTERED_NAME = "emgdx"
+BOOSTER_FILE = "booster.txt"
+META_FILE = "model.json"
+#: margin used when model.json has none (top-1 minus top-2 probability)
+DEFAULT_LOW_CONFIDENCE_MARGIN = 0.2
+_TRAIN_HINT = (
+    "Train one with `make run` (the whole pipeline: simulate -> ... -> train -> register), "
+    "or `dvc repro train`, or point --model at a model directory or an MLflow model URI."
+)
+
+
+class ModelNotFoundError(FileNotFoundError):
+    """No trained model where one was asked for (the message says how to train one)."""
+
+
+def _registry_configured() -> bool:
+    """True when an MLflow store is configured or the project's default one exists.
+
+    Checking a registry that does not exist would create an empty ``mlflow.db`` in the working
+    directory (MLflow's default), so we only look when there is something to look at.
+    """
+    return bool(os.environ.get("MLFLOW_TRACKING_URI")) or Path("mlflow.db").is_file()
+
+
+def _champion_available() -> bool:
+    if not _registry_configured():
+        return False
+    try:
+        from mlflow import MlflowClient
+
+        MlflowClient().get_model_version_by_alias(REGISTERED_NAME, "champion")
+    except Exception as exc:  # noqa: BLE001 — any registry problem means "no champion"
+        logger.debug("no registered champion: %s", exc)
+        return False
+    return True
+
+
+def _find_model_dir(root: Path) -> Path | None:
+    """The folder holding ``booster.txt`` + ``model.json`` inside a downloaded artifact tree."""
+    if (root / BOOSTER_FILE).is_file() and (root / META_FILE).is_file():
+        return root
+    for booster in sorted(root.rglob(BOOSTER_FILE)):
+        if (booster.parent / META_FILE).is_file():
+            return booster.parent
+    return None
+
+
+@dataclass
+class Predictor:
+    """A loaded model, ready to predict and explain studies.
+
+    Attributes
+    ----------
+    booster : lightgbm.Booster
+        The multiclass booster (class order :data:`features.vocab.CLASSES`).
+    meta : dict
+        The contents of ``model.json``.
+    ood : OODProfile or None
+        The unlike-the-training-data profile (None if the model dir has none; the flag then
+        only reflects the ALS-with-abnormal-sensory and coverage checks that need no profile).
+    source : str
+        Where the model was loaded from (for logs and the web page).
+    """
+
+    booster: lgb.Booster
+    meta: dict[str, Any]
+    ood: OODProfile | None = None
+    source: str = ""
+
+    # --- identity -----------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """Model name from model.json."""
+        return str(self.meta.get("name", "emgdx"))
+
+    @property
+    def version(self) -> str:
+        """Model version from model.json."""
+        return str(self.meta.get("version", "unknown"))
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Features in the booster's order."""
+        return list(self.booster.feature_name())
+
+    @property
+    def classes(self) -> list[str]:
+        """Class names in the booster's class-index order."""
+        return list(self.meta.get("classes", CLASSES))
+
+    @property
+    def temperature(self) -> float:
+        """Calibration temperature (1 when model.json has none)."""
+        return float(self.meta.get("calibration", {}).get("temperature", 1.0))
+
+    @property
+    def low_confidence_margin(self) -> float:
+        """Top-1 minus top-2 probability below which a prediction is flagged low-confidence."""
+        value = self.meta.get("low_confidence_margin")
+        return DEFAULT_LOW_CONFIDENCE_MARGIN if value is None else float(value)
+
+    # --- loading ------------------------------------------------------------------------------
+    @classmethod
+    def from_dir(cls, model_dir: str | Path, *, source: str | None = None) -> Predictor:
+        """Load a saved-model directory (``booster.txt``, ``model.json``, ``ood_profile.json``)."""
+        model_dir = Path(model_dir)
+        booster_path, meta_path = model_dir / BOOSTER_FILE, model_dir / META_FILE
+        if not booster_path.is_file() or not meta_path.is_file():
+            raise ModelNotFoundError(
+                f"{model_dir}: not a trained model directory (needs {BOOSTER_FILE} and "
+                f"{META_FILE}). {_TRAIN_HINT}"
+            )
+        booster = lgb.Booster(model_str=booster_path.read_text())
+        meta = json.loads(meta_path.read_text())
+        classes = list(meta.get("classes", CLASSES))
+        if tuple(classes) != CLASSES:
+            raise ValueError(
+                f"{meta_path}: classes {classes} differ from features.vocab.CLASSES {list(CLASSES)}"
+            )
+        k = booster.num_model_per_iteration()
+        if k != len(classes):
+            raise ValueError(
+                f"{booster_path}: booster has {k} classes, model.json lists {len(classes)}"
+            )
+        listed = meta.get("feature_names")
+        if listed is not None and list(listed) != booster.feature_name():
+            raise ValueError(
+                f"{meta_path}: feature_names differ from the booster's own feature names"
+            )
+        ood = OODProfile.load(model_dir) if (model_dir / PROFILE_FILE).is_file() else None
+        if ood is None:
+            logger.warning(
+                "%s: no %s; the unlike-the-training-data flag is limited", model_dir, PROFILE_FILE
+            )
+        return cls(booster=booster, meta=meta, ood=ood, source=source or str(model_dir))
+
+    @classmethod
+    def load(cls, source: str | Path | None = None) -> Predictor:
+        """Load a model from a directory, an MLflow model URI, or the default.
+
+        Parameters
+        ----------
+        source : str, Path or None
+            A model directory; an MLflow URI (``models:/emgdx@champion``, ``models:/emgdx/3``,
+            ``runs:/<run_id>/model``, ...); or None for the registered champion when the
+            registry has one, else the pipeline's latest model ``data/model``.
+
+        Raises
+        ------
+        ModelNotFoundError
+            When nothing is found, with a message saying how to train a model.
+        """
+        if source is None:
+            if _champion_available():
+                source = CHAMPION_URI
+            elif (DEFAULT_MODEL_DIR / BOOSTER_FILE).is_file():
+                source = DEFAULT_MODEL_DIR
+            else:
+                raise ModelNotFoundError(
+                    f"No model found: no registered champion {CHAMPION_URI} and no "
+                    f"{DEFAULT_MODEL_DIR}/{BOOSTER_FILE}. {_TRAIN_HINT}"
+                )
+        text = str(source)
+        if "://" not in text and ":/" not in text:
+            return cls.from_dir(Path(text))
+        if text.startswith("file://"):
+            return cls.from_dir(Path(text[len("file://") :]), source=text)
+        return cls._from_mlflow(text)
+
+    @classmethod
+    def _from_mlflow(cls, uri: str) -> Predictor:
+        import mlflow
+
+        tmp = Path(tempfile.mkdtemp(prefix="emgdx-model-"))
+        try:
+            try:
+                local = Path(
+                    mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(tmp))
+                )
+            except Exception as exc:  # noqa: BLE001 — MLflow raises many kinds; say what failed
+                raise ModelNotFoundError(
+                    f"Could not load {uri} from MLflow: {exc}. {_TRAIN_HINT}"
+                ) from exc
+            model_dir = _find_model_dir(local)
+            if model_dir is None:
+                raise ModelNotFoundError(
+                    f"{uri}: downloaded, but it holds no {BOOSTER_FILE} + {META_FILE}. "
+                    f"{_TRAIN_HINT}"
+                )
+            return cls.from_dir(model_dir, source=uri)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    # --- features -----------------------------------------------------------------------------
+    def feature_frame(self, bundle: Bundle) -> pd.DataFrame:
+        """The full feature table of a bundle (index ``study_id``), as the model sees it."""
+        from features.build import build_features
+
+        return build_features(bundle)
+
+    def model_frame(self, X: pd.DataFrame) -> pd.DataFrame:
+        """``X`` restricted to the booster's features in its order (absent columns are NaN)."""
+        missing = [c for c in self.feature_names if c not in X.columns]
+        if missing:
+            logger.warning(
+                "%d of %d model features absent from the feature table (treated as not "
+                "measured), e.g. %s",
+                len(missing),
+                len(self.feature_names),
+                missing[:3],
+            )
+        return X.reindex(columns=self.feature_names).astype("float64")
+
+    # --- prediction ---------------------------------------------------------------------------
+    def predict_bundle(self, bundle: Bundle, *, top_k: int = 8) -> list[StudyPrediction]:
+        """Featurize a (validated) bundle and predict every study in it."""
+        return self.predict_features(self.feature_frame(bundle), top_k=top_k)
+
+    def predict_features(self, X: pd.DataFrame, *, top_k: int = 8) -> list[StudyPrediction]:
+        """Predict and explain every row of a feature table.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Feature table, index ``study_id``; extra columns (coverage, ...) are used by the
+            guideline check and the unlike-the-training-data profile, not by the booster.
+            NaN = not measured. Not modified.
+        top_k : int
+            Contributions kept per explanation.
+
+        Returns
+        -------
+        list of StudyPrediction
+            In the row order of ``X``.
+        """
+        if len(X) == 0:
+            return []
+        Xm = self.model_frame(X)
+        raw = np.asarray(self.booster.predict(Xm, raw_score=True, num_threads=1), dtype=float)
+        contrib, base = explain_raw(self.booster, Xm)
+        proba = calibrated_proba(raw, self.temperature)
+        classes = self.classes
+        order = np.argsort(-proba, axis=1, kind="stable")
+        top, second = order[:, 0], order[:, 1]
+        rows = np.arange(len(X))
+        margin = proba[rows, top] - proba[rows, second]
+        pattern_idx = {
+            p: [i for i, c in enumerate(classes) if PATTERN_OF[c] == p] for p in PATTERNS
+        }
+        pattern_p = np.column_stack([proba[:, idx].sum(axis=1) for idx in pattern_idx.values()])
+
+        ood = self.ood.score(X) if self.ood is not None else None
+        guideline = self._guideline_rows(X)
+        mimic = self._als_sensory_mimic(X) & (np.asarray(classes)[top] == "als")
+        low_margin = margin < self.low_confidence_margin
+
+        out: list[StudyPrediction] = []
+        feature_names = self.feature_names
+        for i, study_id in enumerate(X.index.astype(str)):
+            c1, c2 = classes[top[i]], classes[second[i]]
+            reasons: list[str] = []
+            if low_margin[i]:
+                reasons.append(
+                    f"top two classes close: {CLASS_LABELS[c1]} {proba[i, top[i]]:.2f} vs "
+                    f"{CLASS_LABELS[c2]} {proba[i, second[i]]:.2f} (margin below "
+                    f"{self.low_confidence_margin:.2f})"
+                )
+            if mimic[i]:
+                reasons.append(
+                    "sensory responses abnormal: consider a mimic (e.g. Kennedy disease) or a "
+                    "neuropathy rather than ALS"
+                )
+            unlike = False
+            if ood is not None and bool(ood["unlike_training_data"].iat[i]):
+                unlike = True
+                reasons.append("unlike the training data: " + str(ood["ood_reasons"].iat[i]))
+            row = Xm.iloc[i]
+            g = dict(guideline[i]) if guideline else {}
+            if g:
+                rule = g.get("rule_diagnosis")
+                g["agrees"] = bool(rule == c1)
+                if not g["agrees"]:
+                    g["note"] = (
+                        f"The guideline criteria point to {CLASS_LABELS.get(rule, rule)}, the "
+                        f"model to {CLASS_LABELS[c1]}: check the study against the criteria."
+                    )
+            pat = int(np.argmax(pattern_p[i]))
+            out.append(
+                StudyPrediction(
+                    study_id=study_id,
+                    diagnosis=c1,
+                    probabilities={c: float(proba[i, k]) for k, c in enumerate(classes)},
+                    pattern=PATTERNS[pat],
+                    pattern_probability=float(pattern_p[i, pat]),
+                    explanation=study_contributions(
+                        row, contrib[i, top[i]], top_k=top_k, class_name=c1
+                    ),
+                    model_name=self.name,
+                    model_version=self.version,
+                    low_confidence=bool(low_margin[i] or mimic[i]),
+                    unlike_training_data=unlike,
+                    flag_reasons=reasons,
+                    runner_up=c2,
+                    runner_up_explanation=study_contributions(
+                        row,
+                        contrib[i, top[i]] - contrib[i, second[i]],
+                        top_k=top_k,
+                        class_name=c1,
+                        versus=c2,
+                    ),
+                    base_value=float(base[i, top[i]]),
+                    group_contributions=group_sums(contrib[i, top[i]], feature_names),
+                    guideline=g,
+                )
+            )
+        return out
+
+    # --- checks beside the model --------------------------------------------------------------
+    @staticmethod
+    def _guideline_rows(X: pd.DataFrame) -> list[dict]:
+        """``models.rules.guideline_summary`` per row ([] if no criteria columns at all)."""
+        if not any(str(c).startswith("crit_") for c in X.columns):
+            return []
+        from models.rules import guideline_summary
+
+        return guideline_summary(X)
+
+    @staticmethod
+    def _als_sensory_mimic(X: pd.DataFrame) -> np.ndarray:
+        """Abnormal sensory responses (more than the criteria tolerate in ALS), per row."""
+        from models.rules import ALS_MAX_SENSORY_ABNORMAL
+
+        if "crit_sensory_abnormal_count" not in X.columns:
+            return np.zeros(len(X), dtype=bool)
+        count = X["crit_sensory_abnormal_count"].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            return count > ALS_MAX_SENSORY_ABNORMAL
+
+
+def predict_proba_frame(predictor: Predictor, X: pd.DataFrame) -> pd.DataFrame:
+    """Calibrated probabilities only (no explanation), one column per class, index of ``X``."""
+    raw = predictor.booster.predict(predictor.model_frame(X), raw_score=True, num_threads=1)
+    return pd.DataFrame(
+        calibrated_proba(np.asarray(raw, dtype=float), predictor.temperature),
+        index=X.index,
+        columns=predictor.classes,
+    )
+
+
+__all__: Sequence[str] = (
+    "CHAMPION_URI",
+    "DEFAULT_MODEL_DIR",
+    "ModelNotFoundError",
+    "Predictor",
+    "predict_proba_frame",
+)
