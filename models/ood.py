@@ -4,9 +4,10 @@ Three rules, each fitted on the training feature table and stored in ``ood_profi
 beside the model (see ``docs/confidence.md`` for the reasoning):
 
 1. **Coverage.** A study with fewer tests recorded than almost every training study is flagged
-   (``only 2 tests recorded``). The count of tests is the number of measured (non-NaN)
-   findings, i.e. non-coverage feature columns. The floor is the ``coverage_quantile``
-   (default 0.5 %) quantile of the training counts, never less than ``min_measured``.
+   (``only 2 tests recorded``). Tests are nerve responses plus muscles, summed from the
+   coverage columns :data:`TEST_COUNT_COLUMNS`; without them, the number of measured (non-NaN)
+   findings is counted instead. The floor is the ``coverage_quantile`` (default 0.5 %)
+   quantile of the training counts, never less than an absolute floor.
 2. **Range.** Per feature, a robust training range ``[q_lo - m * span, q_hi + m * span]`` with
    ``q_lo``/``q_hi`` the 0.5 %/99.5 % training quantiles and ``span = q_hi - q_lo`` (``m`` = 0.5);
    a measured value outside it is "far outside the training range". Missing values never count.
@@ -37,6 +38,13 @@ logger = logging.getLogger(__name__)
 
 PROFILE_FILE = "ood_profile.json"
 COVERAGE_PREFIX = "cov_"
+#: coverage columns whose sum is the number of tests recorded (nerve responses + muscles)
+TEST_COUNT_COLUMNS: tuple[str, ...] = (
+    "cov_motor_nerves_count",
+    "cov_sensory_nerves_count",
+    "cov_f_waves_count",
+    "cov_muscles_count",
+)
 _N_QUANTILES = 101  # grid of the empirical CDF stored per feature
 _Z_CLIP = 3.5  # normal scores are clipped to +-3.5 (the rank transform saturates anyway)
 
@@ -58,13 +66,21 @@ class OODProfile:
     outlier_threshold : float
         Outlier score above which a study is flagged (``outlier_quantile`` of training scores).
     min_measured : int
-        Fewest measured findings a study may have without being flagged.
+        Fewest measured findings a study may have without being flagged (used when the
+        coverage columns counting tests are absent).
     median_measured : float
         Median number of measured findings in training (for the reason text).
     n_train : int
         Number of training studies.
     params : dict
         The fitting parameters (for the record).
+    test_columns : tuple of str
+        Coverage columns (of :data:`TEST_COUNT_COLUMNS`) whose sum counts the tests recorded;
+        empty when the training table had none.
+    min_tests : int
+        Fewest tests a study may have without being flagged (when ``test_columns`` is set).
+    median_tests : float
+        Median number of tests in training (for the reason text).
     """
 
     feature_names: list[str]
@@ -77,6 +93,9 @@ class OODProfile:
     median_measured: float
     n_train: int
     params: dict
+    test_columns: tuple[str, ...] = ()
+    min_tests: int = 0
+    median_tests: float = float("nan")
 
     # --- scoring ------------------------------------------------------------------------------
     def normal_scores(self, X: pd.DataFrame) -> np.ndarray:
@@ -114,13 +133,24 @@ class OODProfile:
         raw = _mahalanobis(_normal_scores(values, self.quantiles), self.precision)
         ratio = raw / self.outlier_threshold if self.outlier_threshold > 0 else np.zeros_like(raw)
 
-        low_coverage = n_measured < self.min_measured
+        tests = self._tests(X)
+        if tests is not None:
+            low_coverage = tests < self.min_tests
+        else:
+            low_coverage = n_measured < self.min_measured
         out_of_range = n_outside > 0
         outlier = ratio > 1.0
         reasons: list[str] = []
         for i in range(len(values)):  # string building only; the scoring above is vectorised
             parts = []
-            if low_coverage[i]:
+            if low_coverage[i] and tests is not None:
+                k = int(tests[i])
+                parts.append(
+                    f"only {k} test{'' if k == 1 else 's'} recorded (nerve responses and "
+                    f"muscles; training studies had at least {self.min_tests}, typically "
+                    f"{int(self.median_tests)})"
+                )
+            elif low_coverage[i]:
                 parts.append(
                     f"only {int(n_measured[i])} findings recorded (training studies had at "
                     f"least {self.min_measured}, typically {int(self.median_measured)})"
@@ -149,6 +179,12 @@ class OODProfile:
             index=X.index,
         )
 
+    def _tests(self, X: pd.DataFrame) -> np.ndarray | None:
+        """Tests recorded per study (sum of the test-count columns), None if unavailable."""
+        if not self.test_columns or not all(c in X.columns for c in self.test_columns):
+            return None
+        return np.nan_to_num(X[list(self.test_columns)].to_numpy(dtype=float)).sum(axis=1)
+
     # --- persistence --------------------------------------------------------------------------
     def to_dict(self) -> dict:
         """JSON-ready form (NaN as null)."""
@@ -168,6 +204,9 @@ class OODProfile:
             "median_measured": float(self.median_measured),
             "n_train": int(self.n_train),
             "params": dict(self.params),
+            "test_columns": list(self.test_columns),
+            "min_tests": int(self.min_tests),
+            "median_tests": _nan_to_none(float(self.median_tests)),
         }
 
     @classmethod
@@ -188,6 +227,9 @@ class OODProfile:
             median_measured=float(doc["median_measured"]),
             n_train=int(doc["n_train"]),
             params=dict(doc.get("params", {})),
+            test_columns=tuple(doc.get("test_columns", ())),
+            min_tests=int(doc.get("min_tests", 0)),
+            median_tests=float("nan") if doc.get("median_tests") is None else doc["median_tests"],
         )
 
     def save(self, model_dir: str | Path) -> Path:
@@ -217,6 +259,7 @@ def fit_ood_profile(
     outlier_quantile: float = 0.99,
     coverage_quantile: float = 0.005,
     min_measured: int = 3,
+    min_tests_floor: int = 2,
 ) -> OODProfile:
     """Fit the unlike-the-training-data profile on the training feature table.
 
@@ -224,7 +267,8 @@ def fit_ood_profile(
     ----------
     X_train : DataFrame
         Training features (index ``study_id``, float columns, NaN = not measured). Coverage
-        columns (``cov_*``) are ignored. Not modified.
+        columns (``cov_*``) are not profiled; those counting tests set the coverage floor.
+        Not modified.
     range_quantile : float
         Tail probability of the robust range (0.005 -> 0.5 %/99.5 % quantiles).
     range_margin : float
@@ -235,6 +279,9 @@ def fit_ood_profile(
         Quantile of the training "findings measured" counts used as the coverage floor.
     min_measured : int
         Absolute floor of findings measured.
+    min_tests_floor : int
+        Absolute floor of tests recorded (nerve responses + muscles), when the coverage
+        columns of :data:`TEST_COUNT_COLUMNS` are in ``X_train``.
 
     Returns
     -------
@@ -267,6 +314,13 @@ def fit_ood_profile(
 
     counts = measured.sum(axis=1)
     floor = int(np.floor(np.quantile(counts, coverage_quantile)))
+    test_columns = tuple(c for c in TEST_COUNT_COLUMNS if c in X_train.columns)
+    if len(test_columns) == len(TEST_COUNT_COLUMNS):
+        tests = np.nan_to_num(X_train[list(test_columns)].to_numpy(dtype=float)).sum(axis=1)
+        min_tests = max(min_tests_floor, int(np.floor(np.quantile(tests, coverage_quantile))))
+        median_tests = float(np.median(tests))
+    else:
+        test_columns, min_tests, median_tests = (), 0, float("nan")
     profile = OODProfile(
         feature_names=names,
         quantiles=quantiles,
@@ -277,12 +331,16 @@ def fit_ood_profile(
         min_measured=max(min_measured, floor),
         median_measured=float(np.median(counts)),
         n_train=len(X_train),
+        test_columns=test_columns,
+        min_tests=min_tests,
+        median_tests=median_tests,
         params={
             "range_quantile": range_quantile,
             "range_margin": range_margin,
             "outlier_quantile": outlier_quantile,
             "coverage_quantile": coverage_quantile,
             "min_measured": min_measured,
+            "min_tests_floor": min_tests_floor,
             "ledoit_wolf_shrinkage": float(lw.shrinkage_),
         },
     )

@@ -74,6 +74,22 @@ def test_save_load_round_trip(profile: OODProfile, tmp_path) -> None:
     assert "cov_tests_count" not in again.feature_names
 
 
+def test_tests_are_counted_from_coverage_columns() -> None:
+    X = _synthetic(500, 7)
+    rng = np.random.default_rng(7)
+    for c in ("cov_motor_nerves_count", "cov_sensory_nerves_count", "cov_f_waves_count"):
+        X[c] = rng.integers(2, 5, len(X)).astype(float)
+    X["cov_muscles_count"] = rng.integers(4, 9, len(X)).astype(float)
+    profile = fit_ood_profile(X)
+    assert profile.min_tests >= 10
+    one = X.iloc[:2].copy()
+    one.loc[one.index[0], list(profile.test_columns)] = [1.0, 0.0, 0.0, 1.0]
+    scored = profile.score(one)
+    assert scored["unlike_training_data"].iat[0]
+    assert "only 2 tests recorded" in scored["ood_reasons"].iat[0]
+    assert not scored["unlike_training_data"].iat[1]
+
+
 def test_fit_needs_enough_studies() -> None:
     with pytest.raises(ValueError, match="at least 10"):
         fit_ood_profile(_synthetic(5, 0))
@@ -97,7 +113,7 @@ def test_tiny_model_flags_a_one_test_study_and_absurd_values(
     one = type(one)(studies=one.studies, ncs=one.ncs.iloc[:1], emg=one.emg.iloc[:0])
     scored = profile.score(build_features(one))
     assert scored["unlike_training_data"].iat[0]
-    assert "findings recorded" in scored["ood_reasons"].iat[0]
+    assert "only 1 test recorded" in scored["ood_reasons"].iat[0]
 
     absurd = X.iloc[:1].copy()
     col = profile.feature_names[
