@@ -59,12 +59,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         else int(args.max_upload_mb * 1024 * 1024),
     }
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if settings.host not in {"127.0.0.1", "localhost", "::1"}:
         log.warning(
             "listening on %s: the page has no login; expose it only on a trusted network",
             settings.host,
         )
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     log.info("serving on http://%s:%d/", settings.host, settings.port)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
     return 0
