@@ -1,0 +1,288 @@
+"""Nerve-conduction features, relative to the patient's reference limits.
+
+Two steps, both vectorised over whole cohorts:
+
+1. :func:`response_table` reduces the NCS rows to one row per study x nerve x side x kind
+   ("a response") with values as % of the patient's limits: distal latency % ULN, distal
+   amplitude % LLN (an absent response, amplitude 0, is 0 % — a finding), the slowest segment's
+   velocity % LLN, the proximal/distal amplitude ratio (conduction block) and duration ratio
+   (temporal dispersion), F-wave latency % ULN, persistence and absence.
+2. :func:`ncs_features` aggregates responses per nerve over sides using the **worse** side
+   (min % LLN, max % ULN) plus a side-asymmetry ratio, and a few cross-nerve summaries.
+
+A nerve that was not tested stays NaN.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features._grouping import group_count, group_max, group_min, group_sum
+from features.limits import ncs_limit_arrays
+from features.vocab import KINDS, LOWER_LIMB_NERVES, NCS_SIDES, NERVES, UPPER_LIMB_NERVES
+
+MOTOR_NERVES: tuple[str, ...] = ("median", "ulnar", "radial", "peroneal", "tibial")
+F_NERVES: tuple[str, ...] = ("median", "ulnar", "peroneal", "tibial")
+SENSORY_NERVES: tuple[str, ...] = ("median", "ulnar", "radial", "sural", "superficial_peroneal")
+
+_NN, _NS, _NK = len(NERVES), len(NCS_SIDES), len(KINDS)
+MOTOR, SENSORY, F_WAVE = (KINDS.index(k) for k in ("motor", "sensory", "f_wave"))
+_UPPER = np.array([n in UPPER_LIMB_NERVES for n in NERVES])
+_LOWER = np.array([n in LOWER_LIMB_NERVES for n in NERVES])
+
+#: Columns of the response table.
+RESPONSE_COLUMNS: tuple[str, ...] = (
+    "study",
+    "nerve",
+    "side",
+    "kind",
+    "lat_pct_uln",
+    "lat_ms",
+    "amp_pct_lln",
+    "amp_raw",
+    "cv_pct_lln",
+    "cb_ratio",
+    "td_ratio",
+    "dur_pct_uln",
+    "f_lat_pct_uln",
+    "f_absent",
+    "f_persist_pct",
+)
+
+
+def _codes(values: pd.Series, vocabulary: tuple[str, ...]) -> np.ndarray:
+    return pd.Categorical(values, categories=list(vocabulary)).codes.astype(np.int64)
+
+
+def _col(ncs: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in ncs.columns:
+        return np.full(len(ncs), np.nan)
+    return pd.to_numeric(ncs[name], errors="coerce").to_numpy(dtype=float)
+
+
+def response_table(
+    ncs: pd.DataFrame,
+    study_pos: np.ndarray,
+    age_years: np.ndarray,
+    height_cm: np.ndarray,
+    limb_temp_c: np.ndarray,
+) -> pd.DataFrame:
+    """One row per study x nerve x side x kind, values relative to the patient's limits.
+
+    Parameters
+    ----------
+    ncs : DataFrame
+        Canonical NCS rows; within a nerve/side/kind the first row is the distal site.
+    study_pos : ndarray of int, shape (n_rows,)
+        Position of each row's study in the study arrays (-1: unknown study, row ignored).
+    age_years, height_cm, limb_temp_c : ndarray of float, shape (n_studies,)
+        Study covariates (NaN height = 170 cm, NaN temperature = warm).
+
+    Returns
+    -------
+    DataFrame
+        Columns of :data:`RESPONSE_COLUMNS`; ``study``, ``nerve``, ``side``, ``kind`` are integer
+        codes (positions, and indices into ``NERVES``/``NCS_SIDES``/``KINDS``). Percentages are
+        NaN when the value or its limit is missing; ``amp_pct_lln`` is 0 for an absent response
+        and 100 when the limit is 0 (absence acceptable at that age).
+    """
+    nerve = _codes(ncs["nerve"], NERVES)
+    side = _codes(ncs["side"], NCS_SIDES)
+    kind = _codes(ncs["kind"], KINDS)
+    ok = (study_pos >= 0) & (nerve >= 0) & (side >= 0) & (kind >= 0)
+    if not ok.all():
+        ncs = ncs.loc[ok]
+        study_pos, nerve, side, kind = study_pos[ok], nerve[ok], side[ok], kind[ok]
+    if len(ncs) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=float) for c in RESPONSE_COLUMNS})
+    site = (
+        ncs["recording_site"]
+        if "recording_site" in ncs.columns
+        else pd.Series([None] * len(ncs), dtype=object)
+    )
+    lim = ncs_limit_arrays(
+        nerve,
+        kind,
+        site,
+        age_years[study_pos],
+        height_cm[study_pos],
+        limb_temp_c[study_pos],
+    )
+    lat, amp, dur = _col(ncs, "latency_ms"), _col(ncs, "amplitude"), _col(ncs, "duration_ms")
+    vel, persist = _col(ncs, "velocity_m_s"), _col(ncs, "persistence_pct")
+
+    key = ((study_pos.astype(np.int64) * _NN + nerve) * _NS + side) * _NK + kind
+    uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    g = len(uniq)
+    distal = np.zeros(len(key), dtype=bool)
+    distal[first] = True
+    prox = ~distal
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lat_pct = 100.0 * lat / lim["latency_uln_ms"]
+        lln = lim["amplitude_lln"]
+        amp_pct = np.where(lln > 0, 100.0 * amp / lln, np.where(lln == 0, 100.0, np.nan))
+        amp_pct = np.where(np.isnan(amp), np.nan, amp_pct)
+        cv_pct = 100.0 * vel / lim["velocity_lln_m_s"]
+        d_amp = amp[first][inv]
+        d_dur = dur[first][inv]
+        cb = np.where(prox & (d_amp > 0), amp / d_amp, np.nan)
+        td = np.where(prox & (d_dur > 0) & (amp > 0), dur / d_dur, np.nan)
+        dur_pct = 100.0 * dur / lim["distal_duration_uln_ms"]
+
+    is_f = kind == F_WAVE
+    sel = lambda mask, v: np.where(mask, v, np.nan)  # noqa: E731
+    out = {
+        "study": uniq // (_NN * _NS * _NK),
+        "nerve": (uniq // (_NS * _NK)) % _NN,
+        "side": (uniq // _NK) % _NS,
+        "kind": uniq % _NK,
+        "lat_pct_uln": group_max(inv, sel(distal & ~is_f, lat_pct), g),
+        "lat_ms": group_max(inv, sel(distal & ~is_f, lat), g),
+        "amp_pct_lln": group_min(inv, sel(distal & ~is_f, amp_pct), g),
+        "amp_raw": group_min(inv, sel(distal & ~is_f, amp), g),
+        "cv_pct_lln": group_min(inv, sel(~is_f, cv_pct), g),
+        "cb_ratio": group_min(inv, cb, g),
+        "td_ratio": group_max(inv, td, g),
+        "dur_pct_uln": group_max(inv, sel(distal & ~is_f, dur_pct), g),
+        "f_lat_pct_uln": group_min(inv, sel(is_f, lat_pct), g),
+        "f_persist_pct": group_max(inv, sel(is_f, persist), g),
+    }
+    f_rows = group_count(inv, sel(is_f, np.ones(len(key))), g)
+    f_seen = group_count(inv, sel(is_f, lat), g)
+    f_zero = group_sum(inv, sel(is_f, (persist == 0).astype(float)), g)
+    # F absent: an F-wave row with no latency and persistence 0 (or no latency at all)
+    out["f_absent"] = np.where(
+        out["kind"] == F_WAVE, ((f_seen == 0) & ((f_zero > 0) | (f_rows > 0))).astype(float), np.nan
+    )
+    return pd.DataFrame(out, columns=list(RESPONSE_COLUMNS))
+
+
+def per_nerve(resp: pd.DataFrame, kind: int, column: str, how: str, n_studies: int) -> np.ndarray:
+    """Aggregate one response column over sides: matrix (n_studies, len(NERVES)).
+
+    ``how`` is ``"min"``, ``"max"`` or ``"side_ratio"`` (min/max over sides, NaN unless both
+    sides were measured and the larger is above 0).
+    """
+    r = resp[resp["kind"] == kind]
+    keys = r["study"].to_numpy(dtype=np.int64) * _NN + r["nerve"].to_numpy(dtype=np.int64)
+    vals = r[column].to_numpy(dtype=float)
+    size = n_studies * _NN
+    if how == "min":
+        flat = group_min(keys, vals, size)
+    elif how == "max":
+        flat = group_max(keys, vals, size)
+    elif how == "side_ratio":
+        lo, hi = group_min(keys, vals, size), group_max(keys, vals, size)
+        n = group_count(keys, vals, size)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            flat = np.where((n >= 2) & (hi > 0), lo / hi, np.nan)
+    else:
+        raise ValueError(
+            f"Invalid value for the 'how' parameter: {how!r}. Allowed: min, max, side_ratio."
+        )
+    return flat.reshape(n_studies, _NN)
+
+
+def _nanmin_rows(m: np.ndarray) -> np.ndarray:
+    out = np.fmin.reduce(m, axis=1) if m.shape[1] else np.full(m.shape[0], np.nan)
+    return out
+
+
+def _nanmax_rows(m: np.ndarray) -> np.ndarray:
+    return np.fmax.reduce(m, axis=1) if m.shape[1] else np.full(m.shape[0], np.nan)
+
+
+def ncs_features(resp: pd.DataFrame, n_studies: int) -> dict[str, np.ndarray]:
+    """Per-study NCS features from a response table (see module docstring for the families).
+
+    Returns a dict of float64 arrays of length ``n_studies`` (NaN = not measured).
+    """
+    f: dict[str, np.ndarray] = {}
+    ix = {n: i for i, n in enumerate(NERVES)}
+    m_lat = per_nerve(resp, MOTOR, "lat_pct_uln", "max", n_studies)
+    m_amp = per_nerve(resp, MOTOR, "amp_pct_lln", "min", n_studies)
+    m_cv = per_nerve(resp, MOTOR, "cv_pct_lln", "min", n_studies)
+    m_cb = per_nerve(resp, MOTOR, "cb_ratio", "min", n_studies)
+    m_td = per_nerve(resp, MOTOR, "td_ratio", "max", n_studies)
+    m_side = per_nerve(resp, MOTOR, "amp_pct_lln", "side_ratio", n_studies)
+    m_dur = per_nerve(resp, MOTOR, "dur_pct_uln", "max", n_studies)
+    for n in MOTOR_NERVES:
+        i = ix[n]
+        f[f"ncs_{n}_motor_lat_pct_uln"] = m_lat[:, i]
+        f[f"ncs_{n}_motor_amp_pct_lln"] = m_amp[:, i]
+        f[f"ncs_{n}_motor_cv_pct_lln"] = m_cv[:, i]
+        f[f"ncs_{n}_motor_cb_ratio"] = m_cb[:, i]
+        f[f"ncs_{n}_motor_td_ratio"] = m_td[:, i]
+        f[f"ncs_{n}_motor_amp_side_ratio"] = m_side[:, i]
+        if n in F_NERVES:
+            f[f"ncs_{n}_motor_dur_pct_uln"] = m_dur[:, i]
+    f_lat = per_nerve(resp, F_WAVE, "f_lat_pct_uln", "max", n_studies)
+    f_per = per_nerve(resp, F_WAVE, "f_persist_pct", "min", n_studies)
+    for n in F_NERVES:
+        f[f"ncs_{n}_f_lat_pct_uln"] = f_lat[:, ix[n]]
+        f[f"ncs_{n}_f_persist_pct"] = f_per[:, ix[n]]
+    s_lat = per_nerve(resp, SENSORY, "lat_pct_uln", "max", n_studies)
+    s_amp = per_nerve(resp, SENSORY, "amp_pct_lln", "min", n_studies)
+    s_side = per_nerve(resp, SENSORY, "amp_pct_lln", "side_ratio", n_studies)
+    for n in SENSORY_NERVES:
+        f[f"ncs_{n}_sensory_lat_pct_uln"] = s_lat[:, ix[n]]
+        f[f"ncs_{n}_sensory_amp_pct_lln"] = s_amp[:, ix[n]]
+        f[f"ncs_{n}_sensory_amp_side_ratio"] = s_side[:, ix[n]]
+
+    # cross-nerve summaries
+    up_s, lo_s = _nanmin_rows(s_amp[:, _UPPER]), _nanmin_rows(s_amp[:, _LOWER])
+    f["ncs_sensory_upper_min_amp_pct_lln"] = up_s
+    f["ncs_sensory_lower_min_amp_pct_lln"] = lo_s
+    f["ncs_motor_upper_min_amp_pct_lln"] = _nanmin_rows(m_amp[:, _UPPER])
+    f["ncs_motor_lower_min_amp_pct_lln"] = _nanmin_rows(m_amp[:, _LOWER])
+    f["ncs_motor_min_cv_pct_lln"] = _nanmin_rows(m_cv)
+    f["ncs_motor_max_lat_pct_uln"] = _nanmax_rows(m_lat)
+    f["ncs_f_max_lat_pct_uln"] = _nanmax_rows(f_lat)
+    f["ncs_motor_min_cb_ratio"] = _nanmin_rows(m_cb)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f["ncs_sensory_lower_upper_ratio"] = np.where(
+            up_s > 0, np.minimum(lo_s / up_s, 5.0), np.where(up_s == 0, np.nan, np.nan)
+        )
+    f["ncs_median_ulnar_sensory_lat_diff_ms"] = median_ulnar_lat_diff(resp, SENSORY, n_studies)
+    f["ncs_split_hand_ratio"] = _split_hand(resp, n_studies)
+    tested_s = np.sum(~np.isnan(s_amp), axis=1)
+    tested_m = np.sum(~np.isnan(m_amp), axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f["ncs_sensory_abnormal_frac"] = np.where(
+            tested_s > 0, np.sum(s_amp < 100, axis=1) / tested_s, np.nan
+        )
+        f["ncs_motor_low_amp_frac"] = np.where(
+            tested_m > 0, np.sum(m_amp < 100, axis=1) / tested_m, np.nan
+        )
+    return f
+
+
+def _side_matrix(
+    resp: pd.DataFrame, kind: int, nerve: str, column: str, n_studies: int
+) -> np.ndarray:
+    """(n_studies, 2) matrix of ``column`` for one nerve/kind by side (NaN if not done)."""
+    r = resp[(resp["kind"] == kind) & (resp["nerve"] == NERVES.index(nerve))]
+    out = np.full((n_studies, _NS), np.nan)
+    out[r["study"].to_numpy(dtype=np.int64), r["side"].to_numpy(dtype=np.int64)] = r[
+        column
+    ].to_numpy(dtype=float)
+    return out
+
+
+def median_ulnar_lat_diff(resp: pd.DataFrame, kind: int, n_studies: int) -> np.ndarray:
+    """Largest same-side median minus ulnar latency difference, ms (NaN if no side has both)."""
+    d = _side_matrix(resp, kind, "median", "lat_ms", n_studies) - _side_matrix(
+        resp, kind, "ulnar", "lat_ms", n_studies
+    )
+    return _nanmax_rows(d)
+
+
+def _split_hand(resp: pd.DataFrame, n_studies: int) -> np.ndarray:
+    """Lowest same-side median (APB) / ulnar (ADM) CMAP ratio in % of LLN: split-hand proxy."""
+    med = _side_matrix(resp, MOTOR, "median", "amp_pct_lln", n_studies)
+    uln = _side_matrix(resp, MOTOR, "ulnar", "amp_pct_lln", n_studies)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(uln > 0, np.minimum(med / uln, 5.0), np.nan)
+    return _nanmin_rows(ratio)
