@@ -15,7 +15,8 @@ LLN): pushes towards axonal polyneuropathy".
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 import lightgbm as lgb
 import numpy as np
@@ -48,12 +49,15 @@ def explain_raw(booster: lgb.Booster, X: pd.DataFrame) -> tuple[np.ndarray, np.n
         ``booster.predict(X, raw_score=True)``.
     """
     n_features = booster.num_feature()
-    if X.shape[1] != n_features:
+    names = booster.feature_name()
+    if X.shape[1] != n_features or list(X.columns) != names:
         raise ValueError(
             f"explain_raw: X has {X.shape[1]} columns, the booster expects {n_features} "
-            f"({booster.feature_name()[:3]}...). Select booster.feature_name() first."
+            f"({names[:3]}...) in its order. Select X[booster.feature_name()] first."
         )
-    raw = np.asarray(booster.predict(X, pred_contrib=True, num_threads=1), dtype=float)
+    # a float array (names checked above) skips LightGBM's per-call pandas conversion
+    values = X.to_numpy(dtype=np.float64)
+    raw = np.asarray(booster.predict(values, pred_contrib=True, num_threads=1), dtype=float)
     n = len(X)
     k = raw.shape[1] // (n_features + 1)
     cube = raw.reshape(n, k, n_features + 1)
@@ -69,12 +73,35 @@ def _finite(value: object) -> float | None:
 
 
 def _class_text(class_name: str) -> str:
-    """ "als" -> "ALS / motor neuron disease"; free text is kept as given."""
-    return CLASS_LABELS.get(class_name, class_name)
+    """Class label for use mid-sentence ("axonal_pn" -> "axonal polyneuropathy", "als" ->
+    "ALS / motor neuron disease"); free text is kept as given."""
+    label = CLASS_LABELS.get(class_name, class_name)
+    if len(label) > 1 and label[1].islower():
+        label = label[0].lower() + label[1:]
+    return label
+
+
+#: how the limit a feature is judged against is stated, by ``FeatureInfo.limit_kind``
+LIMIT_TEXT: dict[str, str] = {
+    "pct_lln": "lower limit of normal = 100 %",
+    "pct_uln": "upper limit of normal = 100 %",
+}
+
+
+def limit_text(name: str) -> str:
+    """The reference limit a feature is judged against ("" when it has none)."""
+    info = catalog.FEATURES.get(name)
+    return "" if info is None else LIMIT_TEXT.get(info.limit_kind, "")
 
 
 def render_contribution(
-    name: str, value: object, shap_value: float, *, class_name: str, versus: str | None = None
+    name: str,
+    value: object,
+    shap_value: float,
+    *,
+    class_name: str,
+    versus: str | None = None,
+    context: Mapping[str, float] | None = None,
 ) -> Contribution:
     """One feature's contribution as a clinical finding.
 
@@ -91,27 +118,31 @@ def render_contribution(
         Explained class (a key of ``features.vocab.CLASSES`` or free text).
     versus : str, optional
         The runner-up class when ``shap_value`` is a difference of two classes' contributions.
+    context : mapping, optional
+        The study's other feature values (lets counts read "3 of 4 regions tested").
     """
     info = catalog.FEATURES.get(name)
-    label = info.label if info is not None else name
-    group = info.group if info is not None else OTHER_GROUP
     v = _finite(value)
-    value_text = catalog.describe_value(name, v if v is not None else float("nan"))
-    limit_text = catalog.limit_text(name) if hasattr(catalog, "limit_text") else ""
+    if info is not None:
+        label, group = info.label, info.group
+        value_text = catalog.describe_value(name, v, row=context)
+    else:
+        label, group = name, OTHER_GROUP
+        value_text = "not measured" if v is None else f"{v:.3g}"
     target = _class_text(class_name)
     if versus is not None:
         target = f"{target} rather than {_class_text(versus)}"
     verb = "pushes towards" if shap_value >= 0 else "argues against"
-    sentence = f"{label} {value_text}: {verb} {target}"
+    finding = f"{label} {value_text}" if value_text[:1].isdigit() else f"{label} ({value_text})"
     return Contribution(
         feature=name,
         label=label,
         group=group,
         value=v,
         value_text=value_text,
-        limit_text=limit_text,
+        limit_text=limit_text(name),
         shap=float(shap_value),
-        sentence=sentence,
+        sentence=f"{finding}: {verb} {target}",
     )
 
 
@@ -122,6 +153,7 @@ def study_contributions(
     top_k: int,
     class_name: str,
     versus: str | None = None,
+    context: Mapping[str, float] | None = None,
 ) -> list[Contribution]:
     """The ``top_k`` findings that moved one study's score most, sorted by ``|shap|``.
 
@@ -136,6 +168,8 @@ def study_contributions(
         How many to return; features with an exactly zero contribution are never returned.
     class_name, versus : str
         See :func:`render_contribution`.
+    context : mapping, optional
+        The study's full feature row (defaults to ``feature_row``), for counts "3 of 4".
     """
     contrib = np.asarray(contrib_row, dtype=float)
     if contrib.shape != (len(feature_row),):
@@ -146,9 +180,15 @@ def study_contributions(
     order = np.argsort(-np.abs(contrib), kind="stable")[: max(int(top_k), 0)]
     names = feature_row.index
     values = feature_row.to_numpy()
+    ctx = feature_row if context is None else context
     return [
         render_contribution(
-            str(names[j]), values[j], contrib[j], class_name=class_name, versus=versus
+            str(names[j]),
+            values[j],
+            contrib[j],
+            class_name=class_name,
+            versus=versus,
+            context=ctx,
         )
         for j in order
         if contrib[j] != 0.0
@@ -160,6 +200,15 @@ def feature_groups(feature_names: Sequence[str]) -> list[str]:
     return [
         catalog.FEATURES[n].group if n in catalog.FEATURES else OTHER_GROUP for n in feature_names
     ]
+
+
+@lru_cache(maxsize=8)
+def _group_codes(feature_names: tuple[str, ...]) -> tuple[tuple[str, ...], np.ndarray]:
+    """Distinct groups and each feature's group code (cached per feature list)."""
+    groups = feature_groups(feature_names)
+    names = tuple(dict.fromkeys(groups))
+    lookup = {g: i for i, g in enumerate(names)}
+    return names, np.array([lookup[g] for g in groups], dtype=np.int64)
 
 
 def group_sums(contrib_row: np.ndarray, feature_names: Sequence[str]) -> dict[str, float]:
@@ -179,6 +228,7 @@ def group_sums(contrib_row: np.ndarray, feature_names: Sequence[str]) -> dict[st
     contrib = np.asarray(contrib_row, dtype=float)
     if contrib.shape != (len(feature_names),):
         raise ValueError(f"contrib_row has shape {contrib.shape}, expected ({len(feature_names)},)")
-    sums = pd.Series(contrib).groupby(np.asarray(feature_groups(feature_names))).sum()
-    sums = sums.reindex(sums.abs().sort_values(ascending=False).index)
-    return {str(g): float(v) for g, v in sums.items()}
+    groups, codes = _group_codes(tuple(feature_names))
+    sums = np.bincount(codes, weights=contrib, minlength=len(groups))
+    order = np.argsort(-np.abs(sums), kind="stable")
+    return {groups[k]: float(sums[k]) for k in order}

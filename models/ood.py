@@ -357,7 +357,11 @@ def fit_ood_profile(
 # --- helpers ----------------------------------------------------------------------------------
 def _aligned(X: pd.DataFrame, names: list[str]) -> np.ndarray:
     """``X[names]`` as float array, absent columns all-NaN (not measured)."""
-    return X.reindex(columns=names).to_numpy(dtype=float)
+    idx = X.columns.get_indexer(names)
+    values = X.to_numpy(dtype=float)
+    out = values[:, np.maximum(idx, 0)] if values.shape[1] else np.empty((len(X), len(names)))
+    out[:, idx < 0] = np.nan
+    return out
 
 
 def _normal_scores(values: np.ndarray, quantiles: np.ndarray, chunk: int = 256) -> np.ndarray:

@@ -247,7 +247,12 @@ class Predictor:
                 len(self.feature_names),
                 missing[:3],
             )
-        return X.reindex(columns=self.feature_names).astype("float64")
+        names = self.feature_names
+        idx = X.columns.get_indexer(names)
+        values = X.to_numpy(dtype=np.float64)
+        out = values[:, np.maximum(idx, 0)] if values.shape[1] else np.empty((len(X), len(names)))
+        out[:, idx < 0] = np.nan
+        return pd.DataFrame(out, index=X.index, columns=names)
 
     # --- prediction ---------------------------------------------------------------------------
     def predict_bundle(self, bundle: Bundle, *, top_k: int = 8) -> list[StudyPrediction]:
@@ -273,8 +278,11 @@ class Predictor:
         """
         if len(X) == 0:
             return []
+        X = _float_frame(X)  # one float64 block: cheap column selection below
         Xm = self.model_frame(X)
-        raw = np.asarray(self.booster.predict(Xm, raw_score=True, num_threads=1), dtype=float)
+        raw = np.asarray(
+            self.booster.predict(Xm.to_numpy(), raw_score=True, num_threads=1), dtype=float
+        )
         contrib, base = explain_raw(self.booster, Xm)
         proba = calibrated_proba(raw, self.temperature)
         classes = self.classes
@@ -313,6 +321,7 @@ class Predictor:
                 unlike = True
                 reasons.append("unlike the training data: " + str(ood["ood_reasons"].iat[i]))
             row = Xm.iloc[i]
+            context = X.iloc[i]
             g = dict(guideline[i]) if guideline else {}
             if g:
                 rule = g.get("rule_diagnosis")
@@ -331,7 +340,7 @@ class Predictor:
                     pattern=PATTERNS[pat],
                     pattern_probability=float(pattern_p[i, pat]),
                     explanation=study_contributions(
-                        row, contrib[i, top[i]], top_k=top_k, class_name=c1
+                        row, contrib[i, top[i]], top_k=top_k, class_name=c1, context=context
                     ),
                     model_name=self.name,
                     model_version=self.version,
@@ -345,6 +354,7 @@ class Predictor:
                         top_k=top_k,
                         class_name=c1,
                         versus=c2,
+                        context=context,
                     ),
                     base_value=float(base[i, top[i]]),
                     group_contributions=group_sums(contrib[i, top[i]], feature_names),
@@ -375,9 +385,14 @@ class Predictor:
             return count > ALS_MAX_SENSORY_ABNORMAL
 
 
+def _float_frame(X: pd.DataFrame) -> pd.DataFrame:
+    """``X`` as a single float64 block (a copy; NaN = not measured)."""
+    return pd.DataFrame(X.to_numpy(dtype=np.float64), index=X.index, columns=X.columns)
+
+
 def predict_proba_frame(predictor: Predictor, X: pd.DataFrame) -> pd.DataFrame:
     """Calibrated probabilities only (no explanation), one column per class, index of ``X``."""
-    raw = predictor.booster.predict(predictor.model_frame(X), raw_score=True, num_threads=1)
+    raw = predictor.booster.predict(predictor.model_frame(X).to_numpy(), raw_score=True)
     return pd.DataFrame(
         calibrated_proba(np.asarray(raw, dtype=float), predictor.temperature),
         index=X.index,
