@@ -70,6 +70,22 @@ def _aligned(limits: pd.DataFrame, frame: pd.DataFrame, columns: Iterable[str]) 
     )
 
 
+def distal_rows(ncs: pd.DataFrame) -> pd.Series:
+    """True on the distal (first) stimulation site of each response.
+
+    Per the contract the first row of a study's nerve/side/kind/recording site carries the
+    distal latency; more proximal sites repeat latency and amplitude there, so the distal
+    latency and duration limits apply to the first row only.
+    """
+    keys = [_text(ncs, c) for c in ("study_id", "nerve", "side", "kind", "recording_site")]
+    return (
+        pd.DataFrame(dict(enumerate(keys)))
+        .groupby(list(range(len(keys))), sort=False)
+        .cumcount()
+        .eq(0)
+    )
+
+
 def ncs_flags(ncs: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
     """Flag NCS values outside their limits (vectorised over all rows).
 
@@ -83,26 +99,28 @@ def ncs_flags(ncs: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Indexed like ``ncs``: the limit columns plus booleans ``abn_latency`` (distal latency
-        > ULN, or F latency > ULN on ``f_wave`` rows), ``abn_amplitude`` (< LLN; 0 = no
+        Indexed like ``ncs``: the limit columns (distal limits kept on distal rows only, see
+        :func:`distal_rows`) plus booleans ``abn_latency`` (distal latency > ULN, or F latency
+        > ULN on ``f_wave`` rows), ``abn_amplitude`` (< LLN; 0 = no
         response counts), ``abn_velocity`` (< LLN) and ``abn_duration`` (> ULN). NaN values or
         limits never flag.
     """
     lim = _aligned(limits, ncs, NCS_LIMIT_COLUMNS)
     kind = _text(ncs, "kind")
     is_f = kind.eq("f_wave")
-    lat_limit = _num(lim, "f_latency_uln_ms").where(is_f, _num(lim, "latency_uln_ms"))
+    distal = distal_rows(ncs)
+    lat_limit = _num(lim, "f_latency_uln_ms").where(is_f, _num(lim, "latency_uln_ms").where(distal))
+    dur_limit = _num(lim, "distal_duration_uln_ms").where(distal)
     amp = _num(ncs, "amplitude")
     return lim.assign(
+        distal_duration_uln_ms=dur_limit,
         lat_limit_ms=lat_limit,
         abn_latency=(_num(ncs, "latency_ms") > lat_limit).fillna(False).astype(bool),
         abn_amplitude=((amp < _num(lim, "amplitude_lln")) & ~is_f).fillna(False).astype(bool),
         abn_velocity=(_num(ncs, "velocity_m_s") < _num(lim, "velocity_lln_m_s"))
         .fillna(False)
         .astype(bool),
-        abn_duration=(_num(ncs, "duration_ms") > _num(lim, "distal_duration_uln_ms"))
-        .fillna(False)
-        .astype(bool),
+        abn_duration=(_num(ncs, "duration_ms") > dur_limit).fillna(False).astype(bool),
     )
 
 
@@ -175,7 +193,9 @@ def ncs_rows(ncs: pd.DataFrame, flags: pd.DataFrame) -> list[dict[str, object]]:
     for idx, r in ncs.iterrows():
         f = flags.loc[idx]
         kind = str(r.get("kind", ""))
-        unit = str(f.get("amplitude_unit") or ("mV" if kind == "motor" else "µV"))
+        given = f.get("amplitude_unit")
+        unit = given if isinstance(given, str) and given else ("mV" if kind == "motor" else "µV")
+        unit = {"uV": "µV", "uv": "µV", "mv": "mV"}.get(unit, unit)
         amp = r.get("amplitude")
         amp_cell = _cell(amp, f["abn_amplitude"], _float(f.get("amplitude_lln")), "LLN", unit)
         if kind != "f_wave" and _float(amp) == 0.0:

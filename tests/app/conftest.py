@@ -153,3 +153,9 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
         "args": CHROMIUM_ARGS,
         "headless": True,
     }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    """A laptop screen: 1280 × 800."""
+    return {**browser_context_args, "viewport": {"width": 1280, "height": 800}}

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from app.charts import probability_bars_svg, waterfall_svg
-from app.findings import emg_flags, fmt_number, ncs_flags, ncs_rows
+from app.findings import distal_rows, emg_flags, fmt_number, ncs_flags, ncs_rows
 from models.prediction import Contribution
 
 
@@ -21,7 +21,7 @@ def _ncs() -> pd.DataFrame:
             "kind": ["motor", "motor", "sensory", "f_wave", "motor"],
             "latency_ms": [4.6, 8.0, np.nan, 33.0, 5.0],
             "amplitude": [3.9, 4.5, 0.0, np.nan, np.nan],
-            "duration_ms": [np.nan, 9.0, np.nan, np.nan, np.nan],
+            "duration_ms": [9.0, 9.0, np.nan, np.nan, np.nan],
             "velocity_m_s": [np.nan, 45.0, np.nan, np.nan, np.nan],
         }
     )
@@ -30,12 +30,12 @@ def _ncs() -> pd.DataFrame:
 def _ncs_limits() -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "latency_uln_ms": [4.4, np.nan, 3.5, np.nan, 5.8],
+            "latency_uln_ms": [4.4, 4.4, 3.5, np.nan, 5.8],
             "amplitude_lln": [4.1, 4.1, 6.0, np.nan, 4.0],
             "amplitude_unit": ["mV", "mV", "µV", "", "mV"],
             "velocity_lln_m_s": [np.nan, 49.0, np.nan, np.nan, np.nan],
             "f_latency_uln_ms": [np.nan, np.nan, np.nan, 32.0, np.nan],
-            "distal_duration_uln_ms": [np.nan, 6.7, np.nan, np.nan, np.nan],
+            "distal_duration_uln_ms": [6.7, 6.7, np.nan, np.nan, np.nan],
         },
         index=[10, 11, 12, 13, 14],  # limits may carry another index: aligned by position
     )
@@ -46,10 +46,15 @@ def test_ncs_flags_compare_with_limits_and_never_flag_missing() -> None:
     before = ncs.copy()
     f = ncs_flags(ncs, _ncs_limits())
     pd.testing.assert_frame_equal(ncs, before)  # input not mutated
+    # the proximal median site (8.0 ms) is not judged against the distal latency ULN
     assert f["abn_latency"].tolist() == [True, False, False, True, False]
     assert f["abn_amplitude"].tolist() == [True, False, True, False, False]  # 0 = no response
     assert f["abn_velocity"].tolist() == [False, True, False, False, False]
-    assert f["abn_duration"].tolist() == [False, True, False, False, False]
+    assert f["abn_duration"].tolist() == [True, False, False, False, False]
+
+
+def test_distal_rows_first_site_of_each_response() -> None:
+    assert distal_rows(_ncs()).tolist() == [True, False, True, True, True]
 
 
 def test_ncs_rows_show_limit_and_no_response() -> None:
