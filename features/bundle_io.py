@@ -11,6 +11,7 @@ files are only ever opened for reading.
 from __future__ import annotations
 
 import io
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -72,20 +73,45 @@ class RawTable:
         return cls(name, file, frame, np.arange(1, len(frame) + 1, dtype=np.int64))
 
 
+def _read_csv(data: bytes | Path) -> pd.DataFrame:
+    """Every cell as text, NaN only for an empty cell; a row with the wrong number of cells is an error.
+
+    The Arrow parser is used for speed; when it refuses a file, pandas' C parser is run (with
+    its warnings as errors, so a ragged row is never silently truncated or turned into an index)
+    because its message names the offending line.
+    """
+    options: dict[str, object] = {
+        "dtype": str,
+        "keep_default_na": False,
+        "na_values": [""],
+        "encoding": "utf-8-sig",
+    }
+
+    def source() -> io.BytesIO | Path:
+        return io.BytesIO(data) if isinstance(data, bytes) else data
+
+    try:
+        return pd.read_csv(source(), engine="pyarrow", **options)  # type: ignore[call-overload]
+    except (ValueError, ImportError) as arrow_error:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            try:
+                pd.read_csv(source(), index_col=False, **options)  # type: ignore[call-overload]
+            except pd.errors.ParserWarning as exc:
+                raise pd.errors.ParserError(
+                    f"a row has more cells than the header ({exc})"
+                ) from exc
+        raise arrow_error
+
+
 def _read_one(data: bytes | Path, file: str, suffix: str) -> pd.DataFrame:
     """Read one CSV (all cells as text) or Parquet file; raise :class:`BundleReadError` if unreadable."""
     source = io.BytesIO(data) if isinstance(data, bytes) else data
     try:
         if suffix == ".csv":
-            return pd.read_csv(
-                source,
-                dtype=str,
-                keep_default_na=False,
-                na_values=[""],
-                encoding="utf-8-sig",
-            )
+            return _read_csv(data)
         return pd.read_parquet(source)
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+    except (ValueError, OSError, UnicodeDecodeError) as exc:  # ParserError is a ValueError
         kind = "CSV (comma-separated, UTF-8, header row)" if suffix == ".csv" else "Parquet"
         raise BundleReadError(file, f"cannot be read as {kind}: {exc}") from exc
 

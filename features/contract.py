@@ -448,6 +448,20 @@ def _number_cause(values: pd.Series) -> pd.Series:
     return cause
 
 
+def _to_float(src: pd.Series) -> pd.Series:
+    """Text to float64, NaN where a value does not parse (Arrow cast first, pandas as fallback)."""
+    if isinstance(src.dtype, pd.StringDtype) and src.dtype.storage == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        try:
+            values = pc.cast(pa.array(src.array), pa.float64()).to_numpy(zero_copy_only=False)
+            return pd.Series(values, index=src.index, dtype="float64")
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError):
+            pass  # some cell is not a plain number: let pandas coerce cell by cell
+    return pd.to_numeric(src, errors="coerce").astype("float64")
+
+
 def _parse_numbers(
     raw: RawTable, col: str, sids: pd.Series, coll: _Collector
 ) -> tuple[pd.Series, np.ndarray]:
@@ -464,7 +478,7 @@ def _parse_numbers(
         bad = np.zeros(len(src), dtype=bool)
         text = src
     else:
-        num = pd.to_numeric(src, errors="coerce").astype("float64")
+        num = _to_float(src)
         unparsed = (src.notna() & num.isna()).to_numpy()
         text = pd.Series(np.nan, index=src.index, dtype=object)
         if unparsed.any():
@@ -646,8 +660,8 @@ def _normalise(raw: RawTable, coll: _Collector) -> pd.DataFrame:
             out[col] = val.where(val.notna(), text).astype(object)
         else:  # free text / identifiers
             if col in ("study_id", "patient_id"):
-                ok = text.str.fullmatch(ID_PATTERN).fillna(False).astype(bool).to_numpy()
-                bad = text.notna().to_numpy() & ~ok
+                ok = _map_uniques(text, lambda u: _ID_RE.fullmatch(u) is not None)
+                bad = (text.notna() & (ok != True)).to_numpy()  # noqa: E712
                 coll.rows(
                     raw,
                     bad,

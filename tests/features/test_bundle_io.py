@@ -147,3 +147,12 @@ def test_read_tables_rejects_other_files(tmp_path: Path) -> None:
 def test_write_bundle_rejects_unknown_format(tmp_path: Path, example: Bundle) -> None:
     with pytest.raises(ValueError, match="Invalid value for the 'fmt' parameter: 'xlsx'"):
         write_bundle(example, tmp_path, fmt="xlsx")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("row", ["a,40,F,extra", "a"])
+def test_ragged_csv_row_is_an_error_not_a_silent_fix(tmp_path: Path, row: str) -> None:
+    folder = tmp_path / "b"
+    folder.mkdir()
+    (folder / "studies.csv").write_text(f"study_id,age_years,sex\n{row}\n")
+    with pytest.raises(BundleReadError, match=r"studies\.csv: cannot be read as CSV"):
+        read_tables(folder)
