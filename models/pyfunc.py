@@ -115,8 +115,13 @@ class EmgdxModel(mlflow.pyfunc.PythonModel):
 
         self._predictor = Predictor.from_dir(Path(context.artifacts["model_dir"]))
 
-    def predict(self, context: Any, model_input: Any, params: dict | None = None) -> pd.DataFrame:
-        """Predict and explain every study document; rejected studies get an ``error``."""
+    def predict(self, context, model_input, params=None):  # noqa: ANN001, ANN201
+        """Predict and explain every study document; rejected studies get an ``error``.
+
+        ``model_input`` is a DataFrame with a ``study_json`` column, a list of study dicts or
+        one study dict; returns a DataFrame. (No type hints on purpose: MLflow 3 would turn
+        them into its own, stricter input validation.)
+        """
         from features.contract import load_study_json, valid_subset
 
         docs = _documents(model_input)

@@ -27,8 +27,7 @@ def logged(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     with mlflow.start_run():
         info = log_pyfunc_model(tiny_model_dir, registered_model_name="emgdx")
     client = mlflow.MlflowClient()
-    version = client.get_latest_versions("emgdx")[0].version
-    client.set_registered_model_alias("emgdx", "champion", version)
+    client.set_registered_model_alias("emgdx", "champion", info.registered_model_version)
     yield info
     mlflow.set_tracking_uri(None)
     mp.undo()
