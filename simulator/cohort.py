@@ -1,0 +1,394 @@
+"""Orchestration: simulate a labelled cohort as a :class:`~features.bundle.Bundle`.
+
+Order of generation per chunk of studies (each chunk has its own child seed of
+``np.random.SeedSequence(seed)``, so the output is identical for a seed and a chunk size):
+
+1. diagnosis from the class mix, subtype (ALS onset, CMT1/CIDP/AIDP, myopathy kind, root);
+2. lab (P(lab | diagnosis) follows the lab's share and how tertiary it is), symptomatic side,
+   repeat visits of a patient;
+3. subject (age, sex, height, BMI, diabetes, limb temperature);
+4. latent physiology: disease process + comorbidity overlays;
+5. referral question (noisy in the diagnosis) -> protocol -> what was tested;
+6. rendering of NCS and needle EMG with the lab's offsets, noise and habits;
+7. label noise on ``diagnosis``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm.auto import tqdm
+
+from features.bundle import NCS_COLUMNS, STUDY_COLUMNS, TABLES, Bundle
+from features.vocab import CLASSES, MUSCLES
+from simulator import comorbidity, diseases
+from simulator.anatomy import ROOTS, Anatomy, build_anatomy
+from simulator.labs import lab_table, make_labs
+from simulator.latent import Latent
+from simulator.ncs import render_ncs
+from simulator.needle import render_emg
+from simulator.parameters import SimulatorParams, load_muap_normals, load_normals, load_segments
+from simulator.patients import Subjects, draw_subjects
+from simulator.protocols import MOTOR_UNITS, SENSORY_UNITS, Sampling, draw_referral, draw_sampling
+
+logger = logging.getLogger(__name__)
+
+_CLS = {c: i for i, c in enumerate(CLASSES)}
+#: how much more a tertiary lab sees of each class (T5.2: tertiary labs see more ALS, myopathy,
+#: demyelinating PN; general labs more normals) [sim]
+_TERTIARY_AFFINITY = np.array([-0.5, 2.0, 0.0, 1.5, 1.5, -0.2])
+
+
+@dataclass(frozen=True)
+class _Reference:
+    normals: pd.DataFrame
+    segments: pd.DataFrame
+    muap: pd.DataFrame
+    anatomy: Anatomy
+    labs: dict[str, np.ndarray]
+    site_ids: np.ndarray
+
+
+def _reference(params: SimulatorParams, seed: int) -> _Reference:
+    labs = make_labs(params.n_sites, seed)
+    table = lab_table(labs)
+    return _Reference(
+        normals=load_normals(),
+        segments=load_segments(),
+        muap=load_muap_normals(),
+        anatomy=build_anatomy(),
+        labs=table,
+        site_ids=np.array([lab.site_id for lab in labs], dtype=object),
+    )
+
+
+def _resolve_roots(src: np.ndarray) -> np.ndarray:
+    """Follow repeat-visit links to the first visit of each patient."""
+    root = src.copy()
+    for _ in range(64):
+        nxt = root[root]
+        if np.array_equal(nxt, root):
+            break
+        root = nxt
+    return root
+
+
+def _context(
+    sub: Subjects, ref: _Reference, index_side: np.ndarray, anchor: np.ndarray
+) -> diseases.Context:
+    nm = ref.normals
+    lat_uln = np.array(
+        [
+            (nm.loc[u, "lat_mean_ms"] + 2 * nm.loc[u, "lat_sd_ms"]) / nm.loc[u, "lat_mean_ms"]
+            for u in MOTOR_UNITS
+        ]
+    )
+    cv_lln = np.array(
+        [
+            (nm.loc[u, "cv_mean_m_s"] - 2 * nm.loc[u, "cv_sd_m_s"]) / nm.loc[u, "cv_mean_m_s"]
+            for u in MOTOR_UNITS
+        ]
+    )
+    f_uln = np.array(
+        [
+            (nm.loc[u, "f_mean_ms"] + 2 * nm.loc[u, "f_sd_ms"]) / nm.loc[u, "f_mean_ms"]
+            if np.isfinite(nm.loc[u, "f_mean_ms"])
+            else 1.15
+            for u in MOTOR_UNITS
+        ]
+    )
+    return diseases.Context(
+        subjects=sub,
+        anatomy=ref.anatomy,
+        index_side=index_side,
+        anchor=anchor,
+        amp_log_sd={u: float(nm.loc[u, "amp_log_sd"]) for u in SENSORY_UNITS},
+        lat_uln_ratio=lat_uln,
+        cv_lln_ratio=cv_lln,
+        f_uln_ratio=f_uln,
+    )
+
+
+def _latent(
+    dx: np.ndarray,
+    subtype: np.ndarray,
+    ctx: diseases.Context,
+    params: SimulatorParams,
+    rng: np.random.Generator,
+) -> Latent:
+    n = dx.size
+    lat = Latent.identity(n, len(MUSCLES))
+    for cls in ("als", "axonal_pn", "demyelinating_pn", "myopathy", "radiculopathy"):
+        idx = np.flatnonzero(dx == _CLS[cls])
+        if idx.size == 0:
+            continue
+        st = subtype[idx]
+        if cls == "als":
+            sub = diseases.als(idx, ctx, rng)
+        elif cls == "axonal_pn":
+            sub = diseases.axonal_pn(idx, ctx, rng)
+        elif cls == "demyelinating_pn":
+            sub = diseases.demyelinating_pn(idx, st, ctx, rng)
+        elif cls == "myopathy":
+            sub = diseases.myopathy(idx, st, ctx, rng)
+        else:
+            sub = diseases.radiculopathy(idx, st, ctx, rng)
+        lat = lat.scatter(idx, sub)
+    cts, _ = comorbidity.cts(n, ctx, params.p_cts, rng)
+    lat = lat.combine(cts)
+    d_idx, d_lat = comorbidity.diabetic_pn(dx, ctx, params.p_diabetic_pn_overlay, rng)
+    lat = lat.scatter(d_idx, d_lat)
+    lat = lat.combine(
+        comorbidity.incidental_emg(
+            n, ctx, params.p_lumbar_paraspinal_fibs, params.p_benign_fasciculations, rng
+        )
+    )
+    return lat
+
+
+def _simulate_chunk(
+    offset: int, n: int, rng: np.random.Generator, params: SimulatorParams, ref: _Reference
+) -> Bundle:
+    mix = np.array([params.class_mix[c] for c in CLASSES])
+    dx = rng.choice(len(CLASSES), size=n, p=mix)
+    anchor = rng.random((n, 8))
+    # lab given diagnosis
+    share = ref.labs["share"] / ref.labs["share"].sum()
+    aff = np.maximum(
+        0.05, 1.0 + _TERTIARY_AFFINITY[:, None] * (ref.labs["tertiary"][None, :] - 0.4)
+    )
+    p_lab = share[None, :] * aff  # (class, lab)
+    p_lab = p_lab / p_lab.sum(axis=1, keepdims=True)
+    cum = p_lab.cumsum(axis=1)[dx]
+    lab_idx = np.minimum((rng.random(n)[:, None] > cum).sum(axis=1), len(share) - 1)
+    # repeat visits: copy the patient-level draws of an earlier study in the chunk
+    repeat = (rng.random(n) < params.p_repeat_visit) & (np.arange(n) > 0)
+    src = np.arange(n)
+    src[repeat] = np.floor(rng.random(repeat.sum()) * np.flatnonzero(repeat)).astype(int)
+    root = _resolve_roots(src)
+    dx = dx[root]
+    anchor = anchor[root]
+    same_lab = rng.random(n) < 0.85
+    lab_idx = np.where(same_lab, lab_idx[root], lab_idx)
+    subtype = diseases.draw_subtype(dx, anchor[:, 0])
+    index_side = (anchor[:, 3] < 0.5).astype(int)
+    lab = {k: v[lab_idx] for k, v in ref.labs.items()}
+    sub = draw_subjects(
+        dx,
+        subtype,
+        lab["warms_limbs"].astype(bool),
+        params.p_diabetes,
+        params.p_diabetes_in_axonal_pn,
+        rng,
+    )
+    visits = np.zeros(n)
+    visits[repeat] = rng.uniform(0.1, 2.0, repeat.sum())
+    sub = Subjects(
+        age_years=np.clip(sub.age_years[root] + visits, 18.0, 100.0),
+        height_cm=sub.height_cm[root],
+        bmi=sub.bmi[root],
+        female=sub.female[root],
+        diabetes=sub.diabetes[root],
+        hand_temp_c=sub.hand_temp_c,
+        foot_temp_c=sub.foot_temp_c,
+    )
+    ctx = _context(sub, ref, index_side, anchor)
+    lat = _latent(dx, subtype, ctx, params, rng)
+    cervical = np.isin(subtype, [r for r in ROOTS if r[0] in "CT"])
+    referral = draw_referral(dx, cervical, rng)
+    samp = draw_sampling(
+        referral, index_side, ref.labs, lab_idx, ref.anatomy.lower, ref.anatomy.axial, rng
+    )
+    samp = _ensure_nonempty(samp, index_side)
+    keys = np.arange(n)
+    ncs = render_ncs(
+        keys,
+        sub,
+        lat,
+        samp,
+        lab,
+        ref.normals,
+        ref.segments,
+        params.technical_outlier_rate,
+        params.snap_distance_exponent,
+        rng,
+    )
+    emg = render_emg(keys, sub.age_years, lat, samp, lab, ref.muap, rng)
+    study_ids = np.array([f"S{offset + i + 1:07d}" for i in range(n)], dtype=object)
+    patient_ids = np.array([f"P{offset + r + 1:07d}" for r in root], dtype=object)
+    label = dx.copy()
+    flip = rng.random(n) < params.label_noise
+    label[flip] = (dx[flip] + rng.integers(1, len(CLASSES), flip.sum())) % len(CLASSES)
+    temp_rec = rng.random(n) < lab["p_temp_recorded"]
+    studies = pd.DataFrame(
+        {
+            "study_id": study_ids,
+            "age_years": np.floor(sub.age_years).astype(float),
+            "sex": np.where(sub.female, "F", "M").astype(object),
+            "height_cm": np.round(sub.height_cm).astype(float),
+            "limb_temp_c": np.where(temp_rec, np.round(sub.hand_temp_c, 1), np.nan),
+            "patient_id": patient_ids,
+            "site_id": ref.site_ids[lab_idx],
+            "diagnosis": np.array(CLASSES, dtype=object)[label],
+        }
+    )
+    return Bundle(studies=studies, ncs=_finish(ncs, study_ids), emg=_finish(emg, study_ids))
+
+
+def _ensure_nonempty(samp: Sampling, index_side: np.ndarray) -> Sampling:
+    """Every study tests at least one response: add the index-side median motor if none."""
+    empty = ~(samp.motor.any(axis=(1, 2)) | samp.sensory.any(axis=(1, 2)))
+    if not empty.any():
+        return samp
+    motor = samp.motor.copy()
+    rows = np.flatnonzero(empty)
+    motor[rows, MOTOR_UNITS.index("median_apb"), index_side[rows]] = True
+    return Sampling(samp.referral, motor, samp.sensory, samp.f_wave, samp.muscles, samp.proximal)
+
+
+def _finish(frame: pd.DataFrame, study_ids: np.ndarray) -> pd.DataFrame:
+    """Sort rows by study (stable: keeps the within-study order) and write the real ids."""
+    key = frame["study_id"].to_numpy().astype(np.int64)
+    order = np.argsort(key, kind="stable")
+    out = frame.iloc[order].reset_index(drop=True)
+    out["study_id"] = study_ids[key[order]]
+    return out
+
+
+def _chunks(
+    n_studies: int, seed: int, chunk_size: int
+) -> list[tuple[int, int, np.random.Generator]]:
+    if n_studies < 1:
+        raise ValueError(f"Invalid value for 'n_studies': {n_studies}. Expected >= 1.")
+    starts = list(range(0, n_studies, chunk_size))
+    seqs = np.random.SeedSequence(seed).spawn(len(starts))
+    return [
+        (s, min(chunk_size, n_studies - s), np.random.default_rng(q))
+        for s, q in zip(starts, seqs, strict=True)
+    ]
+
+
+def simulate_cohort(
+    n_studies: int, seed: int, params: SimulatorParams | None = None, progress: bool = False
+) -> Bundle:
+    """Simulate ``n_studies`` labelled studies as one in-memory bundle.
+
+    Parameters
+    ----------
+    n_studies : int
+        Number of studies (>= 1).
+    seed : int
+        Seed; the same seed, ``n_studies`` and ``params`` give identical tables.
+    params : SimulatorParams, optional
+        Tunable parameters (defaults: :class:`SimulatorParams`).
+    progress : bool
+        Show a tqdm progress bar over chunks on stderr.
+
+    Returns
+    -------
+    Bundle
+        Canonical ``studies``, ``ncs`` and ``emg`` tables with ``diagnosis`` filled.
+    """
+    params = params or SimulatorParams()
+    ref = _reference(params, seed)
+    parts = [
+        _simulate_chunk(start, size, rng, params, ref)
+        for start, size, rng in tqdm(
+            _chunks(n_studies, seed, params.chunk_size),
+            disable=not progress,
+            desc="simulate",
+            unit="chunk",
+        )
+    ]
+    logger.info("simulated %d studies in %d chunk(s)", n_studies, len(parts))
+    if len(parts) == 1:
+        return parts[0]
+    return Bundle(
+        studies=pd.concat([p.studies for p in parts], ignore_index=True),
+        ncs=pd.concat([p.ncs for p in parts], ignore_index=True),
+        emg=pd.concat([p.emg for p in parts], ignore_index=True),
+    )
+
+
+def _file_frame(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """Contract column order; ``muap_unstable`` as true/false (as :func:`features.bundle_io.write_bundle`)."""
+    out = frame[list(columns)].copy()
+    if "muap_unstable" in out.columns:
+        out["muap_unstable"] = out["muap_unstable"].map({1.0: "true", 0.0: "false"})
+    return out
+
+
+def _arrow_schema(columns: dict[str, str]) -> pa.Schema:
+    return pa.schema(
+        [
+            (c, pa.float64() if k == "float" and c != "muap_unstable" else pa.string())
+            for c, k in columns.items()
+        ]
+    )
+
+
+def simulate_to_dir(
+    out: str | Path,
+    n_studies: int,
+    seed: int,
+    params: SimulatorParams | None = None,
+    fmt: Literal["csv", "parquet"] = "parquet",
+    progress: bool = False,
+) -> Path:
+    """Simulate chunk by chunk and append to ``studies``/``ncs``/``emg`` files in ``out``.
+
+    Memory stays bounded by one chunk, so very large cohorts can be written. The files are the
+    same as :func:`features.bundle_io.write_bundle` of :func:`simulate_cohort`'s bundle.
+    """
+    if fmt not in ("csv", "parquet"):
+        raise ValueError(f"Invalid value for the 'fmt' parameter: {fmt!r}. Allowed: csv, parquet.")
+    params = params or SimulatorParams()
+    ref = _reference(params, seed)
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    writers: dict[str, pq.ParquetWriter] = {}
+    counts = dict.fromkeys(TABLES, 0)
+    try:
+        for i, (start, size, rng) in enumerate(
+            tqdm(
+                _chunks(n_studies, seed, params.chunk_size),
+                disable=not progress,
+                desc="simulate",
+                unit="chunk",
+            )
+        ):
+            bundle = _simulate_chunk(start, size, rng, params, ref)
+            for name, columns in TABLES.items():
+                frame = _file_frame(getattr(bundle, name), columns)
+                counts[name] += len(frame)
+                path = out_dir / f"{name}.{fmt}"
+                if fmt == "csv":
+                    frame.to_csv(path, index=False, mode="w" if i == 0 else "a", header=i == 0)
+                else:
+                    schema = _arrow_schema(columns)
+                    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+                    if name not in writers:
+                        writers[name] = pq.ParquetWriter(path, schema)
+                    writers[name].write_table(table)
+    finally:
+        for w in writers.values():
+            w.close()
+    logger.info(
+        "wrote %d studies, %d ncs rows, %d emg rows to %s (%s)",
+        counts["studies"],
+        counts["ncs"],
+        counts["emg"],
+        out_dir,
+        fmt,
+    )
+    return out_dir
+
+
+__all__ = ["NCS_COLUMNS", "STUDY_COLUMNS", "SimulatorParams", "simulate_cohort", "simulate_to_dir"]

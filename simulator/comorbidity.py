@@ -1,0 +1,95 @@
+"""Comorbidity overlays that real labs see beside any diagnosis (CR7.5, T6, T2.5).
+
+Incidental carpal tunnel syndrome, a mild diabetic axonal neuropathy beside another
+diagnosis, lumbar paraspinal fibrillations in asymptomatic adults (rising with age) and
+benign fasciculations. Age-related sural loss, obesity and cold limbs are part of the
+healthy baseline (:mod:`simulator.ncs`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from features.vocab import CLASSES, MUSCLES
+from simulator.diseases import Context, axonal_pn
+from simulator.latent import Latent
+from simulator.protocols import MOTOR_UNITS, SENSORY_UNITS
+
+_APB = MUSCLES.index("abductor_pollicis_brevis")
+_LUMBAR_PARA = MUSCLES.index("lumbar_paraspinal")
+_CALF = [MUSCLES.index(m) for m in ("medial_gastrocnemius", "soleus", "tibialis_anterior")]
+_FOOT = [MUSCLES.index(m) for m in ("extensor_digitorum_brevis", "abductor_hallucis")]
+
+
+def cts(n: int, ctx: Context, p_cts: float, rng: np.random.Generator) -> tuple[Latent, np.ndarray]:
+    """Incidental carpal tunnel syndrome overlay.
+
+    Probability ``p_cts`` x 1.4 in women x 1.5 in diabetics (CR7.5: 20-25 % of subjects);
+    60 % bilateral. Severity c ~ Beta(1.5, 3): median DML +0.3-2.8 ms, median D2 peak latency
+    +0.3-1.8 ms (median-ulnar difference > 0.5-0.8 ms, Atroshi 2003), SNAP x (1 - 0.9c), CMAP
+    falls and APB denervates only when severe.
+
+    Returns
+    -------
+    Latent, ndarray of bool
+        Effects for all ``n`` studies and the per-study CTS flag.
+    """
+    lat = {k: v.copy() for k, v in Latent.identity(n, len(MUSCLES)).__dict__.items()}
+    subj = ctx.subjects
+    p = p_cts * np.where(subj.female, 1.4, 1.0) * np.where(subj.diabetes, 1.5, 1.0)
+    has = rng.random(n) < np.clip(p, 0.0, 0.95)
+    bilateral = rng.random(n) < 0.6
+    sym = np.stack([ctx.index_side == 0, ctx.index_side == 1], axis=1)
+    sides = has[:, None] & (sym | bilateral[:, None])  # (n, 2)
+    c = rng.beta(1.5, 3.0, (n, 2)) * sides
+    mi, si = MOTOR_UNITS.index("median_apb"), SENSORY_UNITS.index("median_d2")
+    lat["dml_add_ms"][:, mi, :] = np.where(sides, 0.3 + 2.5 * c, 0.0)
+    lat["slat_add_ms"][:, si, :] = np.where(sides, 0.3 + 1.5 * c, 0.0)
+    lat["snap"][:, si, :] = np.where(sides, 1.0 - 0.9 * c, 1.0)
+    lat["s_absent"][:, si, :] = sides & (c > 0.85)
+    sev = np.clip((c - 0.4) / 0.6, 0.0, 1.0)
+    lat["cmap"][:, mi, :] = 1.0 - 0.7 * sev
+    lat["loss"][:, _APB, :] = (0.8 * sev).astype(np.float32)
+    lat["fib"][:, _APB, :] = np.where(
+        (c > 0.6) & (rng.random((n, 2)) < 0.5), 1.0 + sev, 0.0
+    ).astype(np.float32)
+    lat["reinn"][:, _APB, :] = (0.6 * sev).astype(np.float32)
+    return Latent(**lat), has
+
+
+def diabetic_pn(
+    dx: np.ndarray, ctx: Context, p_overlay: float, rng: np.random.Generator
+) -> tuple[np.ndarray, Latent]:
+    """Mild diabetic axonal neuropathy beside another diagnosis (T6; Bromberg 1991).
+
+    Returns the study indices that carry it and their effects (severity 0.05-0.35).
+    """
+    eligible = ctx.subjects.diabetes & (dx != CLASSES.index("axonal_pn"))
+    idx = np.flatnonzero(eligible & (rng.random(dx.size) < p_overlay))
+    sev = rng.uniform(0.05, 0.35, idx.size)
+    return idx, axonal_pn(idx, ctx, rng, severity=sev)
+
+
+def incidental_emg(
+    n: int, ctx: Context, p_paraspinal: float, p_benign_fasc: float, rng: np.random.Generator
+) -> Latent:
+    """Lumbar paraspinal fibs in asymptomatic adults and benign fasciculations.
+
+    Lumbar paraspinal fibs/PSW in 14.5 % at about age 50, rising with age (Date 1996, T2.5);
+    benign fasciculations in calf and foot muscles of ``p_benign_fasc`` of subjects (T2.4 [sim]).
+    """
+    lat = {k: v.copy() for k, v in Latent.identity(n, len(MUSCLES)).__dict__.items()}
+    age = ctx.subjects.age_years
+    p = np.clip(p_paraspinal * (1.0 + 0.03 * (age - 50.0)), 0.02, 0.4)
+    has = rng.random(n) < p
+    both = rng.random(n) < 0.4
+    sym = np.stack([ctx.index_side == 0, ctx.index_side == 1], axis=1)
+    sides = has[:, None] & (sym | both[:, None])
+    lat["fib"][:, _LUMBAR_PARA, :] = np.where(sides, 1.0 + 0.4 * rng.random((n, 2)), 0.0).astype(
+        np.float32
+    )
+    benign = rng.random(n) < p_benign_fasc
+    for m, pm in [(i, 0.6) for i in _CALF] + [(i, 0.4) for i in _FOOT]:
+        on = benign[:, None] & (rng.random((n, 2)) < pm)
+        lat["fasc"][:, m, :] = np.where(on, 1.0, 0.0).astype(np.float32)
+    return Latent(**lat)

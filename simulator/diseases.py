@@ -1,0 +1,508 @@
+"""Disease processes: each class as a latent process with a severity spectrum and a distribution.
+
+Every function takes the studies of one class and returns their :class:`~simulator.latent.Latent`
+effects; nothing here writes a measured value. Numbers cite ``clinical-reference.md``
+(``CR7.4`` = section 7.4, ``T3.1c`` = table T3.1c; ``[sim]`` = modelling choice).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from features.vocab import CLASSES, REGIONS
+from simulator.anatomy import ROOTS, Anatomy
+from simulator.latent import Latent
+from simulator.patients import Subjects
+from simulator.protocols import MOTOR_UNITS, SENSORY_UNITS
+
+#: subtypes per class and their shares [sim unless cited]
+SUBTYPES: dict[str, tuple[tuple[str, float], ...]] = {
+    "normal": (("none", 1.0),),
+    "als": (("limb", 1.0),),
+    "axonal_pn": (("axonal", 1.0),),
+    # CIDP-like multifocal, CMT1 uniform (T3.3f), AIDP-like with sural sparing (T3.3e)
+    "demyelinating_pn": (("cidp", 0.65), ("cmt1", 0.20), ("aidp", 0.15)),
+    # inflammatory vs non-inflammatory (Lyu 1999), IBM-like about 15 % (CR7.4)
+    "myopathy": (("inflammatory", 0.50), ("noninflammatory", 0.35), ("ibm", 0.15)),
+    # cervical : lumbosacral about 40 : 60 (Boluk 2021); roots CR7.4 [sim, † root frequencies]
+    "radiculopathy": (
+        ("C5", 0.040),
+        ("C6", 0.100),
+        ("C7", 0.192),
+        ("C8", 0.056),
+        ("T1", 0.012),
+        ("L2", 0.012),
+        ("L3", 0.018),
+        ("L4", 0.060),
+        ("L5", 0.270),
+        ("S1", 0.240),
+    ),
+}
+
+_M = {u: i for i, u in enumerate(MOTOR_UNITS)}
+_S = {u: i for i, u in enumerate(SENSORY_UNITS)}
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a disease process may read (never modified).
+
+    Attributes
+    ----------
+    subjects : Subjects
+        Subject attributes of the whole chunk.
+    anatomy : Anatomy
+    index_side : ndarray of int
+        Symptomatic side per study (0 = L, 1 = R).
+    anchor : ndarray of float, shape (n, 8)
+        Patient-level uniforms (shared by repeat visits) for onset region, root, subtype choice.
+    amp_log_sd : dict
+        Biological log-SD of each sensory unit's amplitude (for "-2 to -3 SD" effects).
+    lat_uln_ratio, cv_lln_ratio, f_uln_ratio : ndarray, shape (5,)
+        ULN/mean and LLN/mean ratios of each motor unit (to express "x ULN" effects).
+    """
+
+    subjects: Subjects
+    anatomy: Anatomy
+    index_side: np.ndarray
+    anchor: np.ndarray
+    amp_log_sd: dict[str, float]
+    lat_uln_ratio: np.ndarray
+    cv_lln_ratio: np.ndarray
+    f_uln_ratio: np.ndarray
+
+
+def draw_subtype(dx: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Subtype label per study from its class and a patient-level uniform ``u``."""
+    out = np.full(dx.size, "none", dtype=object)
+    for k, cls in enumerate(CLASSES):
+        mask = dx == k
+        names = [s for s, _ in SUBTYPES[cls]]
+        p = np.array([w for _, w in SUBTYPES[cls]])
+        cum = np.cumsum(p / p.sum())
+        pick = np.minimum((u[mask, None] > cum[None, :]).sum(axis=1), len(names) - 1)
+        out[mask] = np.array(names, dtype=object)[pick]
+    return out
+
+
+def _side_arrays(idx_side: np.ndarray) -> np.ndarray:
+    """(n, 2) boolean: True on the symptomatic side."""
+    return np.stack([idx_side == 0, idx_side == 1], axis=1)
+
+
+def _uniform(rng: np.random.Generator, lo: float, hi: float, shape: tuple[int, ...]) -> np.ndarray:
+    return rng.uniform(lo, hi, shape)
+
+
+def _muscle_findings(
+    lat: dict[str, np.ndarray],
+    loss: np.ndarray,
+    involved: np.ndarray,
+    p_fib: np.ndarray | float,
+    fib_level: np.ndarray,
+    p_chronic: np.ndarray | float,
+    reinn_level: np.ndarray,
+    rng: np.random.Generator,
+) -> None:
+    """Write loss/fib/reinn for involved muscles into the workspace dict ``lat`` (local helper)."""
+    shape = loss.shape
+    lat["loss"] = np.where(involved, loss, 0.0).astype(np.float32)
+    has_fib = involved & (rng.random(shape) < p_fib)
+    lat["fib"] = np.where(has_fib, fib_level, 0.0).astype(np.float32)
+    chronic = involved & (rng.random(shape) < p_chronic)
+    lat["reinn"] = np.where(chronic, np.clip(reinn_level, 0.0, 1.0), 0.0).astype(np.float32)
+
+
+def _new(n: int, ctx: Context) -> dict[str, np.ndarray]:
+    base = Latent.identity(n, ctx.anatomy.region.size)
+    return {k: v.copy() for k, v in base.__dict__.items()}
+
+
+def als(idx: np.ndarray, ctx: Context, rng: np.random.Generator) -> Latent:
+    """ALS: lower motor neuron loss spreading from an onset region (CR7.4, T3.1c, T2.5).
+
+    Onset region bulbar 33 %, cervical 28 %, lumbosacral 36 %, thoracic 3 %; 1-4 contiguous
+    regions; per involved muscle fibs P 0.6 (bulbar 0.1), fasciculations P 0.35 (12 % of
+    patients none), chronic reinnervation P 0.8 (bulbar 0.6); CMAP factor min(1, (1-L)/0.5);
+    split hand (ADM loss 0.6 x APB/FDI); conduction >= 0.8 LLN; SNAPs normal in 83 %.
+    """
+    n = idx.size
+    an = ctx.anatomy
+    lat = _new(n, ctx)
+    a = ctx.anchor[idx]
+    onset_cum = np.cumsum([0.33, 0.28, 0.03, 0.36])  # bulbar, cervical, thoracic, lumbosacral
+    onset = np.minimum((a[:, 1, None] > onset_cum[None, :]).sum(axis=1), 3)
+    k = 1 + np.minimum((a[:, 2, None] > np.cumsum([0.15, 0.35, 0.30])[None, :]).sum(axis=1), 3)
+    lo = np.maximum(0, onset - k + 1)
+    hi = np.minimum(onset, 4 - k)
+    start = lo + np.floor(rng.random(n) * (hi - lo + 1)).astype(int)
+    reg = np.arange(4)[None, :]
+    involved_region = (reg >= start[:, None]) & (reg < (start + k)[:, None])  # (n, 4)
+    sev = 0.9 * rng.beta(2.5, 2.0, n)  # onset-region motor unit loss L in [0, 0.9]
+    region_loss = np.where(
+        reg == onset[:, None], sev[:, None], sev[:, None] * _uniform(rng, 0.3, 0.9, (n, 4))
+    )
+    region_loss = np.where(involved_region, region_loss, 0.0)
+    # asymmetry: the symptomatic side is worse
+    sym = _side_arrays(ctx.index_side[idx])
+    side_f = np.where(sym, 1.0, _uniform(rng, 0.4, 1.0, (n, 2)))  # (n, 2)
+    m_reg = an.region  # (M,)
+    base = region_loss[:, m_reg][:, :, None] * side_f[:, None, :]  # (n, M, 2)
+    base = np.where(an.bulbar[None, :, None], region_loss[:, m_reg][:, :, None], base)
+    loss = np.clip(base * _uniform(rng, 0.6, 1.3, base.shape), 0.0, 0.95)
+    # clinically uninvolved regions: about 40 % of muscles still abnormal (Liu 2018)
+    sub = (~involved_region[:, m_reg])[:, :, None] & (rng.random(base.shape) < 0.4)
+    loss = np.where(sub, _uniform(rng, 0.1, 0.4, base.shape), loss)
+    # split hand: ADM loss = 0.6 x mean(APB, FDI) (CR7.4 [sim])
+    apb, adm, fdi = (
+        an.recording_idx[_M["median_apb"]],
+        an.recording_idx[_M["ulnar_adm"]],
+        an.recording_idx[_M["ulnar_fdi"]],
+    )
+    loss[:, adm] = 0.6 * 0.5 * (loss[:, apb] + loss[:, fdi])
+    involved = loss > 0.05
+    p_fib = np.where(an.bulbar[None, :, None], 0.10, 0.60)
+    p_chronic = np.where(an.bulbar[None, :, None], 0.60, 0.80)
+    _muscle_findings(
+        lat,
+        loss,
+        involved,
+        p_fib,
+        1.0 + 2.5 * loss * _uniform(rng, 0.5, 1.2, loss.shape),
+        p_chronic,
+        loss * _uniform(rng, 0.9, 1.7, loss.shape),
+        rng,
+    )
+    fasc_prop = np.where(
+        rng.random(n) < 0.12, 0.0, np.exp(rng.normal(0.0, 0.4, n))
+    )  # T2.5: 12 % none
+    has_fasc = involved & (rng.random(loss.shape) < 0.35 * fasc_prop[:, None, None])
+    lat["fasc"] = np.where(has_fasc, 1.0 + 2.0 * rng.random(loss.shape), 0.0).astype(np.float32)
+    lat["unstable"] = np.where(lat["reinn"] > 0, 0.6, 0.0).astype(np.float32)
+    lat["umn"] = np.where(involved, 0.25, 0.0).astype(np.float32)
+    # CMAP factor from the recording muscle (CR7.4)
+    rec_loss = loss[:, an.recording_idx, :].astype(float)  # (n, 5, 2)
+    cmap = np.minimum(1.0, (1.0 - rec_loss) / 0.5)
+    lat["cmap"] = cmap
+    deficit = 1.0 - cmap
+    lat["cv"] = 1.0 - deficit * _uniform(
+        rng, 0.0, 0.2, cmap.shape
+    )  # CV >= 0.8 LLN (Cornblath 1992)
+    lat["dml"] = 1.0 + deficit * _uniform(rng, 0.0, 0.2, cmap.shape)
+    lat["f_lat"] = 1.0 + deficit * _uniform(rng, 0.0, 0.15, cmap.shape)
+    lat["f_pers"] = 1.0 - rec_loss
+    lat["f_absent"] = cmap < 0.08
+    # sensory: 17 % have one SNAP at -2 to -3 SD (Pugdahl 2008)
+    mild = rng.random(n) < 0.17
+    which = np.where(rng.random(n) < 0.5, _S["sural"], rng.integers(0, len(SENSORY_UNITS), n))
+    side = rng.integers(0, 2, n)
+    sd = np.array([ctx.amp_log_sd[u] for u in SENSORY_UNITS])[which]
+    factor = np.exp(-_uniform(rng, 2.0, 3.0, n) * sd)
+    rows = np.flatnonzero(mild)
+    lat["snap"][rows, which[rows], side[rows]] = factor[rows]
+    return Latent(**lat)
+
+
+def axonal_pn(
+    idx: np.ndarray, ctx: Context, rng: np.random.Generator, severity: np.ndarray | None = None
+) -> Latent:
+    """Length-dependent axonal polyneuropathy (CR7.4 axonal PN, T3.2).
+
+    Severity S ~ Beta(2, 2.6); amplitude factors sural/SPN (1-S), EDB (1-0.8S), AH (1-0.7S),
+    median/ulnar SNAP (1-0.5S), radial SNAP (1-0.3S), median/ulnar CMAP (1-0.2S); CV x (1-0.15S)
+    (diabetes adds 5-10 % slowing, T6); distal-to-proximal EMG gradient.
+    """
+    n = idx.size
+    an = ctx.anatomy
+    lat = _new(n, ctx)
+    s = rng.beta(2.0, 2.6, n) if severity is None else severity
+    s2 = np.clip(s[:, None] * _uniform(rng, 0.85, 1.15, (n, 2)), 0.0, 1.0)  # per side
+    snap_k = {
+        "median_d2": 0.5,
+        "ulnar_d5": 0.5,
+        "radial_snuffbox": 0.3,
+        "sural": 1.0,
+        "superficial_peroneal": 1.0,
+    }
+    for u, kk in snap_k.items():
+        lat["snap"][:, _S[u], :] = np.clip(1.0 - kk * s2, 0.02, 1.0)
+    lat["s_absent"][:, _S["sural"], :] = (1.0 - s2) < 0.15
+    lat["s_absent"][:, _S["superficial_peroneal"], :] = (1.0 - s2) < 0.2
+    cmap_k = {
+        "median_apb": 0.2,
+        "ulnar_adm": 0.2,
+        "ulnar_fdi": 0.25,
+        "peroneal_edb": 0.8,
+        "tibial_ah": 0.7,
+    }
+    for u, kk in cmap_k.items():
+        lat["cmap"][:, _M[u], :] = np.clip(1.0 - kk * s2, 0.02, 1.0)
+    diab = ctx.subjects.diabetes[idx]
+    slow = 1.0 - 0.15 * s2 * _uniform(rng, 0.7, 1.1, (n, 2))
+    slow = slow * np.where(diab[:, None], _uniform(rng, 0.90, 0.95, (n, 2)), 1.0)
+    slow = np.maximum(slow, 0.8)  # floor about 0.75-0.8 LLN (van Asseldonk 2005)
+    lat["cv"] = np.repeat(slow[:, None, :], 5, axis=1)
+    lat["slat"] = 1.0 / np.repeat(slow[:, None, :], 5, axis=1)
+    lat["dml"] = 1.0 + 0.2 * s2[:, None, :] * rng.random((n, 5, 2))
+    lat["f_lat"] = 1.0 + 0.15 * s2[:, None, :] * rng.random((n, 5, 2))
+    lat["f_absent"] = lat["cmap"] < 0.1
+    # EMG: local severity falls with the length index
+    lam = an.length[None, :, None]
+    thr = (1.0 - lam) * 0.8
+    s_m = np.clip((s2[:, None, :] - thr) / np.maximum(1.0 - thr, 1e-6), 0.0, 1.0)
+    s_m = np.where(lam > 0, s_m, 0.0)
+    involved = s_m > 0.02
+    _muscle_findings(
+        lat,
+        0.85 * s_m,
+        involved,
+        0.6 * s_m,
+        1.0 + 1.5 * s_m,
+        np.minimum(1.0, 1.3 * s_m),
+        s_m * _uniform(rng, 0.6, 1.2, s_m.shape),
+        rng,
+    )
+    lat["fasc"] = np.where(involved & (rng.random(s_m.shape) < 0.08), 1.0, 0.0).astype(np.float32)
+    return Latent(**lat)
+
+
+def demyelinating_pn(
+    idx: np.ndarray, subtype: np.ndarray, ctx: Context, rng: np.random.Generator
+) -> Latent:
+    """Demyelinating PN: CIDP-like multifocal, CMT1 uniform or AIDP-like (CR7.4, T3.3a-f)."""
+    n = idx.size
+    an = ctx.anatomy
+    lat = _new(n, ctx)
+    s = rng.beta(2.0, 2.0, n)
+    uln = ctx.lat_uln_ratio[None, :, None]
+    lln = ctx.cv_lln_ratio[None, :, None]
+    fuln = ctx.f_uln_ratio[None, :, None]
+    shape = (n, 5, 2)
+    cidp = (subtype == "cidp")[:, None, None]
+    aidp = (subtype == "aidp")[:, None, None]
+    cmt = (subtype == "cmt1")[:, None, None]
+    # --- acquired (CIDP / AIDP): per nerve, not every nerve (T3.3d) ---
+    p_nerve = np.array([0.40, 0.40, 0.40, 0.35, 0.55])[None, :, None] * (0.5 + s[:, None, None])
+    p_nerve = np.where(aidp, 0.6, p_nerve)
+    affected = rng.random(shape) < p_nerve
+    affected[:, _M["ulnar_fdi"]] = affected[:, _M["ulnar_adm"]]
+    acq = (cidp | aidp) & affected
+    f_dml = rng.random(shape) < np.where(aidp, 0.6, 0.45)
+    f_cv = rng.random(shape) < np.where(aidp, 0.5, 0.5)
+    dml = np.where(acq & f_dml, uln * _uniform(rng, 1.5, 2.5, shape), 1.0)
+    dml = np.where(aidp & acq & f_dml, uln * _uniform(rng, 1.1, 1.6, shape), dml)
+    cv = np.where(acq, _uniform(rng, 0.75, 0.92, shape), _uniform(rng, 0.88, 1.0, shape))
+    cv = np.where(acq & f_cv, lln * _uniform(rng, 0.4, 0.7, shape), cv)
+    f_pro = rng.random(shape) < 0.55
+    f_lat = np.where(acq & f_pro, fuln * _uniform(rng, 1.3, 2.0, shape), 1.0 / np.sqrt(cv))
+    f_abs = acq & (rng.random(shape) < np.where(aidp, 0.35, 0.12))
+    cb_p = np.where(aidp, 0.3, 0.25)
+    has_cb = acq & (rng.random(shape) < cb_p)
+    seg = rng.integers(0, 2, shape)
+    cb = np.zeros((n, 5, 2, 2))
+    drop = _uniform(rng, 0.3, 0.8, shape)
+    cb[..., 0] = np.where(has_cb & (seg == 0), drop, 0.0)
+    cb[..., 1] = np.where(has_cb & (seg == 1), drop, 0.0)
+    td_p = np.where(np.arange(5)[None, :, None] == _M["tibial_ah"], 0.5, 0.15)
+    has_td = acq & (rng.random(shape) < td_p)
+    td = np.zeros((n, 5, 2, 2))
+    td[..., 0] = np.where(has_td, _uniform(rng, 0.3, 1.0, shape), 0.0)
+    dur = np.where(acq & (rng.random(shape) < 0.35), _uniform(rng, 1.3, 1.8, shape), 1.0)
+    # secondary axon loss (CR7.4: CMAP x 0.3-1.0)
+    sec = rng.random(shape) < s[:, None, None]
+    cmap = np.where(sec, _uniform(rng, 0.3, 1.0, shape), 1.0)
+    cmap = np.where(aidp, np.where(acq, _uniform(rng, 0.3, 1.0, shape), 1.0), cmap)
+    # --- CMT1: uniform slowing 15-35 m/s in the arms, r > 0.9 (T3.3f) ---
+    v_arm = rng.uniform(17.0, 35.0, n)[:, None, None]
+    means = np.array([57.0, 60.0, 59.7, 48.0, 49.0])[None, :, None]
+    leg = np.array([0, 0, 0, 1, 1], dtype=bool)[None, :, None]
+    cmt_cv = np.where(leg, 0.85 * v_arm, v_arm) * _uniform(rng, 0.96, 1.04, shape) / means
+    cmt_len = np.where(leg, 1.0 - 0.8 * s[:, None, None], 1.0 - 0.3 * s[:, None, None])
+    lat["cv"] = np.where(cmt, cmt_cv, cv)
+    lat["dml"] = np.where(cmt, uln * 2.0 * _uniform(rng, 0.85, 1.15, shape), dml)
+    lat["f_lat"] = np.where(cmt, cmt_cv**-0.85, f_lat)
+    lat["f_absent"] = np.where(cmt, cmt_len < 0.15, f_abs)
+    lat["f_pers"] = np.where(acq, _uniform(rng, 0.3, 1.0, shape), 1.0)
+    lat["cmap"] = np.where(
+        cmt, np.clip(cmt_len * _uniform(rng, 0.85, 1.15, shape), 0.03, 1.0), cmap
+    )
+    lat["dur"] = np.where(cmt, 1.25, dur)
+    lat["cb"] = np.where(cmt[..., None], 0.0, cb)
+    lat["td"] = np.where(cmt[..., None], 0.0, td)
+    # --- sensory ---
+    ss = (n, 5, 2)
+    ab = rng.random(ss) < (0.45 + 0.3 * s[:, None, None])
+    snap = np.where(ab, _uniform(rng, 0.1, 0.7, ss), 1.0)
+    slat = np.where(ab, _uniform(rng, 1.1, 1.6, ss), 1.0)
+    sural_spare = (subtype == "aidp")[:, None] & (rng.random((n, 2)) < 0.75)  # Yadegari 2014
+    snap[:, _S["sural"]] = np.where(sural_spare, 1.0, snap[:, _S["sural"]])
+    slat[:, _S["sural"]] = np.where(sural_spare, 1.0, slat[:, _S["sural"]])
+    cmt_s = (subtype == "cmt1")[:, None, None]
+    legs_s = np.array([0, 0, 0, 1, 1], dtype=bool)[None, :, None]
+    snap = np.where(
+        cmt_s, np.where(legs_s, 1.0 - s[:, None, None], _uniform(rng, 0.2, 0.7, ss)), snap
+    )
+    slat = np.where(cmt_s, 1.0 / np.clip(cmt_cv.mean(axis=1, keepdims=True), 0.25, 1.0), slat)
+    lat["snap"] = np.clip(snap, 0.02, 1.0)
+    lat["slat"] = slat
+    lat["s_absent"] = (snap < 0.12) | (cmt_s & legs_s & (s[:, None, None] > 0.7))
+    # early AIDP: about 13 % near-normal (T3.3e)
+    early = (subtype == "aidp") & (rng.random(n) < 0.13)
+    # --- EMG: distal neurogenic if axonal, recruitment reduced by block ---
+    axon = 1.0 - lat["cmap"]  # (n, 5, 2)
+    leg_loss = np.maximum(axon[:, _M["peroneal_edb"]], axon[:, _M["tibial_ah"]])  # (n, 2)
+    arm_loss = np.maximum(axon[:, _M["median_apb"]], axon[:, _M["ulnar_adm"]])
+    lam = an.length[None, :, None]
+    limb_loss = np.where(an.lower[None, :, None], leg_loss[:, None, :], arm_loss[:, None, :])
+    s_m = np.clip(limb_loss * (lam / 0.8), 0.0, 0.9) * (lam > 0)
+    involved = s_m > 0.05
+    _muscle_findings(
+        lat,
+        s_m,
+        involved,
+        np.where(aidp[:, :1], 0.15, 0.4),
+        1.0 + s_m,
+        np.where(aidp[:, :1], 0.1, 0.7),
+        s_m * _uniform(rng, 0.5, 1.2, s_m.shape),
+        rng,
+    )
+    blk = np.maximum(lat["cb"].max(axis=3), 0.0)  # (n, 5, 2)
+    leg_b = np.maximum(blk[:, _M["peroneal_edb"]], blk[:, _M["tibial_ah"]])
+    arm_b = np.maximum(blk[:, _M["median_apb"]], blk[:, _M["ulnar_adm"]])
+    lat["block"] = (
+        np.where(an.lower[None, :, None], leg_b[:, None, :], arm_b[:, None, :])
+        * (an.upper | an.lower)[None, :, None]
+    ).astype(np.float32)
+    out = Latent(**lat)
+    if early.any():
+        e = np.flatnonzero(early)
+        healthy = Latent.identity(e.size, an.region.size)
+        fields_ = {k: v.copy() for k, v in out.__dict__.items()}
+        for k, v in healthy.__dict__.items():
+            fields_[k][e] = v
+        out = Latent(**fields_)
+    return out
+
+
+def myopathy(
+    idx: np.ndarray, subtype: np.ndarray, ctx: Context, rng: np.random.Generator
+) -> Latent:
+    """Myopathy with proximal predominance (CR7.4, T3.4, T2.5).
+
+    Involvement P 0.8 proximal / 0.3 distal / 0.7 paraspinal; MUAP duration -20 to -50 %,
+    amplitude x 0.4-0.8, polyphasia 20-60 %, early recruitment; fibs in 66 % of inflammatory,
+    30 % of non-inflammatory, 62.5 % of IBM; IBM-like with about 20 % large pseudo-neurogenic
+    units (Brannagan 1997); CMAP x 0.5-1.0 only in the severe 20 %.
+    """
+    n = idx.size
+    an = ctx.anatomy
+    lat = _new(n, ctx)
+    s = rng.beta(2.2, 2.2, n)
+    shape = (n, an.region.size, 2)
+    ibm = (subtype == "ibm")[:, None, None]
+    p_inv = np.where(an.proximal, 0.8, np.where(an.distal, 0.3, np.where(an.axial, 0.7, 0.1)))
+    names = np.array(an.region.size * [""], dtype=object)
+    quads_fingers = np.zeros(an.region.size, dtype=bool)
+    from features.vocab import MUSCLES  # local: names only
+
+    names[:] = MUSCLES
+    quads_fingers[
+        np.isin(
+            names,
+            [
+                "vastus_lateralis",
+                "vastus_medialis",
+                "rectus_femoris",
+                "flexor_carpi_ulnaris",
+                "flexor_carpi_radialis",
+            ],
+        )
+    ] = True
+    p_ibm = np.where(quads_fingers, 0.9, np.where(an.lower & an.distal, 0.6, 0.4))
+    p = np.where(ibm, p_ibm[None, :, None], p_inv[None, :, None])
+    involved = rng.random(shape) < p
+    myo = np.clip(s[:, None, None] * _uniform(rng, 0.5, 1.2, shape), 0.0, 0.95)
+    lat["myo"] = np.where(involved, myo, 0.0).astype(np.float32)
+    irritable_p = np.select([subtype == "inflammatory", subtype == "ibm"], [0.66, 0.625], 0.30)
+    irritable = rng.random(n) < irritable_p
+    has_fib = involved & irritable[:, None, None] & (rng.random(shape) < 0.7)
+    lat["fib"] = np.where(has_fib, 1.0 + 2.0 * myo, 0.0).astype(np.float32)
+    lat["pseudo"] = np.where(
+        ibm & involved & an.lower[None, :, None], _uniform(rng, 0.15, 0.4, shape), 0.0
+    ).astype(np.float32)
+    chronic = (subtype == "noninflammatory") & (rng.random(n) < 0.15)  # CRDs (Lyu 1999)
+    lat["crd"] = np.where(
+        chronic[:, None, None] & involved & (rng.random(shape) < 0.3), 1.0 + rng.random(shape), 0.0
+    ).astype(np.float32)
+    myotonic = (subtype == "noninflammatory") & (
+        rng.random(n) < 0.10
+    )  # myotonic dystrophy subset [sim]
+    lat["myotonia"] = np.where(
+        myotonic[:, None, None] & (rng.random(shape) < 0.7) & ~an.bulbar[None, :, None],
+        1.0 + 2.0 * rng.random(shape),
+        0.0,
+    ).astype(np.float32)
+    severe = s > np.quantile(rng.beta(2.2, 2.2, 2000), 0.8)
+    lat["cmap"] = np.where(severe[:, None, None], _uniform(rng, 0.5, 1.0, (n, 5, 2)), 1.0)
+    return Latent(**lat)
+
+
+def radiculopathy(
+    idx: np.ndarray, subtype: np.ndarray, ctx: Context, rng: np.random.Generator
+) -> Latent:
+    """Single-root radiculopathy C5-T1 or L2-S1, one side, acute or chronic (CR7.4, T3.5, T3.5b).
+
+    Myotome muscles involved with P rising with severity; fibs P 0.5 when acute falling to
+    about 0.1 after 6 months; chronic neurogenic MUAPs P 0.6 once reinnervation has had time;
+    paraspinal fibs P about 0.5 decaying with time; CMAP of the root's distal muscle x 0.5-1.0
+    in 30 %; SNAPs normal (lesion proximal to the DRG).
+    """
+    n = idx.size
+    an = ctx.anatomy
+    lat = _new(n, ctx)
+    root = np.array([ROOTS.index(r) for r in subtype])
+    months = np.exp(rng.normal(np.log(4.0), 1.1, n))  # median 4 months since onset [sim]
+    s = rng.beta(1.6, 2.8, n)
+    sym = _side_arrays(ctx.index_side[idx])  # (n, 2)
+    w = np.where(
+        an.main_root[:, root].T, 1.0, np.where(an.any_root[:, root].T, 0.45, 0.0)
+    )  # (n, M)
+    w = np.where(an.axial[None, :], 0.0, w)
+    shape = (n, an.region.size, 2)
+    w3 = w[:, :, None] * sym[:, None, :]
+    involved = (w3 > 0) & (rng.random(shape) < w3 * (0.4 + 0.5 * s[:, None, None]))
+    loss = np.clip(s[:, None, None] * w3 * _uniform(rng, 0.5, 1.3, shape), 0.0, 0.9)
+    acute_f = np.minimum(1.0, months / 0.6)  # fibs need about 2-3 weeks (T2.4)
+    p_fib = (0.1 + 0.4 * np.exp(-months / 5.0)) * acute_f
+    reinn_t = 1.0 - np.exp(-months / 3.0)
+    _muscle_findings(
+        lat,
+        loss,
+        involved,
+        p_fib[:, None, None],
+        1.0 + 1.5 * s[:, None, None] * rng.random(shape),
+        (0.6 * reinn_t)[:, None, None],
+        loss * _uniform(rng, 0.8, 1.6, shape) * reinn_t[:, None, None],
+        rng,
+    )
+    # paraspinals of the root's region, symptomatic side
+    cervical = root <= ROOTS.index("T1")
+    para_region = np.where(cervical, REGIONS.index("cervical"), REGIONS.index("lumbosacral"))
+    para = an.axial[None, :] & (an.region[None, :] == para_region[:, None])  # (n, M)
+    p_para = 0.65 * np.exp(-months / 9.0) * acute_f
+    para_fib = para[:, :, None] & sym[:, None, :] & (rng.random(shape) < p_para[:, None, None])
+    lat["fib"] = np.where(para_fib, 1.0 + rng.random(shape), lat["fib"]).astype(np.float32)
+    lat["unstable"] = np.where(
+        (lat["reinn"] > 0) & ((months > 1) & (months < 9))[:, None, None], 0.4, 0.0
+    ).astype(np.float32)
+    lat["crd"] = np.where(
+        (lat["reinn"] > 0.3) & (months > 12)[:, None, None] & (rng.random(shape) < 0.05), 1.0, 0.0
+    ).astype(np.float32)
+    lat["fasc"] = np.where(involved & (rng.random(shape) < 0.05), 1.0, 0.0).astype(np.float32)
+    # CMAP of the root's distal muscle in 30 %
+    rec_loss = lat["loss"][:, an.recording_idx, :].astype(float)
+    low = rng.random((n, 5, 2)) < 0.3
+    lat["cmap"] = np.where(low & (rec_loss > 0.1), np.clip(1.0 - rec_loss, 0.5, 1.0), 1.0)
+    return Latent(**lat)
