@@ -69,6 +69,7 @@ PROBLEM_KINDS: dict[str, str] = {
     "unit_mixup": "value in the wrong unit",
     "implausible": "value not physiological",
     "absent_response_latency": "latency recorded for an absent response",
+    "misplaced_value": "value in a column that does not apply to the row",
     "duplicate_study_id": "study_id repeated",
     "unknown_study_id": "study_id not in studies",
     "study_id_mismatch": "row's study_id differs from its study",
@@ -738,6 +739,16 @@ def _check_ncs(raw: RawTable, df: pd.DataFrame, sids: pd.Series, coll: _Collecto
     )
     coll.rows(
         raw,
+        (df["persistence_pct"].notna() & (kind != "f_wave")).to_numpy(),
+        "persistence_pct",
+        df["persistence_pct"],
+        "persistence only on f_wave rows",
+        kind="misplaced_value",
+        study_ids=sids,
+        severity="warning",
+    )
+    coll.rows(
+        raw,
         ((amp == 0) & lat.notna()).to_numpy() & (motor | sensory),
         "latency_ms",
         lat,
@@ -750,7 +761,17 @@ def _check_ncs(raw: RawTable, df: pd.DataFrame, sids: pd.Series, coll: _Collecto
 
 
 def _check_emg(raw: RawTable, df: pd.DataFrame, sids: pd.Series, coll: _Collector) -> None:
-    """Row rules of the emg table: MUAP amplitude unit mix-up."""
+    """Row rules of the emg table: midline side only for head/axial muscles, MUAP unit mix-up."""
+    limb = df["muscle"].map(load_muscles()["limb"])
+    coll.rows(
+        raw,
+        ((df["side"] == "M") & limb.isin(["upper", "lower"])).to_numpy(),
+        "side",
+        df["side"],
+        "L or R for a limb muscle (M is for midline muscles such as the tongue)",
+        kind="unknown_value",
+        study_ids=sids,
+    )
     a = df["muap_amplitude_uv"]
     coll.rows(
         raw,
@@ -924,12 +945,11 @@ def _json_tables(doc: Any, source: str, coll_problems: list[Problem]) -> dict[st
                 sub_rownum[name].append(j)
 
     def frame(rows: list[dict[str, Any]], name: str) -> pd.DataFrame:
+        # every contract column is present: a key left out of a row object is an empty cell
         cols = list(dict.fromkeys([*TABLES[name], *(k for r in rows for k in r)]))
         if not rows:
-            return pd.DataFrame({c: pd.Series(dtype=object) for c in TABLES[name]})
-        df = pd.DataFrame.from_records(rows)
-        present = [c for c in cols if c in df.columns]
-        return df[present].astype(object)
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+        return pd.DataFrame.from_records(rows).reindex(columns=cols).astype(object)
 
     out = {
         "studies": RawTable(

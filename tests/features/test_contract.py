@@ -417,3 +417,29 @@ def test_shared_example_copy_is_untouched(tmp_path: Path) -> None:
     assert report.ok
     assert bundle.ncs["velocity_m_s"].notna().sum() == 1
     assert (bundle.ncs["amplitude"] == 0).sum() == 2
+
+
+def test_midline_side_only_for_midline_muscles(tmp_path: Path) -> None:
+    emg = EMG.replace("s1,deltoid,R", "s1,deltoid,M") + "s1,tongue,M,0,0,,normal,\n"
+    _, report = load_bundle(make_bundle(tmp_path / "b", emg=emg))
+    p = one(report, "unknown_value")
+    assert (p.row, p.column, p.value) == (1, "side", "M")
+
+
+def test_persistence_on_a_motor_row_is_a_warning(tmp_path: Path) -> None:
+    ncs = NCS.replace("3.5,8.9,70,,", "3.5,8.9,70,,50")
+    _, report = load_bundle(make_bundle(tmp_path / "b", ncs=ncs))
+    p = one(report, "misplaced_value")
+    assert (p.row, p.column, p.severity) == (1, "persistence_pct", "warning")
+    assert report.ok
+
+
+def test_json_key_left_out_is_a_missing_value_of_that_row() -> None:
+    doc = json.loads((EXAMPLES / "study.json").read_text())
+    doc["ncs"].append({"nerve": "ulnar", "side": "R", "kind": "motor", "amplitude": 7.0})
+    del doc["age_years"]
+    _, report = load_study_json(doc, source="s.json")
+    assert [(p.file, p.row, p.column, p.kind) for p in report.problems] == [
+        ("s.json", 1, "age_years", "missing_value"),
+        ("s.json ncs", 9, "stim_site", "missing_value"),
+    ]
