@@ -18,6 +18,8 @@ from features.vocab import CLASS_LABELS, CLASSES
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
+#: file-name endings kept on the saved copy (the loaders dispatch on them)
+SAFE_SUFFIXES = frozenset({".json", ".zip", ".csv", ".parquet"})
 
 
 def _state(request: Request) -> Any:
@@ -37,11 +39,18 @@ def render(
         "bundle_error": state.bundle_error,
         "disclaimer": state.disclaimer,
         "class_labels": CLASS_LABELS,
-        "max_upload_mb": state.settings.max_upload_bytes / 1024 / 1024,
+        "max_upload": _size_text(state.settings.max_upload_bytes),
     }
     return state.templates.TemplateResponse(
         request, template, {**base, **context}, status_code=status_code
     )
+
+
+def _size_text(n_bytes: int) -> str:
+    """A byte count for people: "20 MB", "195 KB"."""
+    if n_bytes >= 1024 * 1024:
+        return f"{n_bytes / 1024 / 1024:.0f} MB"
+    return f"{max(n_bytes // 1024, 1)} KB"
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -103,7 +112,8 @@ async def upload(request: Request, files: Annotated[list[UploadFile], File()]) -
         budget = limit
         saved = []
         for i, (f, name) in enumerate(zip(files, names, strict=True)):
-            dest = Path(tmp) / f"part{i}"
+            suffix = Path(name).suffix.lower()
+            dest = Path(tmp) / f"part{i}{suffix if suffix in SAFE_SUFFIXES else ''}"
             budget -= await save_upload(f, dest, budget, limit)
             saved.append((name, dest))
         result: LoadResult = await run_in_threadpool(load_saved_files, saved, Path(tmp))

@@ -93,22 +93,24 @@ def test_upload_errors_shown_row_by_row(client: Any, example_study: dict[str, An
 
 def test_everything_is_escaped(client: Any, example_study: dict[str, Any], caplog: Any) -> None:
     evil = "<script>alert(1)</script>"
+    evil_name = "<b onmouseover=alert(3)>x.json"
     example_study["notes"] = f"{evil} patient note"
     example_study["site_id"] = "<img src=x onerror=alert(2)>"
-    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="app")
     r = client.post(
-        "/upload", files={"files": (f"{evil}.json", json.dumps(example_study), "application/json")}
+        "/upload", files={"files": (evil_name, json.dumps(example_study), "application/json")}
     )
     assert r.status_code == 200
-    assert evil not in r.text
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text
+    assert "<b onmouseover" not in r.text
+    assert "&lt;b onmouseover=alert(3)&gt;x.json" in r.text
     url = re.search(r'href="(/study/u\d+/demo-als-001)"', r.text).group(1)
     html = client.get(url).text
     assert evil not in html
     assert "<img src=x" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; patient note" in html
+    assert "&lt;img src=x onerror=alert(2)&gt;" in html
     listing = client.get("/").text
-    assert evil not in listing
+    assert "<b onmouseover" not in listing
     assert "patient note" not in caplog.text
     assert "onerror" not in caplog.text
 
