@@ -15,8 +15,9 @@ beside the model (see ``docs/confidence.md`` for the reasoning):
    copula): every feature is mapped through its training empirical CDF to a normal score,
    missing values sit at the median (score 0), and the squared distance under a Ledoit-Wolf
    shrunk covariance of the training scores, divided by the number of features, is the
-   ``ood_score``. The threshold is the ``outlier_quantile`` (default 99 %) of the training
-   scores, so about 1 % of training studies are above it by construction.
+   ``ood_score``. The threshold is the ``outlier_quantile`` (default 99 %) of out-of-fold
+   training scores (covariance fitted without the scored fold: in-sample distances are
+   optimistic), so about 1 % of new typical studies are above it by construction.
 
 The ``ood_score`` column reports rule 3 divided by its threshold (values above 1 are flagged),
 so it is comparable across models.
@@ -156,7 +157,7 @@ class OODProfile:
                     f"least {self.min_measured}, typically {int(self.median_measured)})"
                 )
             if out_of_range[i]:
-                names = [self.feature_names[j] for j in np.flatnonzero(outside[i])[:3]]
+                names = [_label(self.feature_names[j]) for j in np.flatnonzero(outside[i])[:3]]
                 k = int(n_outside[i])
                 parts.append(
                     f"{k} value{'s' if k > 1 else ''} far outside the training range "
@@ -260,6 +261,8 @@ def fit_ood_profile(
     coverage_quantile: float = 0.005,
     min_measured: int = 3,
     min_tests_floor: int = 2,
+    n_folds: int = 5,
+    seed: int = 0,
 ) -> OODProfile:
     """Fit the unlike-the-training-data profile on the training feature table.
 
@@ -274,7 +277,7 @@ def fit_ood_profile(
     range_margin : float
         Extra margin beyond the quantiles, as a multiple of their span.
     outlier_quantile : float
-        Quantile of the training outlier scores used as the threshold.
+        Quantile of the out-of-fold training outlier scores used as the threshold.
     coverage_quantile : float
         Quantile of the training "findings measured" counts used as the coverage floor.
     min_measured : int
@@ -282,6 +285,10 @@ def fit_ood_profile(
     min_tests_floor : int
         Absolute floor of tests recorded (nerve responses + muscles), when the coverage
         columns of :data:`TEST_COUNT_COLUMNS` are in ``X_train``.
+    n_folds : int
+        Folds of the out-of-fold outlier scores that set the threshold.
+    seed : int
+        Seed of the fold assignment.
 
     Returns
     -------
@@ -309,8 +316,15 @@ def fit_ood_profile(
     z = _normal_scores(values, quantiles)
     lw = LedoitWolf(assume_centered=True).fit(z)
     precision = np.asarray(lw.precision_, dtype=float)
-    train_scores = _mahalanobis(z, precision)
-    threshold = float(np.quantile(train_scores, outlier_quantile))
+    # In-sample Mahalanobis distances are optimistic (the covariance has seen the study), so
+    # the threshold comes from out-of-fold scores: what a new typical study would score.
+    folds = np.random.default_rng(seed).permutation(len(z)) % n_folds
+    oof = np.empty(len(z))
+    for k in range(n_folds):  # loop over folds (not rows)
+        held = folds == k
+        fold_lw = LedoitWolf(assume_centered=True).fit(z[~held])
+        oof[held] = _mahalanobis(z[held], np.asarray(fold_lw.precision_, dtype=float))
+    threshold = float(np.quantile(oof, outlier_quantile))
 
     counts = measured.sum(axis=1)
     floor = int(np.floor(np.quantile(counts, coverage_quantile)))
@@ -341,6 +355,7 @@ def fit_ood_profile(
             "coverage_quantile": coverage_quantile,
             "min_measured": min_measured,
             "min_tests_floor": min_tests_floor,
+            "n_folds": n_folds,
             "ledoit_wolf_shrinkage": float(lw.shrinkage_),
         },
     )
@@ -355,6 +370,16 @@ def fit_ood_profile(
 
 
 # --- helpers ----------------------------------------------------------------------------------
+def _label(name: str) -> str:
+    """The registry's clinical label of a feature (the name itself if unknown)."""
+    try:
+        from features.catalog import FEATURES
+    except ImportError:  # pragma: no cover - the registry is part of the package
+        return name
+    info = FEATURES.get(name)
+    return info.label if info is not None else name
+
+
 def _aligned(X: pd.DataFrame, names: list[str]) -> np.ndarray:
     """``X[names]`` as float array, absent columns all-NaN (not measured)."""
     idx = X.columns.get_indexer(names)

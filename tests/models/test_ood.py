@@ -101,6 +101,12 @@ def test_tiny_model_rarely_flags_held_in_studies(tiny_model_dir, tiny_training_c
     assert scored["unlike_training_data"].mean() <= 0.025
 
 
+def test_tiny_model_rarely_flags_new_typical_studies(tiny_model_dir, fresh_cohort) -> None:
+    _, X = fresh_cohort
+    scored = OODProfile.load(tiny_model_dir).score(X)
+    assert scored["unlike_training_data"].mean() <= 0.06
+
+
 def test_tiny_model_flags_a_one_test_study_and_absurd_values(
     tiny_model_dir, tiny_training_cohort
 ) -> None:
