@@ -89,7 +89,7 @@ def waterfall_svg(
     class_label: str,
     base_value: float | None = None,
     total: float | None = None,
-    width: int = 720,
+    width: int = 800,
 ) -> Markup:
     """A SHAP waterfall: the start value, one step per finding, the remaining findings, the score.
 
@@ -115,7 +115,8 @@ def waterfall_svg(
         An ``<svg>`` element; positive steps in :data:`COLOUR_UP`, negative in
         :data:`COLOUR_DOWN`, each with its signed value printed.
     """
-    row_h, label_w, value_w, pad = 26, 300, 64, 10
+    row_h, label_w, value_w, pad = 26, 380, 64, 10
+    max_chars = int((label_w - 12) / 7.2)  # ~7 px per character at 12 px, with margin
     plot_w = width - label_w - value_w - pad
     start = 0.0 if base_value is None else float(base_value)
     rows: list[tuple[str, str, float, float, str]] = []  # label, tooltip, x0, x1, kind
@@ -159,7 +160,7 @@ def waterfall_svg(
         parts.append(f"<g class='wf-row wf-{kind}'><title>{escape(tip)}</title>")
         parts.append(
             f"<text x='{label_w - 8}' y='{y + 17}' text-anchor='end'>"
-            f"{escape(_clip(text, 46))}</text>"
+            f"{escape(_clip(text, max_chars))}</text>"
         )
         if kind == "marker":
             parts.append(
