@@ -358,9 +358,8 @@ class _Collector:
         if values is None:
             val: Any = None
         else:
-            v = values.iloc[idx]
-            texts = [_cell_text(x) for x in v.to_numpy(dtype=object)]
-            val = np.array([None if isinstance(t, float) else t for t in texts], dtype=object)
+            texts = _map_uniques(values.iloc[idx], _cell_text)
+            val = texts.where(texts.notna(), None).to_numpy(dtype=object)
         if isinstance(cause, pd.Series):
             c = cause.iloc[idx]
             cause_arr: Any = c.astype(object).where(c.notna(), None).to_numpy()
