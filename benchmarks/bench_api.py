@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import socket
 import subprocess
 import sys
@@ -102,11 +103,32 @@ def _over_http(model_dir: Path, doc: dict[str, Any], n: int) -> dict[str, float]
         proc.wait(timeout=10)
 
 
+def _breakdown(model_dir: Path, doc: dict[str, Any], n: int) -> dict[str, dict[str, float]]:
+    """Where the time goes: contract validation, features, prediction + explanation."""
+    from features.build import build_features
+    from features.contract import load_study_json
+    from models.predictor import Predictor
+
+    predictor = Predictor.load(str(model_dir))
+    bundle, _ = load_study_json(doc, source="request.json")
+    X = build_features(bundle)
+    return {
+        "validate (features.contract.load_study_json)": _timed(lambda: load_study_json(doc), n),
+        "features (features.build.build_features)": _timed(lambda: build_features(bundle), n),
+        "predict + explain (Predictor.predict_features)": _timed(
+            lambda: predictor.predict_features(X, top_k=8), n
+        ),
+    }
+
+
 def run_benchmark(model_dir: Path, doc: dict[str, Any], n: int = 200) -> dict[str, Any]:
     """Latency of ``POST /api/predict`` for one study, in process and over loopback HTTP."""
     result = {
         "endpoint": "POST /api/predict (one study, explanations included)",
         "model_dir": str(model_dir),
+        "load_average_1min": round(os.getloadavg()[0], 2),
+        "cpu_count": os.cpu_count(),
+        "breakdown": _breakdown(model_dir, doc, max(n // 2, 20)),
         "in_process": _in_process(model_dir, doc, n),
         "http_loopback": _over_http(model_dir, doc, n),
         "target_median_ms": TARGET_MEDIAN_MS,
