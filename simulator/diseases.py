@@ -124,7 +124,7 @@ def als(idx: np.ndarray, ctx: Context, rng: np.random.Generator) -> Latent:
     """ALS: lower motor neuron loss spreading from an onset region (CR7.4, T3.1c, T2.5).
 
     Onset region bulbar 33 %, cervical 28 %, lumbosacral 36 %, thoracic 3 %; 1-4 contiguous
-    regions; per involved muscle fibs P 0.6 (bulbar 0.1), fasciculations P 0.35 (12 % of
+    regions (10/25/35/30 %); intrinsic hand muscles lose units earlier (split hand); per involved muscle fibs P 0.6 (bulbar 0.1), fasciculations P 0.35 (12 % of
     patients none), chronic reinnervation P 0.8 (bulbar 0.6); CMAP factor min(1, (1-L)/0.5);
     split hand (ADM loss 0.6 x APB/FDI); conduction >= 0.8 LLN; SNAPs normal in 83 %.
     """
@@ -134,16 +134,15 @@ def als(idx: np.ndarray, ctx: Context, rng: np.random.Generator) -> Latent:
     a = ctx.anchor[idx]
     onset_cum = np.cumsum([0.33, 0.28, 0.03, 0.36])  # bulbar, cervical, thoracic, lumbosacral
     onset = np.minimum((a[:, 1, None] > onset_cum[None, :]).sum(axis=1), 3)
-    k = 1 + np.minimum((a[:, 2, None] > np.cumsum([0.15, 0.35, 0.30])[None, :]).sum(axis=1), 3)
+    k = 1 + np.minimum((a[:, 2, None] > np.cumsum([0.10, 0.25, 0.35])[None, :]).sum(axis=1), 3)
     lo = np.maximum(0, onset - k + 1)
     hi = np.minimum(onset, 4 - k)
     start = lo + np.floor(rng.random(n) * (hi - lo + 1)).astype(int)
     reg = np.arange(4)[None, :]
     involved_region = (reg >= start[:, None]) & (reg < (start + k)[:, None])  # (n, 4)
-    sev = 0.9 * rng.beta(2.5, 2.0, n)  # onset-region motor unit loss L in [0, 0.9]
-    region_loss = np.where(
-        reg == onset[:, None], sev[:, None], sev[:, None] * _uniform(rng, 0.3, 0.9, (n, 4))
-    )
+    sev = 0.95 * rng.beta(3.5, 1.5, n)  # onset-region motor unit loss L in [0, 0.95] (CR7.4)
+    spread = _uniform(rng, 0.4, 1.0, (n, 4))  # later regions less affected [sim]
+    region_loss = np.where(reg == onset[:, None], sev[:, None], sev[:, None] * spread)
     region_loss = np.where(involved_region, region_loss, 0.0)
     # asymmetry: the symptomatic side is worse
     sym = _side_arrays(ctx.index_side[idx])
@@ -151,7 +150,12 @@ def als(idx: np.ndarray, ctx: Context, rng: np.random.Generator) -> Latent:
     m_reg = an.region  # (M,)
     base = region_loss[:, m_reg][:, :, None] * side_f[:, None, :]  # (n, M, 2)
     base = np.where(an.bulbar[None, :, None], region_loss[:, m_reg][:, :, None], base)
-    loss = np.clip(base * _uniform(rng, 0.6, 1.3, base.shape), 0.0, 0.95)
+    # intrinsic hand muscles (thenar complex, FDI) are hit earlier: the split-hand phenomenon
+    # (Menon 2013, T3.1c) [sim factor]
+    hand = np.zeros(an.region.size)
+    hand[[an.recording_idx[_M["median_apb"]], an.recording_idx[_M["ulnar_fdi"]]]] = 1.0
+    jit = _uniform(rng, 0.6, 1.3, base.shape) * (1.0 + 0.6 * hand)[None, :, None]
+    loss = np.clip(base * jit, 0.0, 0.95)
     # clinically uninvolved regions: about 40 % of muscles still abnormal (Liu 2018)
     sub = (~involved_region[:, m_reg])[:, :, None] & (rng.random(base.shape) < 0.4)
     loss = np.where(sub, _uniform(rng, 0.1, 0.4, base.shape), loss)
@@ -163,7 +167,7 @@ def als(idx: np.ndarray, ctx: Context, rng: np.random.Generator) -> Latent:
     )
     loss[:, adm] = 0.6 * 0.5 * (loss[:, apb] + loss[:, fdi])
     involved = loss > 0.05
-    p_fib = np.where(an.bulbar[None, :, None], 0.10, 0.60)
+    p_fib = np.where(an.bulbar[None, :, None], 0.10, 0.70)  # T2.5: 58 % of all sampled muscles
     p_chronic = np.where(an.bulbar[None, :, None], 0.60, 0.80)
     _muscle_findings(
         lat,
@@ -217,7 +221,7 @@ def axonal_pn(
     n = idx.size
     an = ctx.anatomy
     lat = _new(n, ctx)
-    s = rng.beta(2.0, 2.6, n) if severity is None else severity
+    s = rng.beta(3.0, 1.6, n) if severity is None else severity  # EDX-confirmed PN: mostly moderate
     s2 = np.clip(s[:, None] * _uniform(rng, 0.85, 1.15, (n, 2)), 0.0, 1.0)  # per side
     snap_k = {
         "median_d2": 0.5,
@@ -250,7 +254,7 @@ def axonal_pn(
     lat["f_absent"] = lat["cmap"] < 0.1
     # EMG: local severity falls with the length index
     lam = an.length[None, :, None]
-    thr = (1.0 - lam) * 0.8
+    thr = 1.0 - lam
     s_m = np.clip((s2[:, None, :] - thr) / np.maximum(1.0 - thr, 1e-6), 0.0, 1.0)
     s_m = np.where(lam > 0, s_m, 0.0)
     involved = s_m > 0.02
@@ -290,7 +294,7 @@ def demyelinating_pn(
     affected[:, _M["ulnar_fdi"]] = affected[:, _M["ulnar_adm"]]
     acq = (cidp | aidp) & affected
     f_dml = rng.random(shape) < np.where(aidp, 0.6, 0.45)
-    f_cv = rng.random(shape) < np.where(aidp, 0.5, 0.5)
+    f_cv = rng.random(shape) < np.where(aidp, 0.5, 0.6)
     dml = np.where(acq & f_dml, uln * _uniform(rng, 1.5, 2.5, shape), 1.0)
     dml = np.where(aidp & acq & f_dml, uln * _uniform(rng, 1.1, 1.6, shape), dml)
     cv = np.where(acq, _uniform(rng, 0.75, 0.92, shape), _uniform(rng, 0.88, 1.0, shape))
@@ -399,7 +403,7 @@ def myopathy(
     n = idx.size
     an = ctx.anatomy
     lat = _new(n, ctx)
-    s = rng.beta(2.2, 2.2, n)
+    s = rng.beta(2.5, 2.0, n)
     shape = (n, an.region.size, 2)
     ibm = (subtype == "ibm")[:, None, None]
     p_inv = np.where(an.proximal, 0.8, np.where(an.distal, 0.3, np.where(an.axial, 0.7, 0.1)))
@@ -444,7 +448,7 @@ def myopathy(
         1.0 + 2.0 * rng.random(shape),
         0.0,
     ).astype(np.float32)
-    severe = s > np.quantile(rng.beta(2.2, 2.2, 2000), 0.8)
+    severe = s > 0.75  # about the most severe 20 % of Beta(2.5, 2)
     lat["cmap"] = np.where(severe[:, None, None], _uniform(rng, 0.5, 1.0, (n, 5, 2)), 1.0)
     return Latent(**lat)
 
@@ -464,7 +468,7 @@ def radiculopathy(
     lat = _new(n, ctx)
     root = np.array([ROOTS.index(r) for r in subtype])
     months = np.exp(rng.normal(np.log(4.0), 1.1, n))  # median 4 months since onset [sim]
-    s = rng.beta(1.6, 2.8, n)
+    s = rng.beta(1.4, 3.2, n)
     sym = _side_arrays(ctx.index_side[idx])  # (n, 2)
     w = np.where(
         an.main_root[:, root].T, 1.0, np.where(an.any_root[:, root].T, 0.45, 0.0)

@@ -129,7 +129,12 @@ def render_ncs(
         cold = np.clip((30.0 if lower else 32.0) - temp, 0.0, None)
         z_cv, z_amp = rng.normal(size=n), rng.normal(size=n)
         cv_bio = ms.biological_sd(r["cv_sd_m_s"], 0.03 * r["cv_mean_m_s"])
-        amp_bio = float(ms.biological_sd(r["amp_log_sd"], ms.SNAP_NOISE_LOG_SD))
+        # the reference SD already holds the covariate spread (sex x1.4 in the arms: log-SD 0.17;
+        # height 9 cm x 0.5 %/cm: 0.045; BMI in the legs: 0.03), so remove it with the noise
+        cov_sd = np.hypot(0.17, 0.045) if not lower else np.hypot(0.045, 0.03)
+        amp_bio = float(
+            ms.biological_sd(ms.biological_sd(r["amp_log_sd"], ms.SNAP_NOISE_LOG_SD), cov_sd)
+        )
         for side in (0, 1):
             ii = np.flatnonzero(sampling.sensory[:, si, side])
             k = ii.size
@@ -162,10 +167,8 @@ def render_ncs(
             absent = latent.s_absent[ii, si, side] | (amp_m < ms.SENSORY_FLOOR_UV)
             if lower:  # absence acceptable in the elderly: p 0.05 at 75, rising (CR7.2, Tavee 2014)
                 absent |= rng.random(k) < np.clip(0.05 * np.exp((age[ii] - 75.0) / 6.0), 0.0, 0.6)
-            peak_m = (
-                ms.jitter_relative(peak, ms.LATENCY_NOISE_CV, rng) + lab["latency_offset_ms"][ii]
-            )
-            onset_m = ms.jitter_relative(onset, ms.LATENCY_NOISE_CV, rng)
+            peak_m = ms.jitter_latency(peak, rng) + lab["latency_offset_ms"][ii]
+            onset_m = ms.jitter_latency(onset, rng)
             d_m = np.round(d * dist_err * (1.0 + rng.normal(0.0, ms.DISTANCE_NOISE_CV, k)))
             vel = ms.blank(d_m / onset_m, lab["p_sensory_velocity"][ii], rng)
             dec_l, dec_a = lab["decimals_latency"][ii], lab["decimals_amplitude"][ii]
@@ -210,7 +213,7 @@ def _motor_unit(
     cold = np.clip((30.0 if lower else 32.0) - temp, 0.0, None)
     z_cv, z_lat, z_amp, z_f = (rng.normal(size=n) for _ in range(4))
     cv_bio = ms.biological_sd(r["cv_sd_m_s"], 0.03 * r["cv_mean_m_s"])
-    lat_bio = ms.biological_sd(r["lat_sd_ms"], ms.LATENCY_NOISE_CV * r["lat_mean_ms"])
+    lat_bio = ms.biological_sd(r["lat_sd_ms"], 0.025 * r["lat_mean_ms"])
     amp_bio = float(ms.biological_sd(r["amp_log_sd"], ms.CMAP_NOISE_LOG_SD))
     for side in (0, 1):
         ii = np.flatnonzero(sampling.motor[:, ui, side])
@@ -251,7 +254,7 @@ def _motor_unit(
         noise_shared = rng.normal(0.0, ms.CMAP_NOISE_LOG_SD, k)
         amp_m = amp * np.exp(noise_shared)
         absent = amp_m < ms.MOTOR_FLOOR_MV
-        lat_m = ms.jitter_relative(dml, ms.LATENCY_NOISE_CV, rng) + lab["latency_offset_ms"][ii]
+        lat_m = ms.jitter_latency(dml, rng) + lab["latency_offset_ms"][ii]
         dec_l, dec_a = lab["decimals_latency"][ii], np.maximum(lab["decimals_amplitude"][ii], 1)
         dur_keep = rng.random(k) < lab["p_duration"][ii]
         common = {
@@ -282,10 +285,7 @@ def _motor_unit(
                 a = a * prox_f
             du = prev_dur * (1.0 + rng.uniform(0.0, 0.06, k) + latent.td[ii, ui, side, j])
             a_m = a * np.exp(noise_shared + rng.normal(0.0, 0.04, k))
-            lm = (
-                ms.jitter_relative(lat_true, ms.LATENCY_NOISE_CV * 0.7, rng)
-                + lab["latency_offset_ms"][ii]
-            )
+            lm = ms.jitter_latency(lat_true, rng) + lab["latency_offset_ms"][ii]
             lm = np.maximum(lm, prev_meas + 0.2)
             seg_m = np.round(seg_len * dist_err * (1.0 + rng.normal(0.0, ms.DISTANCE_NOISE_CV, k)))
             ab = absent | (a_m < ms.MOTOR_FLOOR_MV)

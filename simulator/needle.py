@@ -79,7 +79,7 @@ def render_emg(
             dur_exp = ref["duration_ms"] * age_f * np.exp(rng.normal(0.0, 0.06, k))
             amp_exp = ref["amplitude_uv"] * (1.0 + 0.005 * np.maximum(age_years[ii] - 25.0, 0.0))
             amp_exp = amp_exp * np.exp(rng.normal(0.0, 0.15, k))
-            dur = dur_exp * (1.0 + 0.8 * reinn) * (1.0 - 0.5 * myo) * (1.0 + 0.6 * pseudo)
+            dur = dur_exp * (1.0 + 0.8 * reinn) * (1.0 - 0.6 * myo) * (1.0 + 0.6 * pseudo)
             dur = dur * np.exp(rng.normal(0.0, 0.07, k))  # sampling of 20 MUAPs
             amp = amp_exp * (1.0 + 2.0 * reinn) * (1.0 - 0.55 * myo) * (1.0 + 2.5 * pseudo)
             amp = amp * np.exp(rng.normal(0.0, 0.12, k))
@@ -99,9 +99,9 @@ def render_emg(
             myot = _grade(latent.myotonia[ii, mi, side].astype(float), 0.0, 0.0, rng)
             # recruitment from units lost or blocked (T2.3)
             deficit = 1.0 - (1.0 - loss) * (1.0 - block) + rng.normal(0.0, 0.07, k)
-            early = (myo + rng.normal(0.0, 0.07, k) > 0.3) & (deficit < 0.35)
+            early = (myo + rng.normal(0.0, 0.07, k) > 0.3) & (deficit < 0.3)
             rec = np.select(
-                [deficit > 0.97, deficit > 0.85, deficit > 0.35, early], [4, 3, 1, 2], default=0
+                [deficit > 0.97, deficit > 0.85, deficit > 0.3, early], [4, 3, 1, 2], default=0
             )
             none = rec == 4
             # MUAP recording habit: numbers, grades or mixed
