@@ -22,7 +22,7 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import cache, partial
 from pathlib import Path
@@ -73,6 +73,7 @@ PROBLEM_KINDS: dict[str, str] = {
     "duplicate_study_id": "study_id repeated",
     "unknown_study_id": "study_id not in studies",
     "study_id_mismatch": "row's study_id differs from its study",
+    "bad_json_shape": "JSON element of the wrong type",
 }
 
 
@@ -379,6 +380,7 @@ class _Collector:
                     "severity": severity,
                     "kind": kind,
                     "_table": list(TABLES).index(raw.name),
+                    "_pos": idx,
                 }
             )
         )
@@ -387,7 +389,7 @@ class _Collector:
         out = list(self.file_level)
         if self.frames:
             df = pd.concat(self.frames, ignore_index=True)
-            df = df.sort_values(["_table", "file", "row"], kind="stable")
+            df = df.sort_values(["_table", "_pos"], kind="stable")
             df = df.astype(object).where(df.notna(), None)
             cols = [df[c].to_numpy() for c in _PCOLS]
             out.extend(
@@ -788,10 +790,15 @@ def _check_emg(raw: RawTable, df: pd.DataFrame, sids: pd.Series, coll: _Collecto
 # public API
 # --------------------------------------------------------------------------------------------
 def _validate_tables(
-    tables: Mapping[str, RawTable], source: str
+    tables: Mapping[str, RawTable], source: str, earlier: Sequence[Problem] = ()
 ) -> tuple[Bundle, ValidationReport]:
-    """Normalise and cross-check the raw tables of one bundle."""
+    """Normalise and cross-check the raw tables of one bundle.
+
+    ``earlier`` are problems found before the tables existed (JSON structure); they are listed
+    first and count like the others.
+    """
     coll = _Collector()
+    coll.file_level.extend(earlier)
     frames: dict[str, pd.DataFrame] = {}
     for name in TABLES:
         if name in tables:
@@ -885,7 +892,7 @@ def _json_tables(doc: Any, source: str, coll_problems: list[Problem]) -> dict[st
                     None,
                     type(d).__name__,
                     "a JSON object with the study's fields",
-                    kind="unreadable_file",
+                    kind="bad_json_shape",
                 )
             )
             continue
@@ -904,7 +911,7 @@ def _json_tables(doc: Any, source: str, coll_problems: list[Problem]) -> dict[st
                         type(rows).__name__,
                         f"'{name}' as a JSON array of row objects",
                         study_id=None if sid is None else str(sid),
-                        kind="unreadable_file",
+                        kind="bad_json_shape",
                     )
                 )
                 continue
@@ -918,7 +925,7 @@ def _json_tables(doc: Any, source: str, coll_problems: list[Problem]) -> dict[st
                             str(r)[:40],
                             "a JSON object (one row)",
                             study_id=None if sid is None else str(sid),
-                            kind="unreadable_file",
+                            kind="bad_json_shape",
                         )
                     )
                     continue
@@ -1000,26 +1007,7 @@ def load_study_json(
         )
         doc = []
     tables = _json_tables(doc, source, structural)
-    bundle, report = _validate_tables(tables, source)
-    if structural:
-        bad_ids = {p.study_id for p in structural if p.study_id is not None}
-        report = ValidationReport(
-            problems=structural + report.problems,
-            n_rows=report.n_rows,
-            invalid_study_ids=report.invalid_study_ids
-            | bad_ids
-            | (
-                {*bundle.studies["study_id"].dropna()}
-                if any(p.study_id is None for p in structural)
-                else set()
-            ),
-            n_studies=report.n_studies,
-            n_valid_studies=0,
-        )
-        report.n_valid_studies = len(
-            set(bundle.studies["study_id"].dropna()) - report.invalid_study_ids
-        )
-    return bundle, report
+    return _validate_tables(tables, source, structural)
 
 
 def load_bundle(path: str | Path) -> tuple[Bundle, ValidationReport]:

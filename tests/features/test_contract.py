@@ -393,8 +393,37 @@ def test_json_list_of_studies_and_mismatched_row_id() -> None:
 def test_json_with_wrong_shape_is_reported() -> None:
     _, report = load_study_json({"study_id": "a", "age_years": 40, "ncs": {"nerve": "median"}})
     assert not report.ok
-    assert one(report, "unreadable_file").column == "ncs"
+    assert one(report, "bad_json_shape").column == "ncs"
     assert report.invalid_study_ids == {"a"}
+
+
+def test_json_list_element_of_wrong_type_leaves_other_studies_valid() -> None:
+    doc = json.loads((EXAMPLES / "study.json").read_text())
+    bundle, report = load_study_json([doc, "oops"], source="batch.json")
+    p = one(report, "bad_json_shape")
+    assert (p.file, p.row, p.value) == ("batch.json", 2, "str")
+    assert report.invalid_study_ids == set()
+    assert report.n_valid_studies == 1
+    assert not report.ok
+
+
+def test_json_problems_are_listed_in_study_order() -> None:
+    first = json.loads((EXAMPLES / "study.json").read_text())
+    second = copy.deepcopy(first)
+    second["study_id"] = "demo-als-002"
+    first["ncs"][5]["amplitude"] = 0.01  # sensory in mV
+    second["ncs"][0]["amplitude"] = 2100  # motor in µV
+    _, report = load_study_json([first, second], source="b.json")
+    assert [(p.study_id, p.row) for p in report.problems] == [
+        ("demo-als-001", 6),
+        ("demo-als-002", 1),
+    ]
+
+
+def test_not_json_object_is_unreadable() -> None:
+    bundle, report = load_study_json(42)  # type: ignore[arg-type]
+    assert one(report, "unreadable_file").value == "int"
+    assert len(bundle.studies) == 0
 
 
 def test_study_to_json_round_trip() -> None:
