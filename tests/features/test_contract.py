@@ -11,7 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from features import vocab
 from features.contract import (
     Problem,
     ValidationReport,
@@ -472,3 +475,42 @@ def test_json_key_left_out_is_a_missing_value_of_that_row() -> None:
         ("s.json", 1, "age_years", "missing_value"),
         ("s.json ncs", 9, "stim_site", "missing_value"),
     ]
+
+
+_NERVE_SPELLINGS = [(n, n) for n in vocab.NERVES] + list(vocab.NERVE_SYNONYMS.items())
+_MUSCLE_SPELLINGS = [(m, m) for m in vocab.MUSCLES] + list(vocab.MUSCLE_SYNONYMS.items())
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    nerve=st.sampled_from(_NERVE_SPELLINGS),
+    muscle=st.sampled_from(_MUSCLE_SPELLINGS),
+    upper=st.lists(st.booleans(), min_size=40, max_size=40),
+    pad=st.sampled_from(["", " ", "  ", "\t"]),
+)
+def test_any_case_and_padding_of_a_vocabulary_value_is_accepted(
+    nerve: tuple[str, str], muscle: tuple[str, str], upper: list[bool], pad: str
+) -> None:
+    def spell(word: str) -> str:
+        mixed = "".join(c.upper() if u else c for c, u in zip(word, upper * 3, strict=False))
+        return f"{pad}{mixed}{pad}"
+
+    doc = {
+        "study_id": "h1",
+        "age_years": 40,
+        "ncs": [
+            {
+                "nerve": spell(nerve[0]),
+                "side": spell("left"),
+                "kind": "motor",
+                "stim_site": "ankle",
+                "amplitude": 3,
+            }
+        ],
+        "emg": [{"muscle": spell(muscle[0]), "side": "R"}],
+    }
+    bundle, report = load_study_json(doc)
+    assert report.ok, report.format()
+    assert bundle.ncs.loc[0, "nerve"] == nerve[1]
+    assert bundle.ncs.loc[0, "side"] == "L"
+    assert bundle.emg.loc[0, "muscle"] == muscle[1]
