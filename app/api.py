@@ -25,6 +25,8 @@ class Health(BaseModel):
     model_version: str | None = None
     model_source: str | None = None
     message: str | None = None
+    bundle_loaded: bool = False
+    studies: int = 0
 
 
 class ContributionOut(BaseModel):
@@ -134,6 +136,8 @@ def health(request: Request) -> Health:
         model_version=getattr(p, "version", None),
         model_source=state.model_source,
         message=state.model_error,
+        bundle_loaded=state.bundle_ready.is_set(),
+        studies=sum(len(d.study_ids) for d in state.store.datasets()),
     )
 
 

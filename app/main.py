@@ -9,6 +9,7 @@ answers 503.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -51,6 +52,8 @@ class AppState:
     model_source: str | None = None
     model_error: str | None = None
     bundle_error: str | None = None
+    #: set once the configured bundle is loaded (or failed, or there is none)
+    bundle_ready: threading.Event = field(default_factory=threading.Event)
     disclaimer: str = DISCLAIMER
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -80,9 +83,15 @@ def load_predictor(settings: Settings) -> tuple[PredictorLike | None, str | None
 
 
 def _load_configured_bundle(state: AppState) -> None:
-    """Load, validate and predict the configured bundle folder into the store."""
-    from app.uploads import _load_bundle
-    from features.contract import load_bundle
+    """Load, validate and predict the configured bundle folder into the store (then set ready)."""
+    try:
+        _load_bundle_into(state)
+    finally:
+        state.bundle_ready.set()
+
+
+def _load_bundle_into(state: AppState) -> None:
+    from app.uploads import load_bundle_path
 
     folder = state.settings.bundle_dir()
     if folder is None:
@@ -91,7 +100,7 @@ def _load_configured_bundle(state: AppState) -> None:
         state.bundle_error = f"The configured bundle {folder} does not exist."
         log.warning("configured bundle folder is missing")
         return
-    result = _load_bundle(load_bundle, folder, folder.name)
+    result = load_bundle_path(folder, str(folder))
     if result.bundle is None:
         state.bundle_error = "; ".join(p["cause"] for p in result.problems)
         return
@@ -185,7 +194,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state: AppState = app.state.emgdx
         state.predictor, state.model_source, state.model_error = load_predictor(settings)
-        _load_configured_bundle(state)
+        # a large bundle takes a while: serve (and say "loading") meanwhile
+        threading.Thread(
+            target=_load_configured_bundle, args=(state,), name="emgdx-bundle", daemon=True
+        ).start()
         yield
 
     app = FastAPI(

@@ -37,6 +37,7 @@ def render(
         "model_version": getattr(predictor, "version", None),
         "model_error": state.model_error,
         "bundle_error": state.bundle_error,
+        "bundle_loading": not state.bundle_ready.is_set(),
         "disclaimer": state.disclaimer,
         "class_labels": CLASS_LABELS,
         "max_upload": _size_text(state.settings.max_upload_bytes),

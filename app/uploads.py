@@ -169,8 +169,6 @@ def load_saved_files(files: list[tuple[str, Path]], workdir: Path) -> LoadResult
     workdir : Path
         A private temporary directory for unpacking.
     """
-    from features.contract import load_bundle
-
     if not files:
         return LoadResult(
             None,
@@ -200,7 +198,7 @@ def load_saved_files(files: list[tuple[str, Path]], workdir: Path) -> LoadResult
                     )
                 ],
             )
-        return _load_bundle(load_bundle, path, name)
+        return load_bundle_path(path, name)
     tables = [(_table_name(n), n, p) for n, p in files]
     bad = [n for t, n, _ in tables if t is None]
     if bad:
@@ -219,13 +217,15 @@ def load_saved_files(files: list[tuple[str, Path]], workdir: Path) -> LoadResult
     folder.mkdir(parents=True, exist_ok=True)
     for (table, suffix), _, path in tables:  # type: ignore[misc]
         path.replace(folder / f"{table}{suffix}")
-    return _load_bundle(load_bundle, folder, ", ".join(names))
+    return load_bundle_path(folder, ", ".join(names))
 
 
-def _load_bundle(loader: Any, path: Path, name: str) -> LoadResult:
-    """Run the contract's bundle loader; a bundle-level failure becomes one problem row."""
+def load_bundle_path(path: Path, name: str) -> LoadResult:
+    """Run the contract's bundle loader on a folder or ``.zip``; a failure becomes one problem row."""
+    from features.contract import load_bundle
+
     try:
-        bundle, report = loader(path)
+        bundle, report = load_bundle(path)
     except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
         log.info("upload could not be read as a bundle: %s", type(exc).__name__)
         return LoadResult(

@@ -74,6 +74,7 @@ def client(app_settings: Any) -> Iterator[Any]:
     from app.main import create_app
 
     with TestClient(create_app(app_settings)) as c:
+        assert c.app.state.emgdx.bundle_ready.wait(120), "the bundle did not load"
         yield c
 
 
@@ -125,7 +126,8 @@ def live_server(
                     )
                 try:
                     with urllib.request.urlopen(f"{url}/api/health", timeout=1) as r:
-                        if json.loads(r.read())["model_loaded"]:
+                        health = json.loads(r.read())
+                        if health["model_loaded"] and health["bundle_loaded"]:
                             break
                 except OSError:
                     pass
