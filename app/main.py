@@ -86,6 +86,11 @@ def _load_configured_bundle(state: AppState) -> None:
     """Load, validate and predict the configured bundle folder into the store (then set ready)."""
     try:
         _load_bundle_into(state)
+    except Exception as exc:  # noqa: BLE001 — a background thread: report on the page, not silently
+        log.error("the configured bundle could not be loaded: %s", type(exc).__name__)
+        state.bundle_error = (
+            f"The configured bundle could not be loaded: {type(exc).__name__}: {exc}"
+        )
     finally:
         state.bundle_ready.set()
 
