@@ -57,9 +57,14 @@ class AugmentParams(_Section):
 
     n_copies: int = Field(1, ge=0, le=10)
     p_drop_nerve: float = Field(0.3, ge=0, le=1)
+    nerve_share: float = Field(0.3, ge=0, le=1)
     p_drop_muscle: float = Field(0.3, ge=0, le=1)
+    muscle_share: float = Field(0.3, ge=0, le=1)
     p_drop_region: float = Field(0.15, ge=0, le=1)
+    p_drop_limb: float = Field(0.05, ge=0, le=1)
+    p_drop_numeric_muap: float = Field(0.3, ge=0, le=1)
     p_drop_value: float = Field(0.1, ge=0, le=1)
+    value_share: float = Field(0.1, ge=0, le=1)
     p_drop_temperature: float = Field(0.3, ge=0, le=1)
 
 

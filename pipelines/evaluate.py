@@ -97,6 +97,8 @@ def thinned_features(
         nerve_share=1.0 - keep,
         muscle_share=1.0 - keep,
         p_drop_region=0.0,
+        p_drop_limb=0.0,
+        p_drop_numeric_muap=0.0,
         p_drop_value=0.0,
         p_drop_temperature=0.0,
     )

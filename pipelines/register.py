@@ -55,7 +55,7 @@ def champion_value(client: Any, name: str, alias: str) -> tuple[str | None, floa
     except MlflowException:
         return None, None
     value = mv.tags.get(METRIC_TAG)
-    return mv.version, (float(value) if value is not None else None)
+    return str(mv.version), (float(value) if value is not None else None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,162 @@
+"""Stage smoke test: split -> train -> evaluate -> register on a tiny simulated cohort.
+
+Runs in ``tmp_path`` with its own SQLite MLflow store; checks the files DVC tracks, the MLflow
+run that links them and the champion rule of the registry.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from features.build import build_features
+from features.bundle_io import write_bundle
+from simulator.cohort import simulate_cohort
+
+TINY_PARAMS = {
+    "split": {"holdout_site": "lab-d", "seed": 1},
+    "train": {
+        "num_boost_round": 40,
+        "early_stopping_rounds": 10,
+        "num_leaves": 7,
+        "min_data_in_leaf": 10,
+        "num_threads": 1,
+        "augment": {"n_copies": 1},
+        "logreg": {"max_iter": 200},
+    },
+    "evaluate": {"shap_sample": 50},
+}
+
+
+@pytest.fixture(scope="module")
+def pipeline_dir(tmp_path_factory) -> Path:
+    """A tiny project: validated bundle, features and params (nothing trained yet)."""
+    root = tmp_path_factory.mktemp("project")
+    bundle = simulate_cohort(700, 3)
+    write_bundle(bundle, root / "data" / "validated", fmt="parquet")
+    (root / "data" / "features").mkdir(parents=True)
+    build_features(bundle).to_parquet(root / "data" / "features" / "features.parquet")
+    (root / "params.yaml").write_text(yaml.safe_dump(TINY_PARAMS))
+    return root
+
+
+def _register(root: Path) -> dict:
+    from pipelines import register
+
+    argv = [
+        "--model",
+        str(root / "data" / "model"),
+        "--metrics",
+        str(root / "reports" / "metrics.json"),
+    ]
+    out = root / "reports" / "register.json"
+    assert register.main([*argv, "--report", str(out), "--params", str(root / "params.yaml")]) == 0
+    return json.loads(out.read_text())
+
+
+def _run_stages(root: Path) -> None:
+    from pipelines import evaluate, split, train
+
+    d = root / "data"
+    common = ["--params", str(root / "params.yaml")]
+    assert split.main(["--bundle", str(d / "validated"), "--out", str(d / "splits"), *common]) == 0
+    inputs = [
+        "--bundle",
+        str(d / "validated"),
+        "--features",
+        str(d / "features" / "features.parquet"),
+        "--splits",
+        str(d / "splits" / "splits.parquet"),
+    ]
+    assert (
+        train.main(
+            [
+                *inputs,
+                "--out",
+                str(d / "model"),
+                "--report",
+                str(root / "reports" / "train.json"),
+                *common,
+            ]
+        )
+        == 0
+    )
+    assert (
+        evaluate.main(
+            [*inputs, "--model", str(d / "model"), "--out", str(root / "reports"), *common]
+        )
+        == 0
+    )
+
+
+@pytest.fixture(scope="module")
+def ran(pipeline_dir, tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.chdir(pipeline_dir)
+    mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{pipeline_dir / 'mlflow.db'}")
+    try:
+        _run_stages(pipeline_dir)
+        first = _register(pipeline_dir)
+        # a second registration of an equally good model must not take the alias
+        second = _register(pipeline_dir)
+        yield pipeline_dir, first, second
+    finally:
+        mp.undo()
+
+
+def test_splits_keep_patients_together_and_hold_out_the_site(ran):
+    root, *_ = ran
+    splits = pd.read_parquet(root / "data" / "splits" / "splits.parquet")
+    assert splits.groupby("patient_id")["split"].nunique().max() == 1
+    assert set(splits.loc[splits["site_id"] == "lab-d", "split"]) == {"heldout_site"}
+
+
+def test_model_dir_and_metrics_for_all_three_models(ran):
+    root, *_ = ran
+    model = root / "data" / "model"
+    assert {"booster.txt", "model.json", "ood_profile.json"} <= {p.name for p in model.iterdir()}
+    assert (model / "baselines" / "logreg.skops").exists()
+    metrics = json.loads((root / "reports" / "metrics.json").read_text())
+    for s in ("test", "heldout_site", "robustness_half"):
+        for m in ("lightgbm", "logreg", "rules"):
+            assert 0.0 <= metrics["summary"][s][m] <= 1.0
+    assert metrics["summary"]["test"]["lightgbm"] > 0.35  # chance is about 1/6
+    assert set(metrics["by_site"]) >= {"lab-d"}
+    confusion = pd.read_csv(root / "reports" / "plots" / "confusion.csv")
+    assert list(confusion.columns) == ["study_id", "actual", "predicted"]
+    for png in (
+        "confusion_test.png",
+        "reliability.png",
+        "shap_summary.png",
+        "feature_importance.png",
+    ):
+        assert (root / "reports" / "plots" / png).stat().st_size > 1000
+
+
+def test_one_mlflow_run_holds_params_metrics_and_plots(ran):
+    import mlflow
+
+    root, *_ = ran
+    meta = json.loads((root / "data" / "model" / "model.json").read_text())
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    run = client.get_run(meta["mlflow_run_id"])
+    assert run.data.params["num_leaves"] == "7"
+    assert "test.lightgbm.macro_f1" in run.data.metrics
+    assert "valid_macro_f1_lightgbm" in run.data.metrics
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
+    assert "plots/shap_summary.png" in artifacts
+
+
+def test_champion_moves_only_when_strictly_better(ran):
+    root, first, second = ran
+    assert first["champion"] is True
+    assert second["champion"] is False
+    assert second["previous_champion"] == first["version"]
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    assert str(client.get_model_version_by_alias("emgdx", "champion").version) == first["version"]
