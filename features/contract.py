@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from features import vocab
 from features.bundle import (
@@ -254,7 +255,6 @@ def _lookup(allowed: tuple[str, ...], synonyms: Mapping[str, str] | None = None)
 @cache
 def _vocabularies() -> dict[tuple[str, str], tuple[dict[str, str], str]]:
     """(table, column) -> (token lookup, expected text)."""
-    muscles = tuple(load_muscles().index)
     side_syn = {"left": "L", "right": "R"}
     spec: dict[tuple[str, str], tuple[tuple[str, ...], Mapping[str, str] | None]] = {
         ("studies", "sex"): (vocab.SEXES, {"female": "F", "male": "M", "unknown": "U"}),
@@ -262,7 +262,7 @@ def _vocabularies() -> dict[tuple[str, str], tuple[dict[str, str], str]]:
         ("ncs", "nerve"): (vocab.NERVES, vocab.NERVE_SYNONYMS),
         ("ncs", "side"): (vocab.NCS_SIDES, side_syn),
         ("ncs", "kind"): (vocab.KINDS, None),
-        ("emg", "muscle"): (muscles, vocab.MUSCLE_SYNONYMS),
+        ("emg", "muscle"): (vocab.MUSCLES, vocab.MUSCLE_SYNONYMS),
         ("emg", "side"): (vocab.EMG_SIDES, vocab.SIDE_SYNONYMS),
         ("emg", "insertional"): (vocab.INSERTIONAL, None),
         ("emg", "muap_amplitude_grade"): (vocab.SIZE_GRADES, None),
@@ -790,7 +790,10 @@ def _check_emg(raw: RawTable, df: pd.DataFrame, sids: pd.Series, coll: _Collecto
 # public API
 # --------------------------------------------------------------------------------------------
 def _validate_tables(
-    tables: Mapping[str, RawTable], source: str, earlier: Sequence[Problem] = ()
+    tables: Mapping[str, RawTable],
+    source: str,
+    earlier: Sequence[Problem] = (),
+    progress: bool = False,
 ) -> tuple[Bundle, ValidationReport]:
     """Normalise and cross-check the raw tables of one bundle.
 
@@ -800,7 +803,7 @@ def _validate_tables(
     coll = _Collector()
     coll.file_level.extend(earlier)
     frames: dict[str, pd.DataFrame] = {}
-    for name in TABLES:
+    for name in tqdm(TABLES, desc="validate", unit="table", disable=not progress):
         if name in tables:
             frames[name] = _normalise(tables[name], coll)
         else:
@@ -1010,7 +1013,7 @@ def load_study_json(
     return _validate_tables(tables, source, structural)
 
 
-def load_bundle(path: str | Path) -> tuple[Bundle, ValidationReport]:
+def load_bundle(path: str | Path, *, progress: bool = False) -> tuple[Bundle, ValidationReport]:
     """Read, normalise and validate a bundle; never raises for bad content.
 
     Parameters
@@ -1018,6 +1021,8 @@ def load_bundle(path: str | Path) -> tuple[Bundle, ValidationReport]:
     path : str or Path
         A bundle folder (``studies``/``ncs``/``emg`` as ``.csv`` or ``.parquet``), a ``.zip``
         of one, or a ``.json`` file holding one study (or a list of studies) in the JSON form.
+    progress : bool
+        Show a progress bar (stderr) over the tables.
 
     Returns
     -------
@@ -1037,7 +1042,7 @@ def load_bundle(path: str | Path) -> tuple[Bundle, ValidationReport]:
         tables = read_tables(p)
     except BundleReadError as exc:
         return _unreadable(exc.file, exc.reason)
-    return _validate_tables(tables, p.name or str(p))
+    return _validate_tables(tables, p.name or str(p), progress=progress)
 
 
 def _unreadable(file: str, reason: str) -> tuple[Bundle, ValidationReport]:

@@ -59,6 +59,12 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="exit 0 despite invalid studies as long as at least one study is valid",
     )
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: when stderr is a terminal)",
+    )
     args = parser.parse_args(argv)
     if (args.bundle is None) == (args.bundle_in is None):
         parser.error("give the bundle once: either BUNDLE or --in BUNDLE")
@@ -71,7 +77,8 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``emgdx validate``; see the module docstring for options and exit status."""
     args = _parse_args(argv)
-    bundle, report = load_bundle(args.bundle)
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    bundle, report = load_bundle(args.bundle, progress=progress)
     sys.stdout.write(report.format(max_problems=args.max_problems) + "\n")
     if args.report is not None:
         args.report.parent.mkdir(parents=True, exist_ok=True)
