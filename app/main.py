@@ -144,17 +144,31 @@ class BodySizeLimit:
             await response(scope, receive, send)
             return
         seen = 0
+        exceeded = False
+        replied = False
 
         async def limited() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
+                    exceeded = True
                     raise UploadTooLargeError(self.limit)
             return message
 
-        await self.app(scope, limited, send)
+        async def guarded(message: Message) -> None:
+            # whatever the app answers once the body ran over (FastAPI turns a failed form
+            # parse into 400), the client gets the 413 that says why
+            nonlocal replied
+            if not exceeded:
+                await send(message)
+            elif not replied:
+                replied = True
+                response = _too_large_response(scope["path"], UploadTooLargeError(self.limit))
+                await response(scope, receive, send)
+
+        await self.app(scope, limited, guarded)
 
 
 def _wants_json(path: str) -> bool:

@@ -141,6 +141,35 @@ def test_upload_too_large_is_413(client: Any, app_settings: Any) -> None:
     assert "larger than the limit" in r.text
 
 
+def test_streamed_upload_without_length_is_413(client: Any, app_settings: Any) -> None:
+    boundary = "bnd"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="s.json"\r\n'
+        "Content-Type: application/json\r\n\r\n"
+    ).encode()
+
+    def chunks() -> Any:
+        yield head
+        for _ in range(app_settings.max_upload_bytes // 10_000 + 2):
+            yield b"x" * 10_000
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    r = client.post(
+        "/upload",
+        content=chunks(),
+        headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert r.status_code == 413
+    assert "larger than the limit" in r.text
+    r = client.post(
+        "/api/predict",
+        content=(b"x" * 10_000 for _ in range(30)),
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 413
+    assert r.json()["errors"][0]["expected"] == f"at most {app_settings.max_upload_bytes} bytes"
+
+
 def test_unknown_study_is_404_page(client: Any) -> None:
     r = client.get("/study/bundle/no-such-study")
     assert r.status_code == 404
