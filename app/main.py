@@ -105,14 +105,14 @@ def _load_bundle_into(state: AppState) -> None:
         state.bundle_error = f"The configured bundle {folder} does not exist."
         log.warning("configured bundle folder is missing")
         return
-    result = load_bundle_path(folder, str(folder))
+    result = load_bundle_path(folder, folder.name)
     if result.bundle is None:
         state.bundle_error = "; ".join(p["cause"] for p in result.problems)
         return
     state.store.add(
         build_dataset(
             "bundle",
-            str(folder),
+            f"bundle {folder.name}",
             result.bundle,
             result.problems,
             result.invalid_ids,
