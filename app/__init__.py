@@ -1,0 +1,1 @@
+"""The clinicians' web page and JSON API (``emgdx serve``): FastAPI, server-rendered."""

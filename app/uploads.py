@@ -32,6 +32,7 @@ PROBLEM_FIELDS = (
 )
 TABLE_NAMES = ("studies", "ncs", "emg")
 CHUNK_BYTES = 1024 * 1024
+NEUTRAL_SOURCE = "upload.json"
 
 
 class UploadTooLargeError(Exception):
@@ -129,8 +130,14 @@ def load_json_document(doc: Any, source: str) -> LoadResult:
                 )
             ],
         )
-    bundle, report = load_study_json(doc, source=source)
-    return _from_report(bundle, report)
+    # the loader logs its source: give it a neutral name (a client's file name may name the
+    # patient) and put the real name back into the problems shown to the user
+    bundle, report = load_study_json(doc, source=NEUTRAL_SOURCE)
+    result = _from_report(bundle, report)
+    for p in result.problems:
+        if isinstance(p.get("file"), str) and p["file"].startswith(NEUTRAL_SOURCE):
+            p["file"] = source + p["file"][len(NEUTRAL_SOURCE) :]
+    return result
 
 
 def parse_json_bytes(data: bytes, source: str) -> tuple[Any, dict[str, Any] | None]:

@@ -96,7 +96,7 @@ def test_everything_is_escaped(client: Any, example_study: dict[str, Any], caplo
     evil_name = "<b onmouseover=alert(3)>x.json"
     example_study["notes"] = f"{evil} patient note"
     example_study["site_id"] = "<img src=x onerror=alert(2)>"
-    caplog.set_level(logging.DEBUG, logger="app")
+    caplog.set_level(logging.DEBUG)
     r = client.post(
         "/upload", files={"files": (evil_name, json.dumps(example_study), "application/json")}
     )
@@ -113,6 +113,7 @@ def test_everything_is_escaped(client: Any, example_study: dict[str, Any], caplo
     assert "<b onmouseover" not in listing
     assert "patient note" not in caplog.text
     assert "onerror" not in caplog.text
+    assert "onmouseover" not in caplog.text  # nor the client's file name
 
 
 def test_zip_and_csv_uploads(client: Any, bundle_dir: Path) -> None:
