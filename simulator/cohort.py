@@ -23,6 +23,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
@@ -353,30 +354,31 @@ def simulate_to_dir(
     ref = _reference(params, seed)
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    writers: dict[str, pq.ParquetWriter] = {}
+    writers: dict[str, pq.ParquetWriter | pacsv.CSVWriter] = {}
     counts = dict.fromkeys(TABLES, 0)
     try:
-        for i, (start, size, rng) in enumerate(
-            tqdm(
-                _chunks(n_studies, seed, params.chunk_size),
-                disable=not progress,
-                desc="simulate",
-                unit="chunk",
-            )
+        for start, size, rng in tqdm(
+            _chunks(n_studies, seed, params.chunk_size),
+            disable=not progress,
+            desc="simulate",
+            unit="chunk",
         ):
             bundle = _simulate_chunk(start, size, rng, params, ref)
             for name, columns in TABLES.items():
                 frame = _file_frame(getattr(bundle, name), columns)
                 counts[name] += len(frame)
                 path = out_dir / f"{name}.{fmt}"
-                if fmt == "csv":
-                    frame.to_csv(path, index=False, mode="w" if i == 0 else "a", header=i == 0)
-                else:
-                    schema = _arrow_schema(columns)
-                    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
-                    if name not in writers:
-                        writers[name] = pq.ParquetWriter(path, schema)
-                    writers[name].write_table(table)
+                schema = _arrow_schema(columns)
+                table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+                if name not in writers:
+                    writers[name] = (
+                        pacsv.CSVWriter(
+                            path, schema, write_options=pacsv.WriteOptions(quoting_style="none")
+                        )
+                        if fmt == "csv"
+                        else pq.ParquetWriter(path, schema)
+                    )
+                writers[name].write_table(table)
     finally:
         for w in writers.values():
             w.close()
