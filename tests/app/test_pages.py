@@ -10,6 +10,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from features.bundle_io import write_bundle
+from features.contract import load_bundle
 from features.vocab import CLASS_LABELS
 
 
@@ -130,6 +132,17 @@ def test_zip_and_csv_uploads(client: Any, bundle_dir: Path) -> None:
     ]
     r = client.post("/upload", files=files)
     assert r.status_code == 200, r.text
+    pq = bundle_dir.parent / "parquet"
+    write_bundle(load_bundle(bundle_dir)[0], pq, fmt="parquet")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name in ("studies", "ncs", "emg"):
+            zf.write(pq / f"{name}.parquet", f"{name}.parquet")
+    r = client.post(
+        "/upload", files={"files": ("bundle-parquet.zip", buf.getvalue(), "application/zip")}
+    )
+    assert r.status_code == 200, r.text
+    assert "12 valid and predicted" in re.sub(r"\s+|</?strong>", " ", r.text).replace("  ", " ")
     r = client.post("/upload", files={"files": ("notes.txt", b"hello", "text/plain")})
     assert r.status_code == 422
     assert "Unsupported file name or type" in r.text
