@@ -54,13 +54,16 @@ ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 _ID_RE = re.compile(ID_PATTERN)
 
 #: file-level problem kinds: they make every study invalid
-FILE_LEVEL_KINDS: frozenset[str] = frozenset({"missing_file", "missing_column", "unreadable_file"})
+FILE_LEVEL_KINDS: frozenset[str] = frozenset(
+    {"missing_file", "missing_column", "duplicate_column", "unreadable_file"}
+)
 
 #: kinds shown in report summaries (a Problem's ``kind``), with a short description
 PROBLEM_KINDS: dict[str, str] = {
     "unreadable_file": "file or document cannot be read",
     "missing_file": "table missing from the bundle",
     "missing_column": "required column missing",
+    "duplicate_column": "column given twice",
     "extra_column": "column not in the contract (kept)",
     "missing_value": "required value empty",
     "bad_number": "not a number",
@@ -593,7 +596,19 @@ def _normalise(raw: RawTable, coll: _Collector) -> pd.DataFrame:
                 )
             )
     for col in present:
-        if col not in columns:
+        base = re.sub(r"\.\d+$", "", str(col))
+        if col not in columns and base in columns and base in present:
+            coll.file(
+                Problem(
+                    raw.file,
+                    None,
+                    base,
+                    None,
+                    f"column '{base}' only once (it appears more than once in the header)",
+                    kind="duplicate_column",
+                )
+            )
+        elif col not in columns:
             coll.file(
                 Problem(
                     raw.file,

@@ -514,3 +514,24 @@ def test_any_case_and_padding_of_a_vocabulary_value_is_accepted(
     assert bundle.ncs.loc[0, "nerve"] == nerve[1]
     assert bundle.ncs.loc[0, "side"] == "L"
     assert bundle.emg.loc[0, "muscle"] == muscle[1]
+
+
+def test_duplicate_column_is_a_file_level_error(tmp_path: Path) -> None:
+    ncs = (
+        "study_id,nerve,side,kind,stim_site,amplitude,amplitude\n"
+        "s1,median,R,motor,wrist,8.9,8.8\n"
+        "s2,median,R,motor,wrist,2.1,2.0\n"
+    )
+    _, report = load_bundle(make_bundle(tmp_path / "b", ncs=ncs))
+    p = one(report, "duplicate_column")
+    assert (p.file, p.column) == ("ncs.csv", "amplitude")
+    assert report.invalid_study_ids == {"s1", "s2"}
+
+
+def test_empty_file_is_unreadable(tmp_path: Path) -> None:
+    path = make_bundle(tmp_path / "b")
+    (path / "emg.csv").write_text("")
+    _, report = load_bundle(path)
+    p = one(report, "unreadable_file")
+    assert p.file == "emg.csv"
+    assert "cannot be read as CSV" in p.expected
