@@ -189,3 +189,15 @@ def test_unknown_study_is_404_page(client: Any) -> None:
     assert r.status_code == 404
     assert "not loaded" in r.text
     assert "<html" in r.text
+
+
+def test_unknown_paths_answer_in_their_own_form(client: Any) -> None:
+    page = client.get("/no-such-page")
+    assert page.status_code == 404
+    assert "text/html" in page.headers["content-type"]
+    api = client.get("/api/no-such-endpoint")
+    assert api.status_code == 404
+    assert api.json()["errors"][0]["cause"] == "Not Found"
+    form = client.get("/upload")
+    assert form.status_code == 200
+    assert 'id="upload-form"' in form.text
