@@ -14,7 +14,9 @@ recorded):
 * ``chronic`` — chronic neurogenic change: large/long MUAPs or reduced recruitment;
 * ``myopathic`` — small/short MUAPs or early recruitment;
 * ``lmn`` — lower-motor-neuron sign in the Awaji sense: chronic change **and** active
-  denervation, where fasciculations count as active only together with chronic change.
+  denervation, where fasciculations count as active only together with chronic change. In a
+  paraspinal muscle without any MUAP / recruitment finding, fibs/PSW alone count (thoracic
+  paraspinal active denervation, Zambelis 2018, T2.5).
 
 :func:`emg_features` summarises these per body region and by limb position.
 """
@@ -144,6 +146,9 @@ def muscle_table(emg: pd.DataFrame, study_pos: np.ndarray, age_years: np.ndarray
     myopathic = np.fmax(small, early)
     act_any = np.fmax(active, np.where(chronic == 1, fasc, np.nan))
     lmn = np.where(np.isnan(chronic), np.nan, ((chronic == 1) & (act_any == 1)).astype(float))
+    # paraspinal MUAPs are rarely graded: there, fibs/PSW alone count when no MUAP finding exists
+    para_only = attrs["paraspinal"][muscle] & np.isnan(chronic)
+    lmn = np.where(para_only, active, lmn)
     abnormal = np.fmax(active, chronic)
 
     numeric = ~(
