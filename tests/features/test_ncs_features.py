@@ -1,0 +1,123 @@
+"""Tests for features.ncs via build_features on tiny hand-made bundles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.build import build_features
+from features.bundle import EMG_COLUMNS, NCS_COLUMNS, STUDY_COLUMNS, Bundle
+
+
+def _frame(rows, columns):
+    df = pd.DataFrame(rows)
+    for c, k in columns.items():
+        if c not in df.columns:
+            df[c] = np.nan
+        elif k == "float":
+            df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
+    return df[list(columns)]
+
+
+def feats(ncs_rows, age=40.0, temp=np.nan, height=np.nan):
+    b = Bundle(
+        _frame(
+            [{"study_id": "s", "age_years": age, "limb_temp_c": temp, "height_cm": height}],
+            STUDY_COLUMNS,
+        ),
+        _frame([{"study_id": "s", **r} for r in ncs_rows], NCS_COLUMNS),
+        _frame([], EMG_COLUMNS),
+    )
+    return build_features(b).loc["s"]
+
+
+def motor(nerve, side, site, lat, amp, vel=np.nan, dur=np.nan):
+    return {
+        "nerve": nerve,
+        "side": side,
+        "kind": "motor",
+        "stim_site": site,
+        "latency_ms": lat,
+        "amplitude": amp,
+        "velocity_m_s": vel,
+        "duration_ms": dur,
+    }
+
+
+def sensory(nerve, side, lat, amp):
+    return {
+        "nerve": nerve,
+        "side": side,
+        "kind": "sensory",
+        "stim_site": "x",
+        "latency_ms": lat,
+        "amplitude": amp,
+    }
+
+
+def test_absent_response_is_zero_pct_not_nan_and_untested_is_nan():
+    x = feats([sensory("sural", "L", np.nan, 0.0)])
+    assert x["ncs_sural_sensory_amp_pct_lln"] == 0.0
+    assert np.isnan(x["ncs_sural_sensory_lat_pct_uln"])
+    assert np.isnan(x["ncs_radial_sensory_amp_pct_lln"])
+    assert np.isnan(x["ncs_median_motor_amp_pct_lln"])
+
+
+def test_worse_side_wins_and_side_ratio():
+    x = feats([motor("median", "L", "wrist", 3.0, 8.0), motor("median", "R", "wrist", 5.5, 2.0)])
+    assert x["ncs_median_motor_amp_pct_lln"] == pytest.approx(50.0)  # 2 / 4 mV
+    assert x["ncs_median_motor_lat_pct_uln"] == pytest.approx(125.0)  # 5.5 / 4.4 ms
+    assert x["ncs_median_motor_amp_side_ratio"] == pytest.approx(50.0 / 200.0)
+
+
+def test_block_dispersion_and_slowest_segment():
+    x = feats(
+        [
+            motor("ulnar", "R", "wrist", 3.0, 10.0, dur=5.0),
+            motor("ulnar", "R", "below_elbow", 7.0, 9.0, vel=55.0, dur=5.5),
+            motor("ulnar", "R", "above_elbow", 9.0, 4.0, vel=33.0, dur=8.0),
+        ]
+    )
+    assert x["ncs_ulnar_motor_cb_ratio"] == pytest.approx(0.4)
+    assert x["ncs_ulnar_motor_td_ratio"] == pytest.approx(1.6)
+    assert x["ncs_ulnar_motor_cv_pct_lln"] == pytest.approx(100 * 33 / 49)
+    assert x["ncs_ulnar_motor_dur_pct_uln"] == pytest.approx(100 * 5.0 / 6.7)
+
+
+def test_f_wave_height_adjusted_and_cool_limb_limit():
+    x = feats(
+        [
+            {
+                "nerve": "tibial",
+                "side": "L",
+                "kind": "f_wave",
+                "stim_site": "ankle",
+                "latency_ms": 61.4,
+            }
+        ],
+        height=190.0,
+    )
+    assert x["ncs_tibial_f_lat_pct_uln"] == pytest.approx(100 * 61.4 / (56 + 0.27 * 20))
+    warm = feats([motor("median", "L", "wrist", 4.84, 8.0)])
+    cool = feats([motor("median", "L", "wrist", 4.84, 8.0)], temp=30.0)
+    assert warm["ncs_median_motor_lat_pct_uln"] == pytest.approx(110.0)
+    assert cool["ncs_median_motor_lat_pct_uln"] == pytest.approx(100.0)
+
+
+def test_age_lowers_sural_limit_in_features():
+    young = feats([sensory("sural", "L", 3.5, 3.0)], age=45)
+    old = feats([sensory("sural", "L", 3.5, 3.0)], age=65)
+    assert young["ncs_sural_sensory_amp_pct_lln"] == pytest.approx(50.0)
+    assert old["ncs_sural_sensory_amp_pct_lln"] == pytest.approx(100.0)
+
+
+def test_median_ulnar_latency_difference_same_side_only():
+    x = feats(
+        [
+            sensory("median", "L", 4.1, 15),
+            sensory("ulnar", "L", 3.0, 20),
+            sensory("ulnar", "R", 2.0, 20),
+        ]
+    )
+    assert x["ncs_median_ulnar_sensory_lat_diff_ms"] == pytest.approx(1.1)
