@@ -3,18 +3,22 @@
 It reads only the ``crit_*`` columns of the feature table (helper A computes them per study) and
 applies the criteria in a fixed order, first match wins:
 
-1. demyelinating PN — EFNS/PNS 2010 CIDP criteria: a demyelinating abnormality (DML, CV,
-   F-latency, conduction block, dispersion) in ≥2 motor nerves, or 1 nerve plus a block in
-   another (``shared/reference/clinical-reference.md`` T3.3a);
-2. myopathy — short, small, polyphasic MUAPs / early recruitment in a sizeable share of the
-   muscles sampled, more myopathic than neurogenic muscles (T3.4);
-3. ALS — Awaji/Gold Coast region counting: lower-motor-neuron change in ≥2 of the 4 regions
-   (Gold Coast, Shefner 2020; T3.1a) with sensory conduction essentially normal
-   (abnormal sensory responses argue against ALS: T3.1c, T3.6 Kennedy disease);
+1. ALS — Awaji/Gold Coast region counting: lower-motor-neuron change in ≥2 of the 4 regions
+   (Gold Coast, Shefner 2020; T3.1a), or in 1 region with active denervation in ≥3 muscles not
+   explained by one root [sim: "possible" category]; sensory conduction essentially normal
+   (abnormal sensory responses argue against ALS: T3.1c, T3.6 Kennedy disease) and no
+   conduction block in ≥2 nerves (multifocal motor neuropathy, T3.6);
+2. demyelinating PN — EFNS/PNS 2010 CIDP criteria: a demyelinating abnormality (DML, CV,
+   F-latency, conduction block, dispersion) in ≥2 motor nerves, or 1 nerve plus a block or
+   abnormal sensory responses in ≥2 nerves (EAN/PNS 2021; ``shared/reference/clinical-reference.md``
+   T3.3a, T3.3b);
+3. myopathy — short, small, polyphasic MUAPs / early recruitment in a sizeable share of the
+   muscles sampled, not outnumbered by neurogenic muscles (T3.4);
 4. axonal PN — abnormal sensory responses in ≥2 nerves (England 2005 case definition, T3.2),
    a length-dependent gradient, or a sural/radial amplitude ratio < 0.40 (Rutkove 1997, T3.2);
-5. radiculopathy — neurogenic change confined to one root in ≥2 muscles of different nerves,
-   or with active paraspinal denervation (Wilbourn & Aminoff 1998, T3.5);
+5. radiculopathy — sensory responses normal (lesion proximal to the DRG) with neurogenic change
+   in muscles of one root supplied by ≥2 different nerves, or with active paraspinal
+   denervation, or active denervation in ≥2 muscles (Wilbourn & Aminoff 1998, T3.5);
 6. otherwise normal.
 
 Missing criteria columns (NaN) never satisfy a rule: a criterion that could not be assessed is
@@ -45,6 +49,14 @@ MYOPATHIC_MIN_FRAC = 0.25
 RADIC_MIN_NERVES = 2
 #: share of neurogenic muscles explained by a single root [sim]
 RADIC_MIN_SINGLE_ROOT_FRAC = 0.7
+#: "possible" ALS: one LMN region plus active denervation in this many muscles … [sim]
+ALS_MIN_ACTIVE_MUSCLES_ONE_REGION = 3
+#: … that one root explains less than this share of [sim]
+ALS_MAX_SINGLE_ROOT_FRAC = 0.5
+#: conduction block in this many nerves points to MMN / demyelination, not ALS (T3.6)
+ALS_MAX_CB_NERVES = 1
+#: active denervation in this many muscles with normal sensory responses [sim; T3.5]
+RADIC_MIN_ACTIVE_MUSCLES = 2
 
 CRIT_COLUMNS: tuple[str, ...] = (
     "crit_lmn_region_count",
@@ -86,28 +98,33 @@ def _masks(X: pd.DataFrame) -> dict[str, np.ndarray]:
     root_frac = _col(X, "crit_single_root_frac")
     root_nerves = _col(X, "crit_single_root_nerves_count")
     paraspinal = _col(X, "crit_paraspinal_active")
+    active = _col(X, "crit_active_denervation_muscle_count")
     with np.errstate(invalid="ignore"):
+        sensory_abnormal = sens_abn >= AXONAL_MIN_SENSORY_ABNORMAL
         sensory_against_als = (sens_abn > ALS_MAX_SENSORY_ABNORMAL) | (length_dep >= 1)
-        neurogenic_present = neuro > 0
+        lmn_pattern = (lmn >= ALS_MIN_LMN_REGIONS) | (
+            (lmn >= 1)
+            & (root_frac < ALS_MAX_SINGLE_ROOT_FRAC)
+            & (active >= ALS_MIN_ACTIVE_MUSCLES_ONE_REGION)
+        )
+        one_root = (
+            (root_nerves >= RADIC_MIN_NERVES)
+            | (paraspinal >= 1)
+            | (root_frac >= RADIC_MIN_SINGLE_ROOT_FRAC)
+        )
         return {
+            "als": lmn_pattern & ~sensory_against_als & ~(cb > ALS_MAX_CB_NERVES),
             "demyelinating_pn": (demyel >= DEMYEL_MIN_NERVES)
-            | ((demyel >= 1) & (cb >= 1))
-            | (cb >= 2),
+            | ((demyel >= 1) & ((cb >= 1) | sensory_abnormal)),
             "myopathy": (myo >= MYOPATHIC_MIN_FRAC) & ~(neuro > myo),
-            "als": (lmn >= ALS_MIN_LMN_REGIONS) & ~sensory_against_als,
-            "axonal_pn": (sens_abn >= AXONAL_MIN_SENSORY_ABNORMAL)
-            | (length_dep >= 1)
-            | (srar < SRAR_LIMIT),
-            "radiculopathy": neurogenic_present
-            & (
-                ((root_frac >= RADIC_MIN_SINGLE_ROOT_FRAC) & (root_nerves >= RADIC_MIN_NERVES))
-                | ((paraspinal >= 1) & (root_frac >= RADIC_MIN_SINGLE_ROOT_FRAC))
-            ),
+            "axonal_pn": sensory_abnormal | (length_dep >= 1) | (srar < SRAR_LIMIT),
+            "radiculopathy": (((neuro > 0) & one_root) | (active >= RADIC_MIN_ACTIVE_MUSCLES))
+            & ~sensory_abnormal,
         }
 
 
 #: rule order (first match wins)
-RULE_ORDER: tuple[str, ...] = ("demyelinating_pn", "myopathy", "als", "axonal_pn", "radiculopathy")
+RULE_ORDER: tuple[str, ...] = ("als", "demyelinating_pn", "myopathy", "axonal_pn", "radiculopathy")
 
 
 def classify_rules(X: pd.DataFrame) -> pd.Series:
