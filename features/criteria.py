@@ -11,9 +11,11 @@ Sources (clinical reference tables):
   (bulbar, thoracic).
 * EFNS/PNS 2010 and EAN/PNS 2021 CIDP criteria (T3.3a, T3.3b): per motor nerve, DML ≥150 % ULN
   (median excluded when a CTS pattern is present), CV ≤70 % LLN, F-latency ≥130 % ULN (≥150 % if
-  the distal CMAP <80 % LLN), F absent with distal CMAP ≥20 % LLN, conduction block (proximal /
+  the distal CMAP <80 % LLN), conduction block (proximal /
   distal amplitude drop ≥30 %, ≥50 % for the tibial nerve, distal CMAP ≥20 % LLN), temporal
   dispersion (duration increase >30 %, ≥100 % tibial).
+  F absent (I-D) and distal CMAP duration (I-G) need a second parameter elsewhere and are not
+  counted per nerve.
 * Rutkove et al. 1997 (T3.2): sural/radial amplitude ratio < 0.40 (< 0.25 from 60 y, §T3.2 [sim]).
 * Atroshi et al. 2003 (T1.2): median–ulnar sensory latency difference (> 0.5 ms used here).
 * Wilbourn & Aminoff 1998 (T3.5): radiculopathy = abnormal muscles of one root, different nerves.
@@ -112,11 +114,6 @@ def _motor_nerve_criteria(resp: pd.DataFrame, cts: np.ndarray) -> pd.DataFrame:
         fw["f_lat_pct_uln"].to_numpy(dtype=float)[np.maximum(pos, 0)] if len(fw) else np.nan,
         np.nan,
     )
-    f_abs = np.where(
-        pos >= 0,
-        fw["f_absent"].to_numpy(dtype=float)[np.maximum(pos, 0)] if len(fw) else np.nan,
-        np.nan,
-    )
 
     amp = m["amp_pct_lln"].to_numpy(dtype=float)
     lat = m["lat_pct_uln"].to_numpy(dtype=float)
@@ -130,10 +127,10 @@ def _motor_nerve_criteria(resp: pd.DataFrame, cts: np.ndarray) -> pd.DataFrame:
     slow = cv <= CV_DEMYEL_PCT_LLN
     f_limit = np.where(amp < 80.0, F_DEMYEL_LOW_CMAP_PCT_ULN, F_DEMYEL_PCT_ULN)
     f_long = f_lat >= f_limit
-    f_absent = (f_abs == 1) & distal_ok
     cb = distal_ok & (1.0 - cb_ratio >= np.where(tib, CB_DROP_TIBIAL, CB_DROP))
     disp = (td - 1.0) > np.where(tib, TD_INCREASE_TIBIAL, TD_INCREASE)
-    demyel = dml | slow | f_long | f_absent | cb | disp
+    # F absent (I-D) needs another parameter in another nerve: kept out of the per-nerve count
+    demyel = dml | slow | f_long | cb | disp
     return pd.DataFrame(
         {
             "study": study,

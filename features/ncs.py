@@ -272,11 +272,19 @@ def _side_matrix(
 
 
 def median_ulnar_lat_diff(resp: pd.DataFrame, kind: int, n_studies: int) -> np.ndarray:
-    """Largest same-side median minus ulnar latency difference, ms (NaN if no side has both)."""
-    d = _side_matrix(resp, kind, "median", "lat_ms", n_studies) - _side_matrix(
-        resp, kind, "ulnar", "lat_ms", n_studies
-    )
-    return _nanmax_rows(d)
+    """Largest same-side median minus ulnar latency difference, ms (NaN if no side has both).
+
+    Routine antidromic distances differ (median D2 13 cm, ulnar D5 11 cm), so the ulnar latency
+    is first scaled to the median's reference: difference = median latency - median ULN x
+    (ulnar latency % of its ULN) / 100. With equal distances and limits this is the plain
+    difference of the comparison studies (Atroshi 2003, T1.2).
+    """
+    med_ms = _side_matrix(resp, kind, "median", "lat_ms", n_studies)
+    med_pct = _side_matrix(resp, kind, "median", "lat_pct_uln", n_studies)
+    uln_pct = _side_matrix(resp, kind, "ulnar", "lat_pct_uln", n_studies)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        med_uln_ms = med_ms / med_pct * 100.0
+    return _nanmax_rows(med_ms - med_uln_ms * uln_pct / 100.0)
 
 
 def _split_hand(resp: pd.DataFrame, n_studies: int) -> np.ndarray:
