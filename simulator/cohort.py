@@ -37,7 +37,14 @@ from simulator.ncs import render_ncs
 from simulator.needle import render_emg
 from simulator.parameters import SimulatorParams, load_muap_normals, load_normals, load_segments
 from simulator.patients import Subjects, draw_subjects
-from simulator.protocols import MOTOR_UNITS, SENSORY_UNITS, Sampling, draw_referral, draw_sampling
+from simulator.protocols import (
+    MOTOR_UNITS,
+    SENSORY_UNITS,
+    Sampling,
+    draw_referral,
+    draw_sampling,
+    extend_for_findings,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -203,10 +210,17 @@ def _simulate_chunk(
     ctx = _context(sub, ref, index_side, anchor)
     lat = _latent(dx, subtype, ctx, params, rng)
     cervical = np.isin(subtype, [r for r in ROOTS if r[0] in "CT"])
-    referral = draw_referral(dx, cervical, rng)
+    referral = draw_referral(dx, cervical, rng, als_like=subtype == "mmn")
     samp = draw_sampling(
         referral, index_side, ref.labs, lab_idx, ref.anatomy.lower, ref.anatomy.axial, rng
     )
+    sural = (
+        lat.snap[:, SENSORY_UNITS.index("sural")] * ~lat.s_absent[:, SENSORY_UNITS.index("sural")]
+    )
+    peroneal = lat.cmap[:, MOTOR_UNITS.index("peroneal_edb")]
+    abnormal = (sural.min(axis=1) < 0.5) | (peroneal.min(axis=1) < 0.6)
+    lab_ok = rng.random(n) >= lab["p_partial"]
+    samp = extend_for_findings(samp, index_side, abnormal, lab_ok, rng)
     samp = _ensure_nonempty(samp, index_side)
     keys = np.arange(n)
     ncs = render_ncs(

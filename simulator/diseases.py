@@ -23,7 +23,8 @@ SUBTYPES: dict[str, tuple[tuple[str, float], ...]] = {
     "als": (("limb", 1.0),),
     "axonal_pn": (("axonal", 1.0),),
     # CIDP-like multifocal, CMT1 uniform (T3.3f), AIDP-like with sural sparing (T3.3e)
-    "demyelinating_pn": (("cidp", 0.65), ("cmt1", 0.20), ("aidp", 0.15)),
+    # (+ MMN-like, 7 %: pure motor multifocal block, the classic ALS mimic, T3.6)
+    "demyelinating_pn": (("cidp", 0.58), ("cmt1", 0.20), ("aidp", 0.15), ("mmn", 0.07)),
     # inflammatory vs non-inflammatory (Lyu 1999), IBM-like about 15 % (CR7.4)
     "myopathy": (("inflammatory", 0.50), ("noninflammatory", 0.35), ("ibm", 0.15)),
     # cervical : lumbosacral about 40 : 60 (Boluk 2021); roots CR7.4 [sim, † root frequencies]
@@ -379,6 +380,11 @@ def demyelinating_pn(
         np.where(an.lower[None, :, None], leg_b[:, None, :], arm_b[:, None, :])
         * (an.upper | an.lower)[None, :, None]
     ).astype(np.float32)
+    mmn = np.flatnonzero(subtype == "mmn")
+    if mmn.size:
+        sub = _mmn(mmn.size, ctx, rng)
+        for k, v in sub.items():
+            lat[k][mmn] = v
     out = Latent(**lat)
     if early.any():
         e = np.flatnonzero(early)
@@ -510,3 +516,50 @@ def radiculopathy(
     low = rng.random((n, 5, 2)) < 0.3
     lat["cmap"] = np.where(low & (rec_loss > 0.1), np.clip(1.0 - rec_loss, 0.5, 1.0), 1.0)
     return Latent(**lat)
+
+
+def _mmn(n: int, ctx: Context, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Multifocal motor neuropathy-like effects (T3.6; EFNS/PNS 2010 MMN guideline).
+
+    Definite conduction block (50-90 % drop, duration increase <= 25 %) outside entrapment
+    sites in arm nerves (P 0.55 per nerve and side) more than leg nerves (P 0.25); sensory
+    conduction normal; distal axon loss in 40 % of blocked nerves; weakness (reduced
+    recruitment) and some chronic denervation and fasciculations in the blocked territory.
+    """
+    an = ctx.anatomy
+    lat = _new(n, ctx)
+    shape = (n, 5, 2)
+    leg = np.array([0, 0, 0, 1, 1], dtype=bool)[None, :, None]
+    blocked = rng.random(shape) < np.where(leg, 0.25, 0.55)
+    blocked[:, _M["ulnar_fdi"]] = blocked[:, _M["ulnar_adm"]]
+    seg = rng.integers(0, 2, shape)
+    drop = _uniform(rng, 0.5, 0.9, shape)
+    cb = np.zeros((n, 5, 2, 2))
+    cb[..., 0] = np.where(blocked & (seg == 0), drop, 0.0)
+    cb[..., 1] = np.where(blocked & (seg == 1), drop, 0.0)
+    # a block on segment 1 of a nerve without a second segment falls on the first
+    cb[:, [_M["median_apb"], _M["tibial_ah"]], :, 0] = np.maximum(
+        cb[:, [_M["median_apb"], _M["tibial_ah"]], :, 0],
+        cb[:, [_M["median_apb"], _M["tibial_ah"]], :, 1],
+    )
+    lat["cb"] = cb
+    lat["td"] = np.where(blocked[..., None], _uniform(rng, 0.0, 0.25, (n, 5, 2, 2)), 0.0)
+    axon = blocked & (rng.random(shape) < 0.4)
+    lat["cmap"] = np.where(axon, _uniform(rng, 0.5, 1.0, shape), 1.0)
+    lat["cv"] = np.where(blocked, _uniform(rng, 0.85, 1.0, shape), 1.0)
+    lat["f_absent"] = blocked & (rng.random(shape) < 0.3)
+    blk = cb.max(axis=3)
+    leg_b = np.maximum(blk[:, _M["peroneal_edb"]], blk[:, _M["tibial_ah"]])
+    arm_b = np.maximum(blk[:, _M["median_apb"]], blk[:, _M["ulnar_adm"]])
+    distal = (an.distal | (an.length >= 0.5))[None, :, None]
+    lat["block"] = (
+        np.where(an.lower[None, :, None], leg_b[:, None, :], arm_b[:, None, :]) * distal
+    ).astype(np.float32)
+    a_leg = 1.0 - np.minimum(lat["cmap"][:, _M["peroneal_edb"]], lat["cmap"][:, _M["tibial_ah"]])
+    a_arm = 1.0 - np.minimum(lat["cmap"][:, _M["median_apb"]], lat["cmap"][:, _M["ulnar_adm"]])
+    loss = np.where(an.lower[None, :, None], a_leg[:, None, :], a_arm[:, None, :]) * distal * 0.8
+    involved = loss > 0.05
+    _muscle_findings(lat, loss, involved, 0.3, 1.0 + loss, 0.7, loss * 1.2, rng)
+    fasc = (lat["block"] > 0) & (rng.random(lat["block"].shape) < 0.2)
+    lat["fasc"] = np.where(fasc, 1.0 + rng.random(fasc.shape), 0.0).astype(np.float32)
+    return lat

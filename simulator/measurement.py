@@ -19,6 +19,8 @@ SNAP_NOISE_LOG_SD = 0.15  # CR7.3
 DISTANCE_NOISE_CV = 0.02  # tape-measure error; 1 cm over 10 cm gives 10 % CV error (T6)
 MOTOR_FLOOR_MV = 0.1  # below this a CMAP is reported as no response [sim]
 SENSORY_FLOOR_UV = 1.0  # below this a SNAP is lost in noise and reported absent [sim]
+MOTOR_MAX_MV = 30.0  # log-normal tails are cut at a physiological maximum CMAP [sim]
+SENSORY_MAX_UV = 150.0  # and SNAP [sim]
 
 
 def biological_sd(total_sd: np.ndarray | float, noise_sd: np.ndarray | float) -> np.ndarray:

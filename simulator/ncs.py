@@ -163,7 +163,9 @@ def render_ncs(
             amp = amp * (d / d_ref) ** (-snap_distance_exponent)  # T1.4 Horowitz & Krarup
             amp = amp * latent.snap[ii, si, side] * lab["amp_scale"][ii]
             distal_f, _, dist_err = ms.technical_error(k, outlier_rate, rng)
-            amp_m = ms.jitter_log(amp * distal_f, ms.SNAP_NOISE_LOG_SD, rng)
+            amp_m = np.minimum(
+                ms.jitter_log(amp * distal_f, ms.SNAP_NOISE_LOG_SD, rng), ms.SENSORY_MAX_UV
+            )
             absent = latent.s_absent[ii, si, side] | (amp_m < ms.SENSORY_FLOOR_UV)
             if lower:  # absence acceptable in the elderly: p 0.05 at 75, rising (CR7.2, Tavee 2014)
                 absent |= rng.random(k) < np.clip(0.05 * np.exp((age[ii] - 75.0) / 6.0), 0.0, 0.6)
@@ -252,7 +254,7 @@ def _motor_unit(
         distal_f, prox_f, dist_err = ms.technical_error(k, outlier_rate, rng)
         amp = amp * distal_f
         noise_shared = rng.normal(0.0, ms.CMAP_NOISE_LOG_SD, k)
-        amp_m = amp * np.exp(noise_shared)
+        amp_m = np.minimum(amp * np.exp(noise_shared), ms.MOTOR_MAX_MV)
         absent = amp_m < ms.MOTOR_FLOOR_MV
         lat_m = ms.jitter_latency(dml, rng) + lab["latency_offset_ms"][ii]
         dec_l, dec_a = lab["decimals_latency"][ii], np.maximum(lab["decimals_amplitude"][ii], 1)
@@ -284,7 +286,7 @@ def _motor_unit(
             if j == 0:
                 a = a * prox_f
             du = prev_dur * (1.0 + rng.uniform(0.0, 0.06, k) + latent.td[ii, ui, side, j])
-            a_m = a * np.exp(noise_shared + rng.normal(0.0, 0.04, k))
+            a_m = np.minimum(a * np.exp(noise_shared + rng.normal(0.0, 0.04, k)), ms.MOTOR_MAX_MV)
             lm = ms.jitter_latency(lat_true, rng) + lab["latency_offset_ms"][ii]
             lm = np.maximum(lm, prev_meas + 0.2)
             seg_m = np.round(seg_len * dist_err * (1.0 + rng.normal(0.0, ms.DISTANCE_NOISE_CV, k)))

@@ -47,6 +47,7 @@ REFERRAL_GIVEN_DX: dict[str, tuple[float, ...]] = {
     "myopathy": (0.08, 0.12, 0.05, 0.00, 0.00, 0.75),
     "radiculopathy_cervical": (0.00, 0.05, 0.00, 0.85, 0.10, 0.00),
     "radiculopathy_lumbar": (0.00, 0.15, 0.85, 0.00, 0.00, 0.00),
+    "als_mimic": (0.60, 0.30, 0.00, 0.10, 0.00, 0.00),
 }
 
 
@@ -265,9 +266,16 @@ class Sampling:
 
 
 def draw_referral(
-    dx: np.ndarray, radic_cervical: np.ndarray, rng: np.random.Generator
+    dx: np.ndarray,
+    radic_cervical: np.ndarray,
+    rng: np.random.Generator,
+    als_like: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Referral question index (into :data:`REFERRALS`) given the true diagnosis (noisy)."""
+    """Referral question index (into :data:`REFERRALS`) given the true diagnosis (noisy).
+
+    ``radic_cervical`` marks radiculopathies of a cervical root; ``als_like`` marks studies
+    referred like suspected ALS whatever their class (MMN-like motor neuropathy, T3.6).
+    """
     keys = list(CLASSES)
     table = np.array(
         [
@@ -284,6 +292,8 @@ def draw_referral(
         np.array(REFERRAL_GIVEN_DX["radiculopathy_cervical"]),
         probs,
     )
+    if als_like is not None:
+        probs = np.where(als_like[:, None], np.array(REFERRAL_GIVEN_DX["als_mimic"]), probs)
     probs = probs / probs.sum(axis=1, keepdims=True)
     cum = probs.cumsum(axis=1)
     return (rng.random(dx.size)[:, None] > cum).sum(axis=1).clip(0, len(REFERRALS) - 1)
@@ -387,3 +397,74 @@ def draw_sampling(
         muscles=muscles,
         proximal=proximal,
     )
+
+
+#: T5.1 neuropathy work-up: when sural or peroneal is abnormal, add the contralateral sural,
+#: tibial, median and ulnar motor and sensory, F-waves and the radial SNAP (for the SRAR)
+_EXTENSION: dict[str, dict[str, tuple[float, float]]] = {
+    "motor": {
+        "tibial_ah": (0.9, 0.3),
+        "median_apb": (0.8, 0.2),
+        "ulnar_adm": (0.7, 0.2),
+        "peroneal_edb": (1.0, 0.5),
+    },
+    "sensory": {
+        "sural": (1.0, 0.8),
+        "median_d2": (0.8, 0.2),
+        "ulnar_d5": (0.7, 0.1),
+        "radial_snuffbox": (0.6, 0.1),
+    },
+    "f_wave": {"tibial_ah": (0.7, 0.2), "median_apb": (0.4, 0.0), "ulnar_adm": (0.4, 0.0)},
+    "muscles": {"first_dorsal_interosseous": (0.6, 0.0), "vastus_lateralis": (0.5, 0.0)},
+}
+
+
+def extend_for_findings(
+    samp: Sampling,
+    index_side: np.ndarray,
+    abnormal: np.ndarray,
+    lab_ok: np.ndarray,
+    rng: np.random.Generator,
+) -> Sampling:
+    """Extend neuropathy work-ups whose screening nerves are abnormal (T5.1, ESTEEM †).
+
+    Parameters
+    ----------
+    samp : Sampling
+    index_side : ndarray of int, shape (n,)
+    abnormal : ndarray of bool, shape (n,)
+        Screening sural or peroneal response visibly abnormal.
+    lab_ok : ndarray of bool, shape (n,)
+        Studies whose protocol was not truncated by the lab.
+    rng : numpy.random.Generator
+    """
+    ext = abnormal & lab_ok & (samp.referral == REFERRALS.index("neuropathy"))
+    if not ext.any():
+        return samp
+    idx = np.flatnonzero(ext)
+    out = {}
+    for attr, items in (
+        ("motor", MOTOR_UNITS),
+        ("sensory", SENSORY_UNITS),
+        ("f_wave", F_UNITS),
+        ("muscles", MUSCLES),
+    ):
+        table = np.zeros((len(items), 2))
+        for i, item in enumerate(items):
+            table[i] = _EXTENSION[attr].get(item, (0.0, 0.0))
+        left = (index_side[idx] == 0)[:, None]
+        p = np.stack(
+            [
+                np.where(left, table[None, :, 0], table[None, :, 1]),
+                np.where(left, table[None, :, 1], table[None, :, 0]),
+            ],
+            axis=2,
+        )
+        mask = getattr(samp, attr).copy()
+        mask[idx] |= rng.random(p.shape) < p
+        out[attr] = mask
+    f_wave = out["f_wave"] & out["motor"]
+    proximal = samp.proximal | (
+        out["motor"] & ~samp.motor & (rng.random(samp.proximal.shape) < 0.5)
+    )
+    return Sampling(samp.referral, out["motor"], out["sensory"], f_wave, out["muscles"], proximal)
