@@ -201,3 +201,30 @@ def test_unknown_paths_answer_in_their_own_form(client: Any) -> None:
     form = client.get("/upload")
     assert form.status_code == 200
     assert 'id="upload-form"' in form.text
+
+
+def test_partly_invalid_upload_predicts_the_valid_study(
+    client: Any, example_study: dict[str, Any]
+) -> None:
+    bad = json.loads(json.dumps(example_study))
+    bad["study_id"] = "demo-bad"
+    bad["emg"][0]["fibs"] = 7  # grades are 0-4
+    r = client.post(
+        "/upload",
+        files={"files": ("two.json", json.dumps([example_study, bad]), "application/json")},
+    )
+    assert r.status_code == 200
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", r.text))
+    assert "2 studies read, 1 valid and predicted, 1 with errors" in text
+    key = re.search(r'href="/study/(u\d+)/demo-bad"', r.text).group(1)
+    good = client.get(f"/study/{key}/demo-als-001").text
+    assert 'id="diagnosis"' in good
+    page = client.get(f"/study/{key}/demo-bad").text
+    assert "was not predicted" in page
+    assert 'id="diagnosis"' not in page
+    row = re.search(r'<tr class="sev-error">(.*?)</tr>', page, flags=re.S).group(1)
+    assert "fibs" in row
+    assert "<code>7</code>" in row
+    listing = client.get("/", params={"flag": "invalid"}).text
+    assert "demo-bad" in listing
+    assert "not predicted: validation errors" in listing
