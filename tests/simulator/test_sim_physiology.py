@@ -118,3 +118,31 @@ def test_als_emg_findings(sim_emg: pd.DataFrame) -> None:
     assert (als["recruitment"].isin(["reduced", "discrete", "none"])).mean() > 0.5
     normal = sim_emg[sim_emg["dx"] == "normal"]
     assert (normal["recruitment"] != "normal").mean() < 0.02
+
+
+def test_conduction_block_in_some_demyelinating_studies(sim_ncs: pd.DataFrame) -> None:
+    # T3.3a I-E / T3.6: proximal/distal CMAP amplitude drop >= 50 % with distal >= 20 % LLN
+    # (CIDP-, AIDP- and MMN-like cases); rare without demyelination (technical pseudo-block).
+    motor = sim_ncs[(sim_ncs["kind"] == "motor")].copy()
+    motor["key"] = motor["study_id"] + motor["nerve"] + motor["side"] + motor["recording_site"]
+    distal = motor[motor["velocity_m_s"].isna()].drop_duplicates("key").set_index("key")
+    prox = motor[motor["velocity_m_s"].notna()]
+    ratio = prox["amplitude"].to_numpy() / distal.loc[prox["key"], "amplitude"].to_numpy()
+    ok_distal = (
+        distal.loc[prox["key"], "amplitude"].to_numpy()
+        >= 0.2 * distal.loc[prox["key"], "amplitude_lln"].to_numpy()
+    )
+    block = pd.Series((ratio <= 0.5) & ok_distal, index=prox.index).groupby(prox["study_id"]).any()
+    dx = prox.groupby("study_id")["dx"].first()
+    assert 0.15 <= block[dx == "demyelinating_pn"].mean() <= 0.7
+    assert block[dx == "normal"].mean() < 0.06
+
+
+def test_neuropathy_workups_grow_when_screening_nerves_are_abnormal(sim_ncs: pd.DataFrame) -> None:
+    # T5.1: sural + peroneal first; if abnormal, contralateral sural, tibial, median, ulnar...
+    ax = sim_ncs[sim_ncs["dx"] == "axonal_pn"]
+    sural = ax[ax["nerve"] == "sural"]
+    low = (sural["amplitude"] < sural["amplitude_lln"]) | (sural["amplitude"] == 0)
+    abnormal = low.groupby(sural["study_id"]).any()
+    size = ax[ax["kind"] != "f_wave"].groupby("study_id").size().reindex(abnormal.index)
+    assert size[abnormal].mean() > size[~abnormal].mean() + 0.5
