@@ -246,8 +246,12 @@ def _simulate_chunk(
         {
             "study_id": study_ids,
             "age_years": np.floor(sub.age_years).astype(float),
-            "sex": np.where(sub.female, "F", "M").astype(object),
-            "height_cm": np.round(sub.height_cm).astype(float),
+            "sex": np.where(
+                rng.random(n) < lab["p_sex_unknown"], "U", np.where(sub.female, "F", "M")
+            ).astype(object),
+            "height_cm": np.where(
+                rng.random(n) < lab["p_height_recorded"], np.round(sub.height_cm), np.nan
+            ),
             "limb_temp_c": np.where(temp_rec, np.round(sub.hand_temp_c, 1), np.nan),
             "patient_id": patient_ids,
             "site_id": ref.site_ids[lab_idx],

@@ -57,6 +57,10 @@ class Lab:
         Probability of a partial protocol (one limb, no legs, no paraspinals, NCS only).
     p_unstable_recorded, p_insertional_recorded, p_activation_recorded : float
         How often these optional EMG cells are filled.
+    p_height_recorded : float
+        Share of studies with ``height_cm`` written.
+    p_sex_unknown : float
+        Share of studies exported with ``sex`` ``U``.
     """
 
     site_id: str
@@ -81,6 +85,8 @@ class Lab:
     p_unstable_recorded: float
     p_insertional_recorded: float
     p_activation_recorded: float
+    p_height_recorded: float = 0.95
+    p_sex_unknown: float = 0.0
 
 
 # Positional fields in the order of Lab (site_id, share, tertiary, amp_scale, latency_offset_ms,
@@ -109,6 +115,14 @@ _ARCHETYPES: tuple[Lab, ...] = (
 # fmt: on
 
 
+#: study-level export habits that differ from the defaults [sim]
+_EXPORT_HABITS: dict[str, dict[str, float]] = {
+    "lab-b": {"p_height_recorded": 0.7},
+    "lab-d": {"p_height_recorded": 0.4, "p_sex_unknown": 0.02},
+    "lab-e": {"p_sex_unknown": 0.01},
+}
+
+
 def make_labs(n_sites: int, seed: int) -> list[Lab]:
     """Return ``n_sites`` labs: the five archetypes, then jittered copies of them.
 
@@ -122,9 +136,9 @@ def make_labs(n_sites: int, seed: int) -> list[Lab]:
     if not 1 <= n_sites <= len(ascii_lowercase):
         raise ValueError(f"Invalid value for 'n_sites': {n_sites}. Expected 1-26.")
     rng = np.random.default_rng([seed, 7])
-    labs = list(_ARCHETYPES[:n_sites])
+    labs = [replace(lab, **_EXPORT_HABITS.get(lab.site_id, {})) for lab in _ARCHETYPES[:n_sites]]
     for i in range(len(_ARCHETYPES), n_sites):
-        base = _ARCHETYPES[i % len(_ARCHETYPES)]
+        base = labs[i % len(_ARCHETYPES)]
         labs.append(
             replace(
                 base,
