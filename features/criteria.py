@@ -23,10 +23,13 @@ Sources (clinical reference tables):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
 from features._grouping import (
+    as_arrays,
     flag,
     group_any,
     group_count,
@@ -81,12 +84,13 @@ _UPPER = np.array([n in UPPER_LIMB_NERVES for n in NERVES])
 _LOWER = np.array([n in LOWER_LIMB_NERVES for n in NERVES])
 
 
-def cts_pattern(resp: pd.DataFrame, n_studies: int) -> np.ndarray:
+def cts_pattern(resp: pd.DataFrame | Mapping[str, np.ndarray], n_studies: int) -> np.ndarray:
     """1.0 when a CTS pattern is present, 0.0 when assessable and absent, NaN otherwise.
 
     CTS: same-side median minus ulnar sensory peak latency > 0.5 ms, or median DML above ULN with
     the same-side ulnar DML within its ULN.
     """
+    resp = as_arrays(resp)
     diff = median_ulnar_lat_diff(resp, SENSORY, n_studies)
     med = _side_matrix(resp, MOTOR, "median", "lat_pct_uln", n_studies)
     uln = _side_matrix(resp, MOTOR, "ulnar", "lat_pct_uln", n_studies)
@@ -96,30 +100,34 @@ def cts_pattern(resp: pd.DataFrame, n_studies: int) -> np.ndarray:
     return flag(hit, ~np.isnan(diff) | motor_known)
 
 
-def _motor_nerve_criteria(resp: pd.DataFrame, cts: np.ndarray) -> pd.DataFrame:
+def _motor_nerve_criteria(resp: Mapping[str, np.ndarray], cts: np.ndarray) -> dict[str, np.ndarray]:
     """Per motor nerve-side: demyelinating (any criterion) and conduction-block flags."""
-    m = resp[resp["kind"] == MOTOR]
-    fw = resp[resp["kind"] == F_WAVE]
-    study = m["study"].to_numpy(dtype=np.int64)
-    nerve = m["nerve"].to_numpy(dtype=np.int64)
-    side = m["side"].to_numpy(dtype=np.int64)
-    # attach F-wave results of the same nerve/side
-    f_key = (
-        fw["study"].to_numpy(dtype=np.int64) * _NN + fw["nerve"].to_numpy(dtype=np.int64)
-    ) * 2 + fw["side"].to_numpy(dtype=np.int64)
+    kind = resp["kind"]
+    m = kind == MOTOR
+    fw = kind == F_WAVE
+    r_study = resp["study"].astype(np.int64)
+    r_nerve = resp["nerve"].astype(np.int64)
+    r_side = resp["side"].astype(np.int64)
+    study, nerve, side = r_study[m], r_nerve[m], r_side[m]
+    # attach F-wave results of the same nerve/side (response rows are unique per
+    # study/nerve/side/kind and sorted by study, nerve, side: the F keys are sorted and unique)
+    f_key = (r_study[fw] * _NN + r_nerve[fw]) * 2 + r_side[fw]
     m_key = (study * _NN + nerve) * 2 + side
-    pos = pd.Index(f_key).get_indexer(m_key) if len(f_key) else np.full(len(m_key), -1)
-    f_lat = np.where(
-        pos >= 0,
-        fw["f_lat_pct_uln"].to_numpy(dtype=float)[np.maximum(pos, 0)] if len(fw) else np.nan,
-        np.nan,
-    )
+    f_lat_all = np.asarray(resp["f_lat_pct_uln"], dtype=float)[fw]
+    if len(f_key):
+        order = np.argsort(f_key, kind="stable")
+        f_sorted = f_key[order]
+        at = np.minimum(np.searchsorted(f_sorted, m_key), len(f_sorted) - 1)
+        found = f_sorted[at] == m_key
+        f_lat = np.where(found, f_lat_all[order][at], np.nan)
+    else:
+        f_lat = np.full(len(m_key), np.nan)
 
-    amp = m["amp_pct_lln"].to_numpy(dtype=float)
-    lat = m["lat_pct_uln"].to_numpy(dtype=float)
-    cv = m["cv_pct_lln"].to_numpy(dtype=float)
-    cb_ratio = m["cb_ratio"].to_numpy(dtype=float)
-    td = m["td_ratio"].to_numpy(dtype=float)
+    amp = np.asarray(resp["amp_pct_lln"], dtype=float)[m]
+    lat = np.asarray(resp["lat_pct_uln"], dtype=float)[m]
+    cv = np.asarray(resp["cv_pct_lln"], dtype=float)[m]
+    cb_ratio = np.asarray(resp["cb_ratio"], dtype=float)[m]
+    td = np.asarray(resp["td_ratio"], dtype=float)[m]
     tib = nerve == _TIBIAL
     cts_here = (nerve == _MEDIAN) & (cts[study] == 1) if len(study) else np.zeros(0, dtype=bool)
     distal_ok = amp >= DISTAL_CMAP_MIN_PCT_LLN
@@ -131,27 +139,23 @@ def _motor_nerve_criteria(resp: pd.DataFrame, cts: np.ndarray) -> pd.DataFrame:
     disp = (td - 1.0) > np.where(tib, TD_INCREASE_TIBIAL, TD_INCREASE)
     # F absent (I-D) needs another parameter in another nerve: kept out of the per-nerve count
     demyel = dml | slow | f_long | cb | disp
-    return pd.DataFrame(
-        {
-            "study": study,
-            "demyel": demyel.astype(float),
-            "cb": cb.astype(float),
-            "tested": (~np.isnan(amp)).astype(float),
-        }
-    )
+    return {
+        "study": study,
+        "demyel": demyel.astype(float),
+        "cb": cb.astype(float),
+        "tested": (~np.isnan(amp)).astype(float),
+    }
 
 
-def _lmn_regions(mus: pd.DataFrame, n_studies: int) -> tuple[np.ndarray, np.ndarray]:
+def _lmn_regions(mus: Mapping[str, np.ndarray], n_studies: int) -> tuple[np.ndarray, np.ndarray]:
     """Awaji LMN region count and number of assessable regions per study."""
     count = np.zeros(n_studies)
     tested = np.zeros(n_studies)
-    study = mus["study"].to_numpy(dtype=np.int64)
-    region = mus["region"].to_numpy(dtype=np.int64)
-    lmn = mus["lmn"].to_numpy(dtype=float)
-    nerve = mus["nerve"].to_numpy(dtype=np.int64)
-    attrs = _muscle_attributes()
-    roots = attrs["roots"][mus["muscle"].to_numpy(dtype=np.int64)]
-    root_code = roots @ (1 << np.arange(len(ROOTS)))  # the main-root set as a bitmask
+    study = mus["study"].astype(np.int64)
+    region = mus["region"].astype(np.int64)
+    lmn = np.asarray(mus["lmn"], dtype=float)
+    nerve = mus["nerve"].astype(np.int64)
+    root_code = _muscle_attributes()["root_code"][mus["muscle"].astype(np.int64)]
     for r, rname in enumerate(REGIONS):
         sel = (region == r) & ~np.isnan(lmn)
         n_assess = group_count(study[sel], None, n_studies)
@@ -170,14 +174,15 @@ def _lmn_regions(mus: pd.DataFrame, n_studies: int) -> tuple[np.ndarray, np.ndar
     return count, tested
 
 
-def _single_root(mus: pd.DataFrame, n_studies: int) -> tuple[np.ndarray, np.ndarray]:
+def _single_root(mus: Mapping[str, np.ndarray], n_studies: int) -> tuple[np.ndarray, np.ndarray]:
     """Share of abnormal limb muscles explained by the best single root and side, and nerves spanned."""
-    limb = mus["limb"].to_numpy(dtype=object)
-    sel = ((limb == "upper") | (limb == "lower")) & (mus["abnormal"].to_numpy(dtype=float) == 1)
-    study = mus["study"].to_numpy(dtype=np.int64)[sel]
-    side = np.minimum(mus["side"].to_numpy(dtype=np.int64)[sel], 1)
-    nerve = mus["nerve"].to_numpy(dtype=np.int64)[sel]
-    roots = _muscle_attributes()["roots"][mus["muscle"].to_numpy(dtype=np.int64)[sel]]
+    attrs = _muscle_attributes()
+    muscle_all = mus["muscle"].astype(np.int64)
+    sel = attrs["limb_muscle"][muscle_all] & (np.asarray(mus["abnormal"], dtype=float) == 1)
+    study = mus["study"].astype(np.int64)[sel]
+    side = np.minimum(mus["side"].astype(np.int64)[sel], 1)
+    nerve = mus["nerve"].astype(np.int64)[sel]
+    roots = attrs["roots"][muscle_all[sel]]
     n_abn = np.bincount(study, minlength=n_studies).astype(float)
     key = study * 2 + side
     counts = np.stack(
@@ -195,26 +200,28 @@ def _single_root(mus: pd.DataFrame, n_studies: int) -> tuple[np.ndarray, np.ndar
 
 
 def criteria_features(
-    resp: pd.DataFrame, mus: pd.DataFrame, n_studies: int, age_years: np.ndarray
+    resp: pd.DataFrame | Mapping[str, np.ndarray],
+    mus: pd.DataFrame | Mapping[str, np.ndarray],
+    n_studies: int,
+    age_years: np.ndarray,
 ) -> dict[str, np.ndarray]:
     """All ``crit_*`` columns (see :data:`CRITERIA_COLUMNS`) as float64 arrays of ``n_studies``."""
+    resp, mus = as_arrays(resp), as_arrays(mus)
     f: dict[str, np.ndarray] = {}
     cts = cts_pattern(resp, n_studies)
     mc = _motor_nerve_criteria(resp, cts)
-    ms = mc["study"].to_numpy(dtype=np.int64)
-    motor_tested = group_sum(ms, mc["tested"].to_numpy(dtype=float), n_studies)
+    ms = mc["study"]
+    motor_tested = group_sum(ms, mc["tested"], n_studies)
     has_motor = motor_tested > 0
     f["crit_demyel_nerve_count"] = np.where(
-        has_motor, group_sum(ms, mc["demyel"].to_numpy(dtype=float), n_studies), np.nan
+        has_motor, group_sum(ms, mc["demyel"], n_studies), np.nan
     )
-    f["crit_cb_nerve_count"] = np.where(
-        has_motor, group_sum(ms, mc["cb"].to_numpy(dtype=float), n_studies), np.nan
-    )
+    f["crit_cb_nerve_count"] = np.where(has_motor, group_sum(ms, mc["cb"], n_studies), np.nan)
     f["crit_motor_tested_count"] = motor_tested
 
-    s = resp[resp["kind"] == SENSORY]
-    ss = s["study"].to_numpy(dtype=np.int64)
-    s_amp = s["amp_pct_lln"].to_numpy(dtype=float)
+    s = resp["kind"] == SENSORY
+    ss = resp["study"].astype(np.int64)[s]
+    s_amp = np.asarray(resp["amp_pct_lln"], dtype=float)[s]
     s_tested = group_count(ss, s_amp, n_studies)
     f["crit_sensory_abnormal_count"] = np.where(
         s_tested > 0, group_sum(ss, (s_amp < 100).astype(float), n_studies), np.nan
@@ -228,7 +235,7 @@ def criteria_features(
         ratio = np.where(radial > 0, sural / radial, np.nan)
     srar = np.fmin.reduce(ratio, axis=1)
     f["crit_srar"] = srar
-    snerve = s["nerve"].to_numpy(dtype=np.int64)
+    snerve = resp["nerve"].astype(np.int64)[s]
     lower_sel, upper_sel = _LOWER[snerve], _UPPER[snerve]
     lo_min = group_min(ss[lower_sel], s_amp[lower_sel], n_studies)
     up_min = group_min(ss[upper_sel], s_amp[upper_sel], n_studies)
@@ -242,25 +249,25 @@ def criteria_features(
     f["crit_length_dependent"] = flag(ld, assessable)
 
     # EMG-based criteria
-    study = mus["study"].to_numpy(dtype=np.int64)
+    study = mus["study"].astype(np.int64)
     lmn_count, regions_tested = _lmn_regions(mus, n_studies)
     has_emg = group_count(study, None, n_studies) > 0
     f["crit_lmn_region_count"] = np.where(has_emg, lmn_count, np.nan)
     f["crit_lmn_regions_tested_count"] = regions_tested
     f["crit_myopathic_muscle_frac"] = group_frac(
-        study, mus["myopathic"].to_numpy(dtype=float), n_studies
+        study, np.asarray(mus["myopathic"], dtype=float), n_studies
     )
     f["crit_neurogenic_muscle_frac"] = group_frac(
-        study, mus["chronic"].to_numpy(dtype=float), n_studies
+        study, np.asarray(mus["chronic"], dtype=float), n_studies
     )
-    active = mus["active"].to_numpy(dtype=float)
+    active = np.asarray(mus["active"], dtype=float)
     f["crit_active_denervation_muscle_count"] = np.where(
         group_count(study, active, n_studies) > 0, group_sum(study, active, n_studies), np.nan
     )
     frac, nerves = _single_root(mus, n_studies)
     f["crit_single_root_frac"] = frac
     f["crit_single_root_nerves_count"] = nerves
-    para = mus["paraspinal"].to_numpy(dtype=float) == 1
+    para = np.asarray(mus["paraspinal"], dtype=float) == 1
     f["crit_paraspinal_active"] = group_any(study[para], active[para], n_studies)
     f["crit_cts_pattern"] = cts
     return {c: f[c].astype(np.float64) for c in CRITERIA_COLUMNS}

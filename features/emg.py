@@ -23,11 +23,24 @@ recorded):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import cache
+
 import numpy as np
 import pandas as pd
 
-from features._grouping import flag, group_count, group_frac, group_max, group_sum
-from features.limits import muap_limit_arrays
+from features._grouping import (
+    as_arrays,
+    flag,
+    group_count,
+    group_frac,
+    group_max,
+    group_sum,
+    lookup_values,
+    numeric_column,
+    vocab_codes,
+)
+from features.limits import muap_limits_coded
 from features.reference import load_muscles
 from features.vocab import MUSCLES, REGIONS
 
@@ -51,39 +64,85 @@ _SIZE = {"decreased": -1.0, "normal": 0.0, "increased": 1.0}
 _POLY = {"normal": 0.0, "increased": 1.0}
 
 
+@cache
 def _muscle_attributes() -> dict[str, np.ndarray]:
-    """Per-canonical-muscle arrays (index = position in MUSCLES): region, limb, position, nerve, roots."""
+    """Per-canonical-muscle arrays (index = position in MUSCLES): region, limb, position, nerve, roots.
+
+    Built once from the reference table (read-only arrays); ``upper`` / ``lower`` / ``limb_muscle``
+    / ``proximal`` / ``distal`` are boolean views of ``limb`` and ``position``.
+    """
     table = load_muscles().reindex(list(MUSCLES))
     nerves = pd.factorize(table["nerve"])[0]
     roots = np.array([[r in mr for r in ROOTS] for mr in table["main_roots"]], dtype=bool).reshape(
         len(MUSCLES), len(ROOTS)
     )
-    return {
-        "region": pd.Categorical(table["region"], categories=list(REGIONS)).codes.astype(np.int64),
-        "limb": table["limb"].to_numpy(dtype=object),
-        "position": table["position"].to_numpy(dtype=object),
+    limb = table["limb"].to_numpy(dtype=object)
+    position = table["position"].to_numpy(dtype=object)
+    out = {
+        "region": vocab_codes(table["region"], REGIONS),
+        "limb": limb,
+        "position": position,
         "nerve": nerves.astype(np.int64),
         "roots": roots,
+        "root_code": roots @ (1 << np.arange(len(ROOTS))),  # the main-root set as a bitmask
         "paraspinal": np.array([m in PARASPINALS for m in MUSCLES]),
+        "upper": limb == "upper",
+        "lower": limb == "lower",
+        "limb_muscle": (limb == "upper") | (limb == "lower"),
+        "proximal": position == "proximal",
+        "distal": position == "distal",
     }
+    for v in out.values():
+        v.flags.writeable = False
+    return out
 
 
 def _num(emg: pd.DataFrame, name: str) -> np.ndarray:
-    if name not in emg.columns:
-        return np.full(len(emg), np.nan)
-    return pd.to_numeric(emg[name], errors="coerce").to_numpy(dtype=float)
+    return numeric_column(emg, name)
 
 
 def _cat(emg: pd.DataFrame, name: str, mapping: dict[str, float]) -> np.ndarray:
     if name not in emg.columns:
         return np.full(len(emg), np.nan)
-    return emg[name].map(mapping).to_numpy(dtype=float)
+    return lookup_values(emg[name], mapping, np.nan)
 
 
 def _vs_limits(value: np.ndarray, lln: np.ndarray, uln: np.ndarray) -> np.ndarray:
     """-1 below LLN, +1 above ULN, 0 within, NaN when the value or both limits are missing."""
     out = np.where(value > uln, 1.0, np.where(value < lln, -1.0, 0.0))
     return np.where(np.isnan(value) | (np.isnan(lln) & np.isnan(uln)), np.nan, out)
+
+
+#: Columns of :func:`muscle_table`.
+MUSCLE_COLUMNS: tuple[str, ...] = (
+    "study",
+    "muscle",
+    "side",
+    "region",
+    "nerve",
+    "limb",
+    "position",
+    "paraspinal",
+    "active",
+    "fasc",
+    "size_score",
+    "large",
+    "small",
+    "poly",
+    "reduced",
+    "early",
+    "chronic",
+    "myopathic",
+    "lmn",
+    "abnormal",
+    "crd",
+    "myotonia",
+    "unstable",
+    "fib_grade",
+    "muap_numeric",
+    "muap_any",
+)
+_REDUCED = frozenset({"reduced", "discrete", "none"})
 
 
 def muscle_table(emg: pd.DataFrame, study_pos: np.ndarray, age_years: np.ndarray) -> pd.DataFrame:
@@ -107,38 +166,70 @@ def muscle_table(emg: pd.DataFrame, study_pos: np.ndarray, age_years: np.ndarray
         ``abnormal``, ``crd``, ``myotonia``, ``unstable``, ``fib_grade``, ``muap_numeric``,
         ``muap_any``.
     """
-    muscle = pd.Categorical(emg["muscle"], categories=list(MUSCLES)).codes.astype(np.int64)
-    ok = (study_pos >= 0) & (muscle >= 0)
-    if not ok.all():
-        emg, study_pos, muscle = emg.loc[ok], study_pos[ok], muscle[ok]
-    attrs = _muscle_attributes()
-    lim = muap_limit_arrays(emg["muscle"], age_years[study_pos] if len(study_pos) else np.array([]))
+    arrays, ok = _muscle_arrays(emg, np.asarray(study_pos), age_years)
+    index = emg.index if ok is None else emg.index[ok]
+    return pd.DataFrame({c: arrays[c] for c in MUSCLE_COLUMNS}, index=index)
 
-    fibs, psw, fascics = _num(emg, "fibs"), _num(emg, "psw"), _num(emg, "fascics")
+
+def muscle_arrays(
+    emg: pd.DataFrame, study_pos: np.ndarray, age_years: np.ndarray
+) -> dict[str, np.ndarray]:
+    """:func:`muscle_table` as a dict of aligned numpy arrays (the fast internal form)."""
+    return _muscle_arrays(emg, np.asarray(study_pos), age_years)[0]
+
+
+def _muscle_arrays(
+    emg: pd.DataFrame, study_pos: np.ndarray, age_years: np.ndarray
+) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    muscle = vocab_codes(emg["muscle"], MUSCLES)
+    ok: np.ndarray | None = (study_pos >= 0) & (muscle >= 0)
+    if ok.all():
+        ok = None
+        keep = lambda a: a  # noqa: E731
+    else:
+        keep = lambda a: a[ok]  # noqa: E731
+        study_pos, muscle = study_pos[ok], muscle[ok]
+    attrs = _muscle_attributes()
+    lim = muap_limits_coded(muscle, age_years[study_pos])
+
+    def num(name: str) -> np.ndarray:
+        return keep(_num(emg, name))
+
+    def cat(name: str, mapping: dict[str, float]) -> np.ndarray:
+        return keep(_cat(emg, name, mapping))
+
+    fibs, psw, fascics = num("fibs"), num("psw"), num("fascics")
     fib_grade = np.fmax(fibs, psw)
     active = flag(fib_grade >= 1, ~np.isnan(fib_grade))
     fasc = flag(fascics >= 1, ~np.isnan(fascics))
 
-    dur_num = _vs_limits(
-        _num(emg, "muap_duration_ms"), lim["duration_lln_ms"], lim["duration_uln_ms"]
+    dur_ms, amp_uv, poly_pct = (
+        num("muap_duration_ms"),
+        num("muap_amplitude_uv"),
+        num("muap_polyphasic_pct"),
     )
-    amp_num = _vs_limits(
-        _num(emg, "muap_amplitude_uv"), lim["amplitude_lln_uv"], lim["amplitude_uln_uv"]
-    )
-    dur = np.where(np.isnan(dur_num), _cat(emg, "muap_duration_grade", _SIZE), dur_num)
-    amp = np.where(np.isnan(amp_num), _cat(emg, "muap_amplitude_grade", _SIZE), amp_num)
+    dur_grade = cat("muap_duration_grade", _SIZE)
+    amp_grade = cat("muap_amplitude_grade", _SIZE)
+    poly_grade = cat("polyphasia_grade", _POLY)
+    dur_num = _vs_limits(dur_ms, lim["duration_lln_ms"], lim["duration_uln_ms"])
+    amp_num = _vs_limits(amp_uv, lim["amplitude_lln_uv"], lim["amplitude_uln_uv"])
+    dur = np.where(np.isnan(dur_num), dur_grade, dur_num)
+    amp = np.where(np.isnan(amp_num), amp_grade, amp_num)
     size = np.where(np.isnan(dur) | ((dur == 0) & ~np.isnan(amp)), amp, dur)
 
-    poly_pct = _num(emg, "muap_polyphasic_pct")
     poly_num = flag(poly_pct > lim["polyphasic_uln_pct"], ~np.isnan(poly_pct))
-    poly = np.where(np.isnan(poly_num), _cat(emg, "polyphasia_grade", _POLY), poly_num)
+    poly = np.where(np.isnan(poly_num), poly_grade, poly_num)
 
-    recruit = (
-        emg["recruitment"] if "recruitment" in emg.columns else pd.Series(np.nan, index=emg.index)
-    )
-    known_r = recruit.notna().to_numpy()
-    reduced = flag(recruit.isin(["reduced", "discrete", "none"]).to_numpy(), known_r)
-    early = flag((recruit == "early").to_numpy(), known_r)
+    if "recruitment" in emg.columns:
+        r_codes, r_uniques = pd.factorize(emg["recruitment"])
+        r_codes = keep(r_codes)
+        is_reduced = np.array([u in _REDUCED for u in r_uniques] + [False], dtype=bool)
+        is_early = np.array([u == "early" for u in r_uniques] + [False], dtype=bool)
+        known_r = r_codes >= 0
+        reduced = flag(is_reduced[r_codes], known_r)
+        early = flag(is_early[r_codes], known_r)
+    else:
+        reduced = early = np.full(len(muscle), np.nan)
 
     large = flag(size == 1, ~np.isnan(size))
     small = flag(size == -1, ~np.isnan(size))
@@ -151,87 +242,79 @@ def muscle_table(emg: pd.DataFrame, study_pos: np.ndarray, age_years: np.ndarray
     lmn = np.where(para_only, active, lmn)
     abnormal = np.fmax(active, chronic)
 
-    numeric = ~(
-        np.isnan(_num(emg, "muap_duration_ms"))
-        & np.isnan(_num(emg, "muap_amplitude_uv"))
-        & np.isnan(poly_pct)
-    )
-    any_info = numeric | ~(
-        np.isnan(_cat(emg, "muap_duration_grade", _SIZE))
-        & np.isnan(_cat(emg, "muap_amplitude_grade", _SIZE))
-        & np.isnan(_cat(emg, "polyphasia_grade", _POLY))
-    )
-    crd, myo = _num(emg, "crd"), _num(emg, "myotonia")
-    side = pd.Categorical(emg["side"], categories=["L", "R", "M"]).codes.astype(np.int64)
-    return pd.DataFrame(
-        {
-            "study": study_pos.astype(np.int64),
-            "muscle": muscle,
-            "side": np.maximum(side, 0),
-            "region": attrs["region"][muscle],
-            "nerve": attrs["nerve"][muscle],
-            "limb": attrs["limb"][muscle],
-            "position": attrs["position"][muscle],
-            "paraspinal": attrs["paraspinal"][muscle].astype(float),
-            "active": active,
-            "fasc": fasc,
-            "size_score": size,
-            "large": large,
-            "small": small,
-            "poly": poly,
-            "reduced": reduced,
-            "early": early,
-            "chronic": chronic,
-            "myopathic": myopathic,
-            "lmn": lmn,
-            "abnormal": abnormal,
-            "crd": flag(crd >= 1, ~np.isnan(crd)),
-            "myotonia": flag(myo >= 1, ~np.isnan(myo)),
-            "unstable": _num(emg, "muap_unstable"),
-            "fib_grade": fib_grade,
-            "muap_numeric": numeric.astype(float),
-            "muap_any": any_info.astype(float),
-        },
-        index=emg.index,
-    )
+    numeric = ~(np.isnan(dur_ms) & np.isnan(amp_uv) & np.isnan(poly_pct))
+    any_info = numeric | ~(np.isnan(dur_grade) & np.isnan(amp_grade) & np.isnan(poly_grade))
+    crd, myo = num("crd"), num("myotonia")
+    side = keep(vocab_codes(emg["side"], ("L", "R", "M")))
+    arrays = {
+        "study": study_pos.astype(np.int64),
+        "muscle": muscle,
+        "side": np.maximum(side, 0),
+        "region": attrs["region"][muscle],
+        "nerve": attrs["nerve"][muscle],
+        "limb": attrs["limb"][muscle],
+        "position": attrs["position"][muscle],
+        "paraspinal": attrs["paraspinal"][muscle].astype(float),
+        "active": active,
+        "fasc": fasc,
+        "size_score": size,
+        "large": large,
+        "small": small,
+        "poly": poly,
+        "reduced": reduced,
+        "early": early,
+        "chronic": chronic,
+        "myopathic": myopathic,
+        "lmn": lmn,
+        "abnormal": abnormal,
+        "crd": flag(crd >= 1, ~np.isnan(crd)),
+        "myotonia": flag(myo >= 1, ~np.isnan(myo)),
+        "unstable": num("muap_unstable"),
+        "fib_grade": fib_grade,
+        "muap_numeric": numeric.astype(float),
+        "muap_any": any_info.astype(float),
+    }
+    return arrays, ok
 
 
-def emg_features(mus: pd.DataFrame, n_studies: int) -> dict[str, np.ndarray]:
+def emg_features(
+    mus: pd.DataFrame | Mapping[str, np.ndarray], n_studies: int
+) -> dict[str, np.ndarray]:
     """Per-study EMG summaries: per-region shares of each finding, and by limb position.
 
     Shares are over the muscles of that region (position) in which the finding was assessable;
     NaN when no such muscle was examined.
     """
+    mus = as_arrays(mus)
+    attrs = _muscle_attributes()
     f: dict[str, np.ndarray] = {}
-    study = mus["study"].to_numpy(dtype=np.int64)
-    region = mus["region"].to_numpy(dtype=np.int64)
+    study = mus["study"].astype(np.int64)
+    region = mus["region"].astype(np.int64)
+    muscle = mus["muscle"].astype(np.int64)
     for r, rname in enumerate(REGIONS):
         sel = region == r
+        s_sel = study[sel]
         for fname, col in REGION_FLAGS.items():
             f[f"emg_{rname}_{fname}_frac"] = group_frac(
-                study[sel], mus[col].to_numpy(dtype=float)[sel], n_studies
+                s_sel, np.asarray(mus[col], dtype=float)[sel], n_studies
             )
-    limb = mus["limb"].to_numpy(dtype=object)
-    pos = mus["position"].to_numpy(dtype=object)
-    limb_muscle = (limb == "upper") | (limb == "lower")
+    limb_muscle = attrs["limb_muscle"][muscle]
+    myopathic = np.asarray(mus["myopathic"], dtype=float)
+    chronic = np.asarray(mus["chronic"], dtype=float)
     for p in ("proximal", "distal"):
-        sel = limb_muscle & (pos == p)
-        f[f"emg_{p}_myopathic_frac"] = group_frac(
-            study[sel], mus["myopathic"].to_numpy(dtype=float)[sel], n_studies
-        )
+        sel = limb_muscle & attrs[p][muscle]
+        f[f"emg_{p}_myopathic_frac"] = group_frac(study[sel], myopathic[sel], n_studies)
     for lb in ("upper", "lower"):
         for p in ("proximal", "distal"):
-            sel = (limb == lb) & (pos == p)
-            f[f"emg_{lb}_{p}_neurogenic_frac"] = group_frac(
-                study[sel], mus["chronic"].to_numpy(dtype=float)[sel], n_studies
-            )
+            sel = attrs[lb][muscle] & attrs[p][muscle]
+            f[f"emg_{lb}_{p}_neurogenic_frac"] = group_frac(study[sel], chronic[sel], n_studies)
     with np.errstate(invalid="ignore"):
         f["emg_proximal_distal_myopathic_diff"] = (
             f["emg_proximal_myopathic_frac"] - f["emg_distal_myopathic_frac"]
         )
     for col in ("crd", "myotonia", "unstable"):
-        f[f"emg_{col}_frac"] = group_frac(study, mus[col].to_numpy(dtype=float), n_studies)
-    fg = mus["fib_grade"].to_numpy(dtype=float)
+        f[f"emg_{col}_frac"] = group_frac(study, np.asarray(mus[col], dtype=float), n_studies)
+    fg = np.asarray(mus["fib_grade"], dtype=float)
     n = group_count(study, fg, n_studies)
     with np.errstate(invalid="ignore", divide="ignore"):
         f["emg_mean_fib_grade"] = np.where(n > 0, group_sum(study, fg, n_studies) / n, np.nan)

@@ -21,14 +21,16 @@ An unknown recording site falls back to the nerve / kind default row; a nerve / 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 import pandas as pd
 
+from features._grouping import vocab_codes
 from features.reference import load_muap_norms, load_ncs_limits
-from features.vocab import KINDS, NERVES, check_option, normalise_token
+from features.vocab import KINDS, MUSCLES, NERVES, check_option, normalise_token
 
 #: Reference height (cm) at which the F-wave ULNs of the table apply (T1.3).
 REFERENCE_HEIGHT_CM = 170.0
@@ -178,7 +180,7 @@ def _ncs_table() -> _NcsTable:
 
 def _codes(values: pd.Series, vocabulary: tuple[str, ...]) -> np.ndarray:
     """Integer code of each canonical value (-1 when missing or unknown)."""
-    return pd.Categorical(values, categories=list(vocabulary)).codes.astype(np.int64)
+    return vocab_codes(values, vocabulary)
 
 
 def ncs_limit_arrays(
@@ -195,26 +197,55 @@ def ncs_limit_arrays(
     ``height_cm`` / ``limb_temp_c`` may be NaN (reference height / warm limb assumed).
     Returns one float array per name in :data:`LIMIT_COLUMNS` (``amplitude_unit`` as object).
     """
-    tab = _ncs_table()
     site_codes, site_uniques = pd.factorize(recording_site, use_na_sentinel=True)
+    out = ncs_limits_coded(
+        nerve_code, kind_code, site_codes, site_uniques, age_years, height_cm, limb_temp_c
+    )
+    row, has = out.pop("_row"), out.pop("_has")
+    unit = np.where(has, _ncs_table().values["amplitude_unit"][row], "")
+    return {
+        "latency_uln_ms": out["latency_uln_ms"],
+        "amplitude_lln": out["amplitude_lln"],
+        "amplitude_unit": unit.astype(object),
+        "velocity_lln_m_s": out["velocity_lln_m_s"],
+        "f_latency_uln_ms": out["f_latency_uln_ms"],
+        "distal_duration_uln_ms": out["distal_duration_uln_ms"],
+    }
+
+
+def ncs_limits_coded(
+    nerve_code: np.ndarray,
+    kind_code: np.ndarray,
+    site_codes: np.ndarray,
+    site_uniques: Sequence[object],
+    age_years: np.ndarray,
+    height_cm: np.ndarray,
+    limb_temp_c: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Numeric core of :func:`ncs_limit_arrays` with the recording site already factorised.
+
+    ``site_codes`` index ``site_uniques`` (-1 = no site), as from ``pd.factorize``. Returns the
+    float limits of :data:`LIMIT_COLUMNS` (no ``amplitude_unit``) plus ``_row`` / ``_has``
+    (the table row used, and whether one exists).
+    """
+    tab = _ncs_table()
+    n_sites = len(site_uniques)
     site_norm = [RECORDING_SITE_ALIASES.get(t, t) for t in map(normalise_token, site_uniques)]
     valid = (nerve_code >= 0) & (kind_code >= 0)
     nk = np.where(valid, nerve_code * len(KINDS) + kind_code, 0)
     group = np.where(valid, tab.default_group[nk], -1)
     # site-specific rows override the default: few unique (nerve, kind, site) combinations
-    if len(site_uniques):
-        combo = nk * (len(site_uniques) + 1) + np.where(
-            site_codes >= 0, site_codes, len(site_uniques)
-        )
+    if n_sites:
+        combo = nk * (n_sites + 1) + np.where(site_codes >= 0, site_codes, n_sites)
         uniq, inverse = np.unique(np.where(valid, combo, -1), return_inverse=True)
         override = np.full(len(uniq), -1, dtype=np.int64)
         for j, c in enumerate(uniq):
             if c < 0:
                 continue
-            s = c % (len(site_uniques) + 1)
-            if s == len(site_uniques):
+            s = c % (n_sites + 1)
+            if s == n_sites:
                 continue
-            nkc = c // (len(site_uniques) + 1)
+            nkc = c // (n_sites + 1)
             key = (int(nkc // len(KINDS)), int(nkc % len(KINDS)), site_norm[s])
             override[j] = tab.group_of_key.get(key, -1)
         site_group = override[inverse]
@@ -259,16 +290,15 @@ def ncs_limit_arrays(
     f_uln = col("f_latency_uln_ms") + np.nan_to_num(col("f_height_slope_ms_per_cm")) * dh
     lat = col("latency_uln_ms")
     lat = np.where(is_f, f_uln, lat * (1.0 + LATENCY_PER_DEG * cool))
-    unit = np.where(has, tab.values["amplitude_unit"][row], "")
-    out = {
+    return {
         "latency_uln_ms": lat,
         "amplitude_lln": amp,
-        "amplitude_unit": unit.astype(object),
         "velocity_lln_m_s": cv,
         "f_latency_uln_ms": f_uln,
         "distal_duration_uln_ms": col("distal_duration_uln_ms"),
+        "_row": row,
+        "_has": has,
     }
-    return out
 
 
 def _study_covariates(study_ids: pd.Series, studies: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -358,15 +388,46 @@ def _muap_table() -> pd.DataFrame:
     return load_muap_norms()
 
 
+@dataclass(frozen=True)
+class _MuapArrays:
+    """The MUAP norm table as numeric arrays (read once)."""
+
+    values: dict[str, np.ndarray]  # per norm-table row
+    row_of_muscle: np.ndarray  # norm-table row of each MUSCLES entry (-1: none)
+
+
+@cache
+def _muap_arrays() -> _MuapArrays:
+    norms = _muap_table()
+    values = {
+        c: norms[c].to_numpy(dtype=float)
+        for c in ("duration_ref_ms", "amplitude_lln_uv", "amplitude_uln_uv", "polyphasic_uln_pct")
+    }
+    for v in values.values():
+        v.flags.writeable = False
+    row = norms.index.get_indexer(pd.Index(list(MUSCLES), dtype=object)).astype(np.int64)
+    row.flags.writeable = False
+    return _MuapArrays(values, row)
+
+
 def muap_limit_arrays(muscle: pd.Series, age_years: np.ndarray) -> dict[str, np.ndarray]:
     """Vectorised core of :func:`muap_limits` (one element per EMG row; unknown muscle -> NaN)."""
-    norms = _muap_table()
-    pos = norms.index.get_indexer(muscle.astype(object))
+    pos = _muap_table().index.get_indexer(muscle.astype(object))
+    return _muap_limits_at(pos, age_years)
+
+
+def muap_limits_coded(muscle_code: np.ndarray, age_years: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`muap_limit_arrays` for muscles given as positions in :data:`MUSCLES` (>= 0)."""
+    return _muap_limits_at(_muap_arrays().row_of_muscle[muscle_code], age_years)
+
+
+def _muap_limits_at(pos: np.ndarray, age_years: np.ndarray) -> dict[str, np.ndarray]:
+    tab = _muap_arrays().values
     has = pos >= 0
     p = np.maximum(pos, 0)
 
     def col(name: str) -> np.ndarray:
-        return np.where(has, norms[name].to_numpy(dtype=float)[p], np.nan)
+        return np.where(has, tab[name][p], np.nan)
 
     age = np.asarray(age_years, dtype=float)
     factor = 1.0 + MUAP_DURATION_AGE_SLOPE * np.maximum(age - MUAP_DURATION_AGE_FROM, 0.0)

@@ -15,11 +15,21 @@ A nerve that was not tested stays NaN.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
-from features._grouping import group_count, group_max, group_min, group_sum
-from features.limits import ncs_limit_arrays
+from features._grouping import (
+    as_arrays,
+    group_count,
+    group_max,
+    group_min,
+    group_sum,
+    numeric_column,
+    vocab_codes,
+)
+from features.limits import ncs_limits_coded
 from features.vocab import KINDS, LOWER_LIMB_NERVES, NCS_SIDES, NERVES, UPPER_LIMB_NERVES
 
 MOTOR_NERVES: tuple[str, ...] = ("median", "ulnar", "radial", "peroneal", "tibial")
@@ -52,13 +62,18 @@ RESPONSE_COLUMNS: tuple[str, ...] = (
 
 
 def _codes(values: pd.Series, vocabulary: tuple[str, ...]) -> np.ndarray:
-    return pd.Categorical(values, categories=list(vocabulary)).codes.astype(np.int64)
+    return vocab_codes(values, vocabulary)
 
 
 def _col(ncs: pd.DataFrame, name: str) -> np.ndarray:
-    if name not in ncs.columns:
-        return np.full(len(ncs), np.nan)
-    return pd.to_numeric(ncs[name], errors="coerce").to_numpy(dtype=float)
+    return numeric_column(ncs, name)
+
+
+def _empty_response_arrays() -> dict[str, np.ndarray]:
+    out = {c: np.zeros(0) for c in RESPONSE_COLUMNS}
+    for c in ("study", "nerve", "side", "kind"):
+        out[c] = np.zeros(0, dtype=np.int64)
+    return out
 
 
 def response_table(
@@ -87,30 +102,46 @@ def response_table(
         NaN when the value or its limit is missing; ``amp_pct_lln`` is 0 for an absent response
         and 100 when the limit is 0 (absence acceptable at that age).
     """
+    arrays = response_arrays(ncs, study_pos, age_years, height_cm, limb_temp_c)
+    if len(arrays["study"]) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=float) for c in RESPONSE_COLUMNS})
+    return pd.DataFrame(arrays, columns=list(RESPONSE_COLUMNS))
+
+
+def response_arrays(
+    ncs: pd.DataFrame,
+    study_pos: np.ndarray,
+    age_years: np.ndarray,
+    height_cm: np.ndarray,
+    limb_temp_c: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """:func:`response_table` as a dict of aligned numpy arrays (the fast internal form)."""
     nerve = _codes(ncs["nerve"], NERVES)
     side = _codes(ncs["side"], NCS_SIDES)
     kind = _codes(ncs["kind"], KINDS)
+    study_pos = np.asarray(study_pos)
+    if "recording_site" in ncs.columns:
+        site_codes, site_uniques = pd.factorize(ncs["recording_site"])
+    else:
+        site_codes, site_uniques = np.full(len(ncs), -1, dtype=np.intp), np.array([], dtype=object)
+    lat, amp, dur = _col(ncs, "latency_ms"), _col(ncs, "amplitude"), _col(ncs, "duration_ms")
+    vel, persist = _col(ncs, "velocity_m_s"), _col(ncs, "persistence_pct")
     ok = (study_pos >= 0) & (nerve >= 0) & (side >= 0) & (kind >= 0)
     if not ok.all():
-        ncs = ncs.loc[ok]
         study_pos, nerve, side, kind = study_pos[ok], nerve[ok], side[ok], kind[ok]
-    if len(ncs) == 0:
-        return pd.DataFrame({c: pd.Series(dtype=float) for c in RESPONSE_COLUMNS})
-    site = (
-        ncs["recording_site"]
-        if "recording_site" in ncs.columns
-        else pd.Series([None] * len(ncs), dtype=object)
-    )
-    lim = ncs_limit_arrays(
+        site_codes = site_codes[ok]
+        lat, amp, dur, vel, persist = lat[ok], amp[ok], dur[ok], vel[ok], persist[ok]
+    if len(study_pos) == 0:
+        return _empty_response_arrays()
+    lim = ncs_limits_coded(
         nerve,
         kind,
-        site,
+        site_codes,
+        site_uniques,
         age_years[study_pos],
         height_cm[study_pos],
         limb_temp_c[study_pos],
     )
-    lat, amp, dur = _col(ncs, "latency_ms"), _col(ncs, "amplitude"), _col(ncs, "duration_ms")
-    vel, persist = _col(ncs, "velocity_m_s"), _col(ncs, "persistence_pct")
 
     key = ((study_pos.astype(np.int64) * _NN + nerve) * _NS + side) * _NK + kind
     uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
@@ -156,18 +187,24 @@ def response_table(
     out["f_absent"] = np.where(
         out["kind"] == F_WAVE, ((f_seen == 0) & ((f_zero > 0) | (f_rows > 0))).astype(float), np.nan
     )
-    return pd.DataFrame(out, columns=list(RESPONSE_COLUMNS))
+    return {c: out[c] for c in RESPONSE_COLUMNS}
 
 
-def per_nerve(resp: pd.DataFrame, kind: int, column: str, how: str, n_studies: int) -> np.ndarray:
+def per_nerve(
+    resp: pd.DataFrame | Mapping[str, np.ndarray], kind: int, column: str, how: str, n_studies: int
+) -> np.ndarray:
     """Aggregate one response column over sides: matrix (n_studies, len(NERVES)).
 
     ``how`` is ``"min"``, ``"max"`` or ``"side_ratio"`` (min/max over sides, NaN unless both
     sides were measured and the larger is above 0).
     """
-    r = resp[resp["kind"] == kind]
-    keys = r["study"].to_numpy(dtype=np.int64) * _NN + r["nerve"].to_numpy(dtype=np.int64)
-    vals = r[column].to_numpy(dtype=float)
+    r = as_arrays(resp)
+    sel = r["kind"] == kind
+    keys = r["study"][sel].astype(np.int64) * _NN + r["nerve"][sel].astype(np.int64)
+    return _per_nerve(keys, np.asarray(r[column], dtype=float)[sel], how, n_studies)
+
+
+def _per_nerve(keys: np.ndarray, vals: np.ndarray, how: str, n_studies: int) -> np.ndarray:
     size = n_studies * _NN
     if how == "min":
         flat = group_min(keys, vals, size)
@@ -194,20 +231,31 @@ def _nanmax_rows(m: np.ndarray) -> np.ndarray:
     return np.fmax.reduce(m, axis=1) if m.shape[1] else np.full(m.shape[0], np.nan)
 
 
-def ncs_features(resp: pd.DataFrame, n_studies: int) -> dict[str, np.ndarray]:
+def ncs_features(
+    resp: pd.DataFrame | Mapping[str, np.ndarray], n_studies: int
+) -> dict[str, np.ndarray]:
     """Per-study NCS features from a response table (see module docstring for the families).
 
     Returns a dict of float64 arrays of length ``n_studies`` (NaN = not measured).
     """
+    resp = as_arrays(resp)
     f: dict[str, np.ndarray] = {}
     ix = {n: i for i, n in enumerate(NERVES)}
-    m_lat = per_nerve(resp, MOTOR, "lat_pct_uln", "max", n_studies)
-    m_amp = per_nerve(resp, MOTOR, "amp_pct_lln", "min", n_studies)
-    m_cv = per_nerve(resp, MOTOR, "cv_pct_lln", "min", n_studies)
-    m_cb = per_nerve(resp, MOTOR, "cb_ratio", "min", n_studies)
-    m_td = per_nerve(resp, MOTOR, "td_ratio", "max", n_studies)
-    m_side = per_nerve(resp, MOTOR, "amp_pct_lln", "side_ratio", n_studies)
-    m_dur = per_nerve(resp, MOTOR, "dur_pct_uln", "max", n_studies)
+    kind_arr = resp["kind"]
+    nerve_key = resp["study"].astype(np.int64) * _NN + resp["nerve"].astype(np.int64)
+    by_kind = {k: (kind_arr == k) for k in (MOTOR, SENSORY, F_WAVE)}
+
+    def agg(kind: int, column: str, how: str, n: int) -> np.ndarray:
+        sel = by_kind[kind]
+        return _per_nerve(nerve_key[sel], resp[column][sel], how, n)
+
+    m_lat = agg(MOTOR, "lat_pct_uln", "max", n_studies)
+    m_amp = agg(MOTOR, "amp_pct_lln", "min", n_studies)
+    m_cv = agg(MOTOR, "cv_pct_lln", "min", n_studies)
+    m_cb = agg(MOTOR, "cb_ratio", "min", n_studies)
+    m_td = agg(MOTOR, "td_ratio", "max", n_studies)
+    m_side = agg(MOTOR, "amp_pct_lln", "side_ratio", n_studies)
+    m_dur = agg(MOTOR, "dur_pct_uln", "max", n_studies)
     for n in MOTOR_NERVES:
         i = ix[n]
         f[f"ncs_{n}_motor_lat_pct_uln"] = m_lat[:, i]
@@ -218,14 +266,14 @@ def ncs_features(resp: pd.DataFrame, n_studies: int) -> dict[str, np.ndarray]:
         f[f"ncs_{n}_motor_amp_side_ratio"] = m_side[:, i]
         if n in F_NERVES:
             f[f"ncs_{n}_motor_dur_pct_uln"] = m_dur[:, i]
-    f_lat = per_nerve(resp, F_WAVE, "f_lat_pct_uln", "max", n_studies)
-    f_per = per_nerve(resp, F_WAVE, "f_persist_pct", "min", n_studies)
+    f_lat = agg(F_WAVE, "f_lat_pct_uln", "max", n_studies)
+    f_per = agg(F_WAVE, "f_persist_pct", "min", n_studies)
     for n in F_NERVES:
         f[f"ncs_{n}_f_lat_pct_uln"] = f_lat[:, ix[n]]
         f[f"ncs_{n}_f_persist_pct"] = f_per[:, ix[n]]
-    s_lat = per_nerve(resp, SENSORY, "lat_pct_uln", "max", n_studies)
-    s_amp = per_nerve(resp, SENSORY, "amp_pct_lln", "min", n_studies)
-    s_side = per_nerve(resp, SENSORY, "amp_pct_lln", "side_ratio", n_studies)
+    s_lat = agg(SENSORY, "lat_pct_uln", "max", n_studies)
+    s_amp = agg(SENSORY, "amp_pct_lln", "min", n_studies)
+    s_side = agg(SENSORY, "amp_pct_lln", "side_ratio", n_studies)
     for n in SENSORY_NERVES:
         f[f"ncs_{n}_sensory_lat_pct_uln"] = s_lat[:, ix[n]]
         f[f"ncs_{n}_sensory_amp_pct_lln"] = s_amp[:, ix[n]]
@@ -260,18 +308,25 @@ def ncs_features(resp: pd.DataFrame, n_studies: int) -> dict[str, np.ndarray]:
 
 
 def _side_matrix(
-    resp: pd.DataFrame, kind: int, nerve: str, column: str, n_studies: int
+    resp: pd.DataFrame | Mapping[str, np.ndarray],
+    kind: int,
+    nerve: str,
+    column: str,
+    n_studies: int,
 ) -> np.ndarray:
     """(n_studies, 2) matrix of ``column`` for one nerve/kind by side (NaN if not done)."""
-    r = resp[(resp["kind"] == kind) & (resp["nerve"] == NERVES.index(nerve))]
+    r = as_arrays(resp)
+    sel = (r["kind"] == kind) & (r["nerve"] == NERVES.index(nerve))
     out = np.full((n_studies, _NS), np.nan)
-    out[r["study"].to_numpy(dtype=np.int64), r["side"].to_numpy(dtype=np.int64)] = r[
-        column
-    ].to_numpy(dtype=float)
+    out[r["study"][sel].astype(np.int64), r["side"][sel].astype(np.int64)] = np.asarray(
+        r[column], dtype=float
+    )[sel]
     return out
 
 
-def median_ulnar_lat_diff(resp: pd.DataFrame, kind: int, n_studies: int) -> np.ndarray:
+def median_ulnar_lat_diff(
+    resp: pd.DataFrame | Mapping[str, np.ndarray], kind: int, n_studies: int
+) -> np.ndarray:
     """Largest same-side median minus ulnar latency difference, ms (NaN if no side has both).
 
     Routine antidromic distances differ (median D2 13 cm, ulnar D5 11 cm), so the ulnar latency
@@ -287,7 +342,7 @@ def median_ulnar_lat_diff(resp: pd.DataFrame, kind: int, n_studies: int) -> np.n
     return _nanmax_rows(med_ms - med_uln_ms * uln_pct / 100.0)
 
 
-def _split_hand(resp: pd.DataFrame, n_studies: int) -> np.ndarray:
+def _split_hand(resp: Mapping[str, np.ndarray], n_studies: int) -> np.ndarray:
     """Lowest same-side median (APB) / ulnar (ADM) CMAP ratio in % of LLN: split-hand proxy."""
     med = _side_matrix(resp, MOTOR, "median", "amp_pct_lln", n_studies)
     uln = _side_matrix(resp, MOTOR, "ulnar", "amp_pct_lln", n_studies)
