@@ -419,7 +419,11 @@ def _cell_text(x: Any) -> Any:
 
 def _map_uniques(s: pd.Series, fn: Any) -> pd.Series:
     """Apply ``fn`` to each distinct non-missing value only, then broadcast (vectorised)."""
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    try:
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    except TypeError:  # an unhashable cell (a JSON array or object): map every cell
+        mapped_cells = [np.nan if _cell_text(v) is np.nan else fn(v) for v in s]
+        return pd.Series(mapped_cells, index=s.index, dtype=object)
     mapped = np.empty(len(uniques) + 1, dtype=object)
     mapped[:-1] = [fn(u) for u in uniques]
     mapped[-1] = np.nan
@@ -493,7 +497,7 @@ def _parse_numbers(
     infinite = np.isinf(values)
     if infinite.any():
         text = text.astype(object).where(~infinite, num.astype(object))
-        bad |= infinite
+        bad = bad | infinite  # to_numpy() may be a read-only view (copy-on-write)
     missing = num.isna().to_numpy() & ~bad
     if bad.any():
         coll.rows(

@@ -535,3 +535,21 @@ def test_empty_file_is_unreadable(tmp_path: Path) -> None:
     p = one(report, "unreadable_file")
     assert p.file == "emg.csv"
     assert "cannot be read as CSV" in p.expected
+
+
+def test_infinite_csv_number_is_a_bad_number_not_a_crash(tmp_path: Path) -> None:
+    ncs = NCS.replace("3.1,38,130", "3.1,inf,130")
+    bundle, report = load_bundle(make_bundle(tmp_path / "b", ncs=ncs))
+    p = one(report, "bad_number")
+    assert (p.row, p.column, p.value) == (2, "amplitude", "inf")
+    assert np.isnan(bundle.ncs.loc[1, "amplitude"])
+
+
+def test_json_array_as_a_cell_is_reported_not_raised() -> None:
+    doc = json.loads((EXAMPLES / "study.json").read_text())
+    doc["emg"][0]["fibs"] = [1]
+    doc["ncs"][0]["stim_site"] = {"at": "wrist"}
+    _, report = load_study_json(doc, source="s.json")
+    p = one(report, "bad_number")
+    assert (p.file, p.row, p.column, p.value) == ("s.json emg", 1, "fibs", "[1]")
+    assert report.invalid_study_ids == {doc["study_id"]}
