@@ -123,9 +123,19 @@ def test_model_dir_and_metrics_for_all_three_models(ran):
     metrics = json.loads((root / "reports" / "metrics.json").read_text())
     for s in ("test", "heldout_site", "robustness_half"):
         for m in ("lightgbm", "logreg", "rules"):
-            assert 0.0 <= metrics["summary"][s][m] <= 1.0
-    assert metrics["summary"]["test"]["lightgbm"] > 0.35  # chance is about 1/6
-    assert set(metrics["by_site"]) >= {"lab-d"}
+            assert 0.0 <= metrics[s][m]["macro_f1"] <= 1.0
+    assert metrics["test"]["lightgbm"]["macro_f1"] > 0.35  # chance is about 1/6
+    assert set(metrics["gap_test_minus_heldout"]) == {"lightgbm", "logreg", "rules"}
+    detail = json.loads((root / "reports" / "metrics_detail.json").read_text())
+    assert set(detail["by_site"]) >= {"lab-d"}
+    assert set(detail["test"]["lightgbm"]["per_class"]) == {
+        "normal",
+        "als",
+        "axonal_pn",
+        "demyelinating_pn",
+        "myopathy",
+        "radiculopathy",
+    }
     confusion = pd.read_csv(root / "reports" / "plots" / "confusion.csv")
     assert list(confusion.columns) == ["study_id", "actual", "predicted"]
     for png in (
