@@ -133,6 +133,10 @@ def stage_train(n: int, seed: int, n_estimators: int) -> dict[str, Any]:
     X = X[select_features(list(X.columns), ["coverage"])]
     y = encode_labels(bundle.studies["diagnosis"].reset_index(drop=True))
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.2, stratify=y, random_state=seed)
+    # scikit-learn's binning fails on a column never measured in training: drop those for both
+    measured = Xtr.columns[Xtr.notna().any()]
+    n_all_nan = X.shape[1] - len(measured)
+    Xtr, Xte = Xtr[measured], Xte[measured]
     common = {"learning_rate": 0.1}
     lgbm = lgb.LGBMClassifier(
         n_estimators=n_estimators,
@@ -155,7 +159,8 @@ def stage_train(n: int, seed: int, n_estimators: int) -> dict[str, Any]:
         "n_studies": n,
         "n_train": len(Xtr),
         "n_test": len(Xte),
-        "n_features": X.shape[1],
+        "n_features": Xtr.shape[1],
+        "n_features_never_measured_dropped": n_all_nan,
         "rounds": n_estimators,
     }
     for name, model in (("lightgbm", lgbm), ("sklearn_hist_gradient_boosting", hgb)):
