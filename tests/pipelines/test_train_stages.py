@@ -36,7 +36,7 @@ TINY_PARAMS = {
 def pipeline_dir(tmp_path_factory) -> Path:
     """A tiny project: validated bundle, features and params (nothing trained yet)."""
     root = tmp_path_factory.mktemp("project")
-    bundle = simulate_cohort(700, 3)
+    bundle = simulate_cohort(500, 3)
     write_bundle(bundle, root / "data" / "validated", fmt="parquet")
     (root / "data" / "features").mkdir(parents=True)
     build_features(bundle).to_parquet(root / "data" / "features" / "features.parquet")
