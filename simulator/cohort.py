@@ -151,6 +151,9 @@ def _latent(
         lat = lat.scatter(idx, sub)
     cts, _ = comorbidity.cts(n, ctx, params.p_cts, rng)
     lat = lat.combine(cts)
+    lat = lat.combine(
+        comorbidity.entrapments(n, ctx, params.p_une, params.p_fibular_neuropathy, rng)
+    )
     d_idx, d_lat = comorbidity.diabetic_pn(dx, ctx, params.p_diabetic_pn_overlay, rng)
     lat = lat.scatter(d_idx, d_lat)
     lat = lat.combine(

@@ -16,6 +16,11 @@ from simulator.latent import Latent
 from simulator.protocols import MOTOR_UNITS, SENSORY_UNITS
 
 _APB = MUSCLES.index("abductor_pollicis_brevis")
+_ULNAR_HAND = [MUSCLES.index(m) for m in ("first_dorsal_interosseous", "abductor_digiti_minimi")]
+_PERONEAL = [
+    MUSCLES.index(m)
+    for m in ("tibialis_anterior", "extensor_digitorum_brevis", "extensor_hallucis_longus")
+]
 _LUMBAR_PARA = MUSCLES.index("lumbar_paraspinal")
 _CALF = [MUSCLES.index(m) for m in ("medial_gastrocnemius", "soleus", "tibialis_anterior")]
 _FOOT = [MUSCLES.index(m) for m in ("extensor_digitorum_brevis", "abductor_hallucis")]
@@ -92,4 +97,47 @@ def incidental_emg(
     for m, pm in [(i, 0.6) for i in _CALF] + [(i, 0.4) for i in _FOOT]:
         on = benign[:, None] & (rng.random((n, 2)) < pm)
         lat["fasc"][:, m, :] = np.where(on, 1.0, 0.0).astype(np.float32)
+    return Latent(**lat)
+
+
+def entrapments(
+    n: int, ctx: Context, p_une: float, p_fibular: float, rng: np.random.Generator
+) -> Latent:
+    """Ulnar neuropathy at the elbow and peroneal neuropathy at the fibular head (T5.2, T1.1).
+
+    The second commonest mononeuropathies of referral series (T5.2: "other mononeuropathy"
+    4.6-7 %), folded into any class. UNE: across-elbow CV x 0.55-0.85 (a drop beyond the
+    15 m/s ULN, T1.1), block 0-40 % across the elbow, ulnar SNAP and ADM/FDI CMAP lower when
+    severe, FDI/ADM denervation. Fibular head: across-head CV x 0.6-0.9 (drop ULN 10 m/s), block
+    20-60 % (amplitude drop ULN 25 %), TA/EDB/EHL denervation when severe. Diabetics x 1.5.
+    """
+    lat = {k: v.copy() for k, v in Latent.identity(n, len(MUSCLES)).__dict__.items()}
+    dm = np.where(ctx.subjects.diabetes, 1.5, 1.0)
+    sym = np.stack([ctx.index_side == 0, ctx.index_side == 1], axis=1)
+    for unit_list, p, seg_lo, seg_hi, cb_hi, muscles, snap in (
+        (("ulnar_adm",), p_une, 0.55, 0.85, 0.4, _ULNAR_HAND, "ulnar_d5"),
+        (("peroneal_edb",), p_fibular, 0.6, 0.9, 0.6, _PERONEAL, None),
+    ):
+        has = rng.random(n) < np.clip(p * dm, 0.0, 1.0)
+        sides = has[:, None] & (sym | (rng.random(n) < 0.3)[:, None])  # 30 % bilateral
+        sev = rng.beta(1.5, 2.5, (n, 2)) * sides
+        for u in unit_list:
+            ui = MOTOR_UNITS.index(u)
+            # segment index 1 is the across-elbow / across-fibular-head segment (segments.csv)
+            lat["seg_cv"][:, ui, :, 1] = np.where(sides, seg_hi - (seg_hi - seg_lo) * sev, 1.0)
+            lat["cb"][:, ui, :, 1] = np.where(sides, cb_hi * sev * rng.random((n, 2)), 0.0)
+            lat["cmap"][:, ui, :] = 1.0 - 0.5 * np.clip(sev - 0.5, 0.0, None)
+        if u == "ulnar_adm":
+            lat["cmap"][:, MOTOR_UNITS.index("ulnar_fdi"), :] = lat["cmap"][
+                :, MOTOR_UNITS.index("ulnar_adm"), :
+            ]
+        if snap is not None:
+            lat["snap"][:, SENSORY_UNITS.index(snap), :] = 1.0 - 0.7 * np.clip(sev - 0.3, 0.0, None)
+        loss = (0.8 * np.clip(sev - 0.5, 0.0, None)).astype(np.float32)
+        for m in muscles:
+            lat["loss"][:, m, :] = loss
+            lat["reinn"][:, m, :] = 0.8 * loss
+            lat["fib"][:, m, :] = np.where(
+                (loss > 0.1) & (rng.random((n, 2)) < 0.5), 1.0 + 2.0 * loss, 0.0
+            )
     return Latent(**lat)

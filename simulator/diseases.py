@@ -462,7 +462,7 @@ def myopathy(
 def radiculopathy(
     idx: np.ndarray, subtype: np.ndarray, ctx: Context, rng: np.random.Generator
 ) -> Latent:
-    """Single-root radiculopathy C5-T1 or L2-S1, one side, acute or chronic (CR7.4, T3.5, T3.5b).
+    """Radiculopathy at one root C5-T1 or L2-S1 (15 % two adjacent roots), one side (CR7.4, T3.5).
 
     Myotome muscles involved with P rising with severity; fibs P 0.5 when acute falling to
     about 0.1 after 6 months; chronic neurogenic MUAPs P 0.6 once reinnervation has had time;
@@ -479,6 +479,16 @@ def radiculopathy(
     w = np.where(
         an.main_root[:, root].T, 1.0, np.where(an.any_root[:, root].T, 0.45, 0.0)
     )  # (n, M)
+    # 15 % two adjacent roots (e.g. L5 + S1 in canal stenosis), the second one milder [sim]
+    step = np.where(rng.random(n) < 0.5, -1, 1)
+    second = root + step
+    same_region = (second >= 0) & (second < len(ROOTS)) & ((second <= 4) == (root <= 4))
+    second = np.where(same_region, second, root - step)
+    two = rng.random(n) < 0.15
+    w2 = 0.6 * np.where(
+        an.main_root[:, second].T, 1.0, np.where(an.any_root[:, second].T, 0.45, 0.0)
+    )
+    w = np.where(two[:, None], np.maximum(w, w2), w)
     w = np.where(an.axial[None, :], 0.0, w)
     shape = (n, an.region.size, 2)
     w3 = w[:, :, None] * sym[:, None, :]

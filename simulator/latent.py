@@ -34,6 +34,7 @@ _RULES: dict[str, str] = {
     # segments (n, 5, 2, 2)
     "cb": "union",  # amplitude drop fraction across the segment (conduction block)
     "td": "add",  # duration increase fraction across the segment (temporal dispersion)
+    "seg_cv": "mul",  # extra CV factor of one segment (focal slowing: entrapment, CIDP)
     # sensory (n, 5, 2)
     "snap": "mul",  # SNAP amplitude factor
     "slat": "mul",  # sensory latency factor (slowing)
@@ -69,6 +70,7 @@ class Latent:
     f_absent: np.ndarray
     cb: np.ndarray
     td: np.ndarray
+    seg_cv: np.ndarray
     snap: np.ndarray
     slat: np.ndarray
     slat_add_ms: np.ndarray
@@ -96,6 +98,7 @@ class Latent:
         }
         kind = {
             "cb": "segment",
+            "seg_cv": "segment",
             "td": "segment",
             "snap": "sensory",
             "slat": "sensory",

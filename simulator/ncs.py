@@ -280,7 +280,7 @@ def _motor_unit(
         prev_true, prev_meas, prev_amp, prev_dur = dml, lat_m, amp, dur
         for j, seg in enumerate(segs.itertuples(index=False)):
             seg_len = seg.segment_mm_at_170cm * height[ii] / 170.0 * rng.uniform(0.97, 1.03, k)
-            seg_cv = (cv0 + seg.cv_offset_m_s) * cv_f
+            seg_cv = (cv0 + seg.cv_offset_m_s) * cv_f * latent.seg_cv[ii, ui, side, j]
             lat_true = prev_true + seg_len / seg_cv
             a = prev_amp * (1.0 - rng.uniform(0.0, 0.08, k)) * (1.0 - latent.cb[ii, ui, side, j])
             if j == 0:

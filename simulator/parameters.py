@@ -60,6 +60,9 @@ class SimulatorParams(BaseModel):
     p_cts : float
         Base probability of an incidental carpal tunnel syndrome (CR7.5: 20-25 % of all
         subjects, more in women and diabetics; the base is raised by those factors).
+    p_une, p_fibular_neuropathy : float
+        Incidental ulnar neuropathy at the elbow / peroneal neuropathy at the fibular head
+        (T5.2: other mononeuropathies 4.6-7 % of referrals [sim split]); x 1.5 in diabetics.
     p_diabetes : float
         Prevalence of diabetes in studies of classes other than axonal PN (CR T6 [sim]).
     p_diabetes_in_axonal_pn : float
@@ -89,6 +92,8 @@ class SimulatorParams(BaseModel):
     n_sites: int = Field(default=5, ge=1, le=26)
     label_noise: float = Field(default=0.02, ge=0.0, le=0.5)
     p_cts: float = Field(default=0.17, ge=0.0, le=1.0)
+    p_une: float = Field(default=0.04, ge=0.0, le=1.0)
+    p_fibular_neuropathy: float = Field(default=0.015, ge=0.0, le=1.0)
     p_diabetes: float = Field(default=0.10, ge=0.0, le=1.0)
     p_diabetes_in_axonal_pn: float = Field(default=0.55, ge=0.0, le=1.0)
     p_diabetic_pn_overlay: float = Field(default=0.4, ge=0.0, le=1.0)

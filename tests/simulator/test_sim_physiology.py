@@ -105,7 +105,9 @@ def test_split_hand_index_lower_in_als(sim_cohort: Bundle, sim_ncs: pd.DataFrame
     si = (amp["apb"] * amp["fdi"] / amp["adm"]).groupby(level=0).min()
     dx = _study_dx(sim_cohort).reindex(si.index)
     assert si[dx == "als"].median() < 5.2
-    assert si[dx == "normal"].median() > 8.0
+    # few normal studies record FDI; the lower of two sides is taken, hence > 7 rather than 9
+    assert si[dx == "normal"].median() > 7.0
+    assert si[dx == "als"].median() < 0.6 * si[dx == "normal"].median()
     assert 0.5 <= (si[dx == "als"] < 5.2).mean() <= 0.9
 
 
@@ -146,3 +148,14 @@ def test_neuropathy_workups_grow_when_screening_nerves_are_abnormal(sim_ncs: pd.
     abnormal = low.groupby(sural["study_id"]).any()
     size = ax[ax["kind"] != "f_wave"].groupby("study_id").size().reindex(abnormal.index)
     assert size[abnormal].mean() > size[~abnormal].mean() + 0.5
+
+
+def test_incidental_ulnar_neuropathy_at_the_elbow(sim_ncs: pd.DataFrame) -> None:
+    # T1.1: across-elbow CV drop > 15 m/s is abnormal; UNE overlays about 4-6 % of subjects.
+    ul = sim_ncs[(sim_ncs["nerve"] == "ulnar") & (sim_ncs["kind"] == "motor")]
+    piv = ul.pivot_table(
+        index=["study_id", "side"], columns="stim_site", values="velocity_m_s", aggfunc="first"
+    )
+    piv = piv.dropna(subset=["below_elbow", "above_elbow"])
+    drop = (piv["below_elbow"] - piv["above_elbow"]) > 15
+    assert 0.02 < drop.mean() < 0.15
