@@ -31,8 +31,11 @@ def group_count(keys: np.ndarray, values: np.ndarray | None, size: int) -> np.nd
 
 
 def group_sum(keys: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
-    """Sum of non-NaN ``values`` per key (0 for keys with none)."""
-    return np.bincount(keys, weights=np.nan_to_num(values), minlength=size)
+    """Sum of non-NaN ``values`` per key (0 for keys with none; ±inf as ``np.nan_to_num``)."""
+    weights = np.where(np.isnan(values), 0.0, values)
+    if np.isinf(weights).any():
+        weights = np.nan_to_num(weights)
+    return np.bincount(keys, weights=weights, minlength=size)
 
 
 def group_frac(keys: np.ndarray, flags: np.ndarray, size: int) -> np.ndarray:
@@ -73,6 +76,10 @@ def vocab_codes(values: pd.Series | np.ndarray, vocabulary: tuple[str, ...]) -> 
     return lookup_values(values, _vocab_index(vocabulary), -1).astype(np.int64)
 
 
+#: Inputs up to this length are mapped value by value instead of through ``pd.factorize``.
+_SMALL = 256
+
+
 @cache
 def _vocab_index(vocabulary: tuple[str, ...]) -> dict[str, int]:
     return {v: i for i, v in enumerate(vocabulary)}
@@ -85,9 +92,25 @@ def lookup_values(
 
     Equivalent to ``Series.map(mapping)`` with ``default`` for NaN, for string-valued inputs.
     """
+    dtype = np.float64 if isinstance(default, float) else np.int64
+    if len(values) <= _SMALL:
+        # one study: a dict lookup per value is cheaper than hashing through pd.factorize
+        items = (
+            values.to_numpy(dtype=object)
+            if isinstance(values, pd.Series)
+            else np.asarray(values, dtype=object)
+        )
+        return np.array([_get(mapping, v, default) for v in items], dtype=dtype)
     codes, uniques = pd.factorize(values)
-    lut = np.array([mapping.get(u, default) for u in uniques] + [default])
+    lut = np.array([mapping.get(u, default) for u in uniques] + [default], dtype=dtype)
     return lut[codes]
+
+
+def _get(mapping: Mapping[object, float], value: object, default: float) -> float:
+    """``mapping.get`` that treats every missing marker (None, NaN, pd.NA) as missing."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return default
+    return mapping.get(value, default)
 
 
 def as_arrays(table: pd.DataFrame | Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:

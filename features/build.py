@@ -110,13 +110,14 @@ def _chunk_features(
     emg: pd.DataFrame,
     ncs_pos: np.ndarray,
     emg_pos: np.ndarray,
+    ids: pd.Index,
 ) -> pd.DataFrame:
     """Features of one chunk of whole studies (tables already restricted to these studies).
 
-    ``ncs_pos`` / ``emg_pos``: position of each row's study within ``studies``.
+    ``ncs_pos`` / ``emg_pos``: position of each row's study within ``studies``; ``ids``: the
+    studies' ``study_id`` as str.
     """
     n = len(studies)
-    ids = pd.Index(studies["study_id"].astype(str))
     age = _study_numeric(studies, "age_years")
     height = _study_numeric(studies, "height_cm")
     temp = _study_numeric(studies, "limb_temp_c")
@@ -177,7 +178,7 @@ def build_features(
         raise ValueError(
             f"Invalid value for the 'chunk_size' parameter: {chunk_size!r}. Expected >= 1."
         )
-    studies = bundle.studies.reset_index(drop=True)
+    studies = bundle.studies
     ids = pd.Index(studies["study_id"].astype(str))
     if ids.has_duplicates:
         dup = ids[ids.duplicated()][0]
@@ -203,11 +204,12 @@ def build_features(
         c, d = np.searchsorted(emg_p, [start, stop])
         parts.append(
             _chunk_features(
-                studies.iloc[start:stop],
-                ncs_sorted.iloc[a:b],
-                emg_sorted.iloc[c:d],
+                _rows(studies, start, stop),
+                _rows(ncs_sorted, a, b),
+                _rows(emg_sorted, c, d),
                 ncs_p[a:b] - start,
                 emg_p[c:d] - start,
+                ids[start:stop],
             )
         )
     out = pd.concat(parts) if len(parts) > 1 else parts[0]
@@ -224,3 +226,10 @@ def _by_study(table: pd.DataFrame, pos: np.ndarray) -> tuple[pd.DataFrame, np.nd
         return table, pos
     order = np.argsort(pos, kind="stable")
     return table.iloc[order], pos[order]
+
+
+def _rows(table: pd.DataFrame, start: int, stop: int) -> pd.DataFrame:
+    """``table.iloc[start:stop]``, or the table itself when that is all of it."""
+    if start == 0 and stop == len(table):
+        return table
+    return table.iloc[start:stop]

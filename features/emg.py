@@ -291,13 +291,18 @@ def emg_features(
     study = mus["study"].astype(np.int64)
     region = mus["region"].astype(np.int64)
     muscle = mus["muscle"].astype(np.int64)
+    # all regions at once: one grouped share per flag over (study, region) keys
+    in_region = region >= 0
+    key = study[in_region] * len(REGIONS) + region[in_region]
+    by_region = {
+        col: group_frac(
+            key, np.asarray(mus[col], dtype=float)[in_region], n_studies * len(REGIONS)
+        ).reshape(n_studies, len(REGIONS))
+        for col in REGION_FLAGS.values()
+    }
     for r, rname in enumerate(REGIONS):
-        sel = region == r
-        s_sel = study[sel]
         for fname, col in REGION_FLAGS.items():
-            f[f"emg_{rname}_{fname}_frac"] = group_frac(
-                s_sel, np.asarray(mus[col], dtype=float)[sel], n_studies
-            )
+            f[f"emg_{rname}_{fname}_frac"] = by_region[col][:, r]
     limb_muscle = attrs["limb_muscle"][muscle]
     myopathic = np.asarray(mus["myopathic"], dtype=float)
     chronic = np.asarray(mus["chronic"], dtype=float)
