@@ -2,8 +2,7 @@
 
 ``load_params(path)`` reads the YAML file and validates it, so a typo in a key (``num_leafs``)
 fails the stage with the key's name instead of being ignored. Each stage reads only its own
-section (``load_params(path).train``). Sections other stages own (``simulate``, ``featurize``)
-are added here by their owners.
+section (``load_params(path).train``).
 """
 
 from __future__ import annotations
@@ -14,9 +13,37 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from simulator.parameters import SimulatorParams
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataParams(_Section):
+    """``data``: which bundle the pipeline trains on.
+
+    Attributes
+    ----------
+    bundle : str
+        Bundle folder (or ``.zip`` / ``.json``) the ``validate`` stage reads. The default,
+        ``data/raw``, is the ``simulate`` stage's output; point it at a lab's own labelled
+        export to train on real studies (the ``simulate`` stage still runs but is unused).
+    """
+
+    bundle: str = "data/raw"
+
+
+class SimulateParams(SimulatorParams):
+    """``simulate``: cohort size, seed and file format plus every simulator knob.
+
+    The simulator's own parameters (:class:`simulator.parameters.SimulatorParams`) sit at the
+    same level, so ``dvc exp run -S simulate.label_noise=0.05`` works.
+    """
+
+    n_studies: int = Field(25_000, ge=1)
+    seed: int = 0
+    format: Literal["csv", "parquet"] = "parquet"
 
 
 class SplitParams(_Section):
@@ -149,6 +176,8 @@ class Params(BaseModel):
         extra="forbid", frozen=True, validate_by_name=True, validate_by_alias=True
     )
 
+    data: DataParams = Field(default_factory=DataParams)
+    simulate: SimulateParams = Field(default_factory=SimulateParams)
     split: SplitParams = Field(default_factory=SplitParams)
     train: TrainParams = Field(default_factory=TrainParams)
     evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
