@@ -19,6 +19,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,9 @@ import pyarrow.parquet as pq
 
 from features.bundle import TABLES, Bundle
 from features.bundle_io import RawTable
+
+if TYPE_CHECKING:
+    from features.contract import ValidationReport
 
 logger = logging.getLogger(__name__)
 
@@ -198,7 +202,7 @@ def _raw(name: str, table: pa.Table, rows0: np.ndarray) -> RawTable:
 
 def iter_validated_chunks(
     path: str | Path, chunk_studies: int = 50_000, plan: ChunkPlan | None = None
-) -> Iterator[tuple[Bundle, object]]:
+) -> Iterator[tuple[Bundle, ValidationReport]]:
     """Each chunk normalised and validated: ``(bundle, report)`` as :func:`load_bundle` gives.
 
     The bundle holds every readable row of the chunk (invalid studies included); use
@@ -219,7 +223,7 @@ def iter_bundle_chunks(path: str | Path, chunk_studies: int = 50_000) -> Iterato
     from features.contract import valid_subset  # noqa: PLC0415
 
     for bundle, report in iter_validated_chunks(path, chunk_studies):
-        invalid = report.invalid_study_ids  # type: ignore[attr-defined]
+        invalid = report.invalid_study_ids
         if invalid:
             logger.warning("%d invalid studies left out of this chunk", len(invalid))
         yield valid_subset(bundle, report) if invalid else bundle
