@@ -76,13 +76,15 @@ def render_emg(
             myo = latent.myo[ii, mi, side].astype(float)
             pseudo = latent.pseudo[ii, mi, side].astype(float)
             age_f = 1.0 + 0.007 * np.maximum(age_years[ii] - 25.0, 0.0)  # CR7.2 MUAP age slope
-            dur_exp = ref["duration_ms"] * age_f * np.exp(rng.normal(0.0, 0.06, k))
+            dur_norm = ref["duration_ms"] * age_f  # the reference the examiner uses
+            dur_exp = dur_norm * np.exp(rng.normal(0.0, 0.06, k))  # this subject
             amp_exp = ref["amplitude_uv"] * (1.0 + 0.005 * np.maximum(age_years[ii] - 25.0, 0.0))
-            amp_exp = amp_exp * np.exp(rng.normal(0.0, 0.15, k))
+            amp_norm = amp_exp
+            amp_exp = amp_exp * np.exp(rng.normal(0.0, 0.12, k))
             dur = dur_exp * (1.0 + 0.8 * reinn) * (1.0 - 0.6 * myo) * (1.0 + 0.6 * pseudo)
-            dur = dur * np.exp(rng.normal(0.0, 0.07, k))  # sampling of 20 MUAPs
+            dur = dur * np.exp(rng.normal(0.0, 0.05, k))  # mean of about 20 MUAPs
             amp = amp_exp * (1.0 + 2.0 * reinn) * (1.0 - 0.55 * myo) * (1.0 + 2.5 * pseudo)
-            amp = amp * np.exp(rng.normal(0.0, 0.12, k))
+            amp = amp * np.exp(rng.normal(0.0, 0.08, k))
             poly = ref["polyphasic_pct"] * np.exp(rng.normal(0.0, 0.3, k))
             poly = np.clip(
                 poly + 25.0 * reinn * latent.unstable[ii, mi, side] + 60.0 * myo, 0.0, 100.0
@@ -106,8 +108,8 @@ def render_emg(
             none = rec == 4
             # MUAP recording habit: numbers, grades or mixed
             numeric = (mode[ii] == "numbers") | ((mode[ii] == "mixed") & (rng.random(k) < 0.5))
-            seen_dur = dur / dur_exp * np.exp(rng.normal(0.0, 0.08, k))
-            seen_amp = amp / amp_exp * np.exp(rng.normal(0.0, 0.1, k))
+            seen_dur = dur / dur_norm * np.exp(rng.normal(0.0, 0.05, k))
+            seen_amp = amp / amp_norm * np.exp(rng.normal(0.0, 0.08, k))
             dur_g = np.select([seen_dur > 1.2, seen_dur < 0.8], [2, 0], default=1)  # T2.2 +-20 %
             amp_g = np.select([seen_amp > 1.45, seen_amp < 0.65], [2, 0], default=1)
             poly_g = (poly > max(25.0, 1.5 * ref["polyphasic_pct"])).astype(int)
