@@ -121,7 +121,8 @@ def _chunk_features(
     age = _study_numeric(studies, "age_years")
     height = _study_numeric(studies, "height_cm")
     temp = _study_numeric(studies, "limb_temp_c")
-    resp = response_arrays(ncs, ncs_pos, age, height, temp)
+    ncs_kind = vocab_codes(ncs["kind"], KINDS) if len(ncs) else np.zeros(0, np.int64)
+    resp = response_arrays(ncs, ncs_pos, age, height, temp, kind_code=ncs_kind)
     mus = muscle_arrays(emg, emg_pos, age)
     cols: dict[str, np.ndarray] = {}
     cols["age_years"] = age
@@ -134,7 +135,6 @@ def _chunk_features(
     cols.update(ncs_features(resp, n))
     cols.update(emg_features(mus, n))
     cols.update(criteria_features(resp, mus, n, age))
-    ncs_kind = vocab_codes(ncs["kind"], KINDS) if len(ncs) else np.zeros(0, np.int64)
     cols.update(_coverage(studies, ncs_kind, ncs_pos, resp, mus))
     # one float64 block, filled column by column (cheaper than a frame of 146 separate arrays)
     block = np.empty((len(cols), n))

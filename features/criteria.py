@@ -115,11 +115,12 @@ def _motor_nerve_criteria(resp: Mapping[str, np.ndarray], cts: np.ndarray) -> di
     m_key = (study * _NN + nerve) * 2 + side
     f_lat_all = np.asarray(resp["f_lat_pct_uln"], dtype=float)[fw]
     if len(f_key):
-        order = np.argsort(f_key, kind="stable")
-        f_sorted = f_key[order]
-        at = np.minimum(np.searchsorted(f_sorted, m_key), len(f_sorted) - 1)
-        found = f_sorted[at] == m_key
-        f_lat = np.where(found, f_lat_all[order][at], np.nan)
+        if not (f_key[1:] > f_key[:-1]).all():  # a response table not in key order
+            order = np.argsort(f_key, kind="stable")
+            f_key, f_lat_all = f_key[order], f_lat_all[order]
+        at = np.minimum(np.searchsorted(f_key, m_key), len(f_key) - 1)
+        found = f_key[at] == m_key
+        f_lat = np.where(found, f_lat_all[at], np.nan)
     else:
         f_lat = np.full(len(m_key), np.nan)
 

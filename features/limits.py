@@ -134,6 +134,7 @@ class _NcsTable:
     default_group: np.ndarray  # (n_nerves * n_kinds,) group id or -1
     group_start: np.ndarray  # first table row of each group
     group_ages: np.ndarray  # (n_groups, max_bands) band start ages, +inf padded
+    padded: dict[str, np.ndarray]  # numeric values per table row plus a final all-NaN row
 
 
 @cache
@@ -175,7 +176,10 @@ def _ncs_table() -> _NcsTable:
     values = {c: table[c].to_numpy(dtype=float) for c in numeric}
     values["amplitude_unit"] = table["amplitude_unit"].fillna("").to_numpy(dtype=object)
     values["upper"] = (table["limb"] == "upper").to_numpy()
-    return _NcsTable(values, group_of_key, default_group, group_start, group_ages)
+    padded = {
+        c: np.append(v, np.nan) for c, v in values.items() if c not in ("amplitude_unit", "upper")
+    }
+    return _NcsTable(values, group_of_key, default_group, group_start, group_ages, padded)
 
 
 def _codes(values: pd.Series, vocabulary: tuple[str, ...]) -> np.ndarray:
@@ -234,30 +238,32 @@ def ncs_limits_coded(
     valid = (nerve_code >= 0) & (kind_code >= 0)
     nk = np.where(valid, nerve_code * len(KINDS) + kind_code, 0)
     group = np.where(valid, tab.default_group[nk], -1)
-    # site-specific rows override the default: few unique (nerve, kind, site) combinations
+    # site-specific rows override the default: few distinct (nerve, kind, site) combinations,
+    # resolved once each through a dense table over all possible combinations
     if n_sites:
         combo = nk * (n_sites + 1) + np.where(site_codes >= 0, site_codes, n_sites)
-        uniq, inverse = np.unique(np.where(valid, combo, -1), return_inverse=True)
-        override = np.full(len(uniq), -1, dtype=np.int64)
-        for j, c in enumerate(uniq):
-            if c < 0:
-                continue
+        combo = np.where(valid, combo, -1)
+        size = len(NERVES) * len(KINDS) * (n_sites + 1)
+        present = np.bincount(combo[combo >= 0], minlength=size)
+        override = np.full(size + 1, -1, dtype=np.int64)  # last entry: invalid rows
+        for c in np.flatnonzero(present):
             s = c % (n_sites + 1)
             if s == n_sites:
                 continue
             nkc = c // (n_sites + 1)
             key = (int(nkc // len(KINDS)), int(nkc % len(KINDS)), site_norm[s])
-            override[j] = tab.group_of_key.get(key, -1)
-        site_group = override[inverse]
+            override[c] = tab.group_of_key.get(key, -1)
+        site_group = override[combo]
         group = np.where(site_group >= 0, site_group, group)
     has = group >= 0
     g = np.where(has, group, 0)
     age = np.asarray(age_years, dtype=float)
     band = (np.nan_to_num(age, nan=40.0)[:, None] >= tab.group_ages[g]).sum(axis=1) - 1
     row = tab.group_start[g] + np.maximum(band, 0)
+    row_or_nan = np.where(has, row, len(tab.values["upper"]))  # the padded all-NaN row
 
     def col(name: str) -> np.ndarray:
-        return np.where(has, tab.values[name][row], np.nan)
+        return tab.padded[name][row_or_nan]
 
     height = np.asarray(height_cm, dtype=float)
     dh = np.where(np.isnan(height), 0.0, height - REFERENCE_HEIGHT_CM)

@@ -114,11 +114,16 @@ def response_arrays(
     age_years: np.ndarray,
     height_cm: np.ndarray,
     limb_temp_c: np.ndarray,
+    *,
+    kind_code: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """:func:`response_table` as a dict of aligned numpy arrays (the fast internal form)."""
+    """:func:`response_table` as a dict of aligned numpy arrays (the fast internal form).
+
+    ``kind_code``: the rows' :data:`KINDS` codes when the caller already has them.
+    """
     nerve = _codes(ncs["nerve"], NERVES)
     side = _codes(ncs["side"], NCS_SIDES)
-    kind = _codes(ncs["kind"], KINDS)
+    kind = _codes(ncs["kind"], KINDS) if kind_code is None else kind_code
     study_pos = np.asarray(study_pos)
     if "recording_site" in ncs.columns:
         site_codes, site_uniques = pd.factorize(ncs["recording_site"])
