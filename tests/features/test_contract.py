@@ -553,3 +553,61 @@ def test_json_array_as_a_cell_is_reported_not_raised() -> None:
     p = one(report, "bad_number")
     assert (p.file, p.row, p.column, p.value) == ("s.json emg", 1, "fibs", "[1]")
     assert report.invalid_study_ids == {doc["study_id"]}
+
+
+def _snapshot(bundle: object, report: ValidationReport) -> tuple[dict[str, pd.DataFrame], dict]:
+    return {n: getattr(bundle, n) for n in ("studies", "ncs", "emg")}, report.to_dict()
+
+
+def _assert_same(a: tuple, b: tuple) -> None:
+    for name in a[0]:
+        pd.testing.assert_frame_equal(a[0][name], b[0][name], check_exact=True)
+    assert a[1] == b[1]
+
+
+def _broken_json() -> list[dict]:
+    doc = json.loads((EXAMPLES / "study.json").read_text())
+    bad = copy.deepcopy(doc)
+    bad["study_id"] = "demo bad"
+    bad["sex"], bad["height_cm"], bad["mrn"] = "female", "1.8", "x"
+    bad["ncs"][0].update(amplitude="3,5", extra_note="n")
+    bad["ncs"][1].update(amplitude=2100, velocity_m_s=float("inf"))
+    bad["ncs"][2].update(nerve="bogus", persistence_pct=150)
+    bad["emg"][0].update(fibs=1.5, psw=7, muap_unstable="maybe", muap_amplitude_uv=2.9)
+    bad["emg"][1].update(side="M", muscle=" Tongue ", recruitment="REDUCED", crd=[1])
+    bad["emg"].append({"muscle": "deltoid", "side": "M", "study_id": "other"})
+    return [doc, bad, "oops"]
+
+
+@pytest.mark.parametrize("case", ["example_json", "broken_json", "bundle", "broken_csv"])
+def test_small_input_route_gives_the_general_result(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tiny tables skip pandera and factorisation; the bundle and report must not change."""
+    import features.contract as contract
+
+    def load() -> tuple:
+        if case == "example_json":
+            return _snapshot(*load_study_json(json.loads((EXAMPLES / "study.json").read_text())))
+        if case == "broken_json":
+            return _snapshot(*load_study_json(_broken_json(), source="b.json"))
+        if case == "bundle":
+            return _snapshot(*load_bundle(EXAMPLES / "bundle"))
+        studies = "study_id,age_years,limb_temp_c,sex\ns1,1961,91,\ns2,-3,,female\ns1,50,30,X\n"
+        ncs = (
+            NCS.replace("4.1,2.1", "4.1,2100").replace(",,80", ",,180")
+            + "s9,x,R,motor,,a,inf,NA,,130,5\n"
+        )
+        emg = EMG.replace("s1,deltoid,R,0,0", "s1,deltoid,M,1.5,7").replace(
+            "reduced,true", "reduced,maybe"
+        )
+        return _snapshot(*load_bundle(make_bundle(tmp_path / "b", studies, ncs, emg)))
+
+    small = load()
+    assert contract.SMALL_TABLE_ROWS > 10
+    monkeypatch.setattr(contract, "SMALL_TABLE_ROWS", 0)  # every table takes the general route
+    general = load()
+    _assert_same(small, general)
+    if case.startswith("broken"):
+        assert small[1]["summary"]["n_errors"] >= 8
+        assert "out_of_range" in small[1]["summary"]["errors_by_kind"]
