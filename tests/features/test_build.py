@@ -111,3 +111,99 @@ def test_row_order_within_a_study_does_not_matter_across_studies():
     X = build_features(b)
     Y = build_features(shuffled)
     pd.testing.assert_frame_equal(X, Y.loc[X.index])
+
+
+# --- the fast paths give the same table as the slow, obvious computation -----------------------
+
+
+@pytest.fixture(scope="module")
+def simulated() -> Bundle:
+    from simulator.cohort import simulate_cohort
+
+    return simulate_cohort(300, seed=3)
+
+
+def _one_study(b: Bundle, sid: str) -> Bundle:
+    return Bundle(
+        b.studies[b.studies["study_id"] == sid],
+        b.ncs[b.ncs["study_id"] == sid],
+        b.emg[b.emg["study_id"] == sid],
+    )
+
+
+def test_study_by_study_equals_the_batch_exactly(simulated):
+    # one study uses the per-value lookups, the batch pd.factorize; chunks and dtypes are invisible
+    X = build_features(simulated)
+    ids = list(simulated.studies["study_id"].iloc[:40])
+    one_by_one = pd.concat([build_features(_one_study(simulated, s)) for s in ids])
+    pd.testing.assert_frame_equal(one_by_one, X.loc[ids], check_exact=True)
+    pd.testing.assert_frame_equal(build_features(simulated, chunk_size=7), X, check_exact=True)
+    as_object = Bundle(
+        *(
+            t.astype(object).infer_objects()
+            for t in (simulated.studies, simulated.ncs, simulated.emg)
+        )
+    )
+    Y = build_features(as_object)
+    pd.testing.assert_frame_equal(Y, X, check_exact=True, check_index_type=False)
+    # studies' row blocks in a random order (distal-first order kept within each study)
+    rank = np.random.default_rng(0).permutation(len(simulated.studies))
+    rank_of = dict(zip(simulated.studies["study_id"], rank, strict=True))
+    ncs_rank = simulated.ncs["study_id"].map(rank_of).to_numpy()
+    shuffled = Bundle(
+        simulated.studies,
+        simulated.ncs.iloc[np.argsort(ncs_rank, kind="stable")],
+        simulated.emg.iloc[::-1],
+    )
+    pd.testing.assert_frame_equal(build_features(shuffled, chunk_size=7), X, check_exact=True)
+
+
+def test_grouped_columns_match_a_plain_pandas_groupby(simulated):
+    X = build_features(simulated)
+    emg, ncs = simulated.emg, simulated.ncs
+    grade = np.fmax(emg["fibs"].to_numpy(), emg["psw"].to_numpy())
+    by = pd.Series(grade, index=emg.index).groupby(emg["study_id"].astype(str))
+    pd.testing.assert_series_equal(
+        X["emg_max_fib_grade"], by.max().reindex(X.index), check_names=False
+    )
+    np.testing.assert_allclose(X["emg_mean_fib_grade"], by.mean().reindex(X.index), rtol=1e-12)
+    counts = emg.groupby(emg["study_id"].astype(str)).size().reindex(X.index, fill_value=0)
+    np.testing.assert_array_equal(X["cov_muscles_count"], counts.to_numpy(dtype=float))
+    motor = ncs[ncs["kind"] == "motor"]
+    sites = motor.groupby(motor["study_id"].astype(str)).size().reindex(X.index, fill_value=0)
+    np.testing.assert_array_equal(X["cov_motor_sites_count"], sites.to_numpy(dtype=float))
+    # sensory amplitude % LLN: distal (first) row per nerve side, worse side
+    from features.limits import ncs_limits
+
+    sens = ncs[ncs["kind"] == "sensory"]
+    lim = ncs_limits(sens, simulated.studies)
+    lln = lim["amplitude_lln"].to_numpy()
+    amp = sens["amplitude"].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pct = np.where(lln > 0, 100.0 * amp / lln, np.where(lln == 0, 100.0, np.nan))
+    frame = sens.assign(pct=np.where(np.isnan(amp), np.nan, pct), sid=sens["study_id"].astype(str))
+    distal = frame.groupby(["sid", "nerve", "side"], sort=False).head(1)
+    worse = distal.groupby(["sid", "nerve"])["pct"].min()
+    for nerve in ("median", "sural"):
+        expected = worse.xs(nerve, level="nerve").reindex(X.index)
+        np.testing.assert_allclose(
+            X[f"ncs_{nerve}_sensory_amp_pct_lln"], expected, rtol=1e-12, equal_nan=True
+        )
+
+
+def test_vocab_lookups_match_pandas_for_one_study_and_a_cohort():
+    from features._grouping import lookup_values, vocab_codes
+
+    vocab = ("L", "R", "M")
+    base = ["L", "R", None, "x", "M", np.nan, "R"]
+    for n in (len(base), 300 * len(base)):  # per-value path and pd.factorize path
+        for dtype in (object, "str"):
+            s = pd.Series((base * 300)[:n], dtype=dtype)
+            expected = [vocab.index(v) if isinstance(v, str) and v in vocab else -1 for v in s]
+            np.testing.assert_array_equal(vocab_codes(s, vocab), expected)
+            mapping = {"L": 1.0, "R": 0.0}
+            np.testing.assert_array_equal(
+                lookup_values(s, mapping, np.nan), s.map(mapping).to_numpy(dtype=float)
+            )
+    with_na = pd.Series(["L", pd.NA, "R"], dtype=object)
+    np.testing.assert_array_equal(vocab_codes(with_na, vocab), [0, -1, 1])
