@@ -1,6 +1,7 @@
 """Reference knowledge as versioned package data (every row cites a ``source_id``, see SOURCES.md).
 
-Tables are read once and handed out as copies, so callers can never mutate the shared table.
+Tables are read (and parsed) once and handed out as copies, so callers can never mutate the
+shared table.
 """
 
 from __future__ import annotations
@@ -29,7 +30,13 @@ def load_muscles() -> pd.DataFrame:
     ``region`` (bulbar/cervical/thoracic/lumbosacral), ``limb`` (head/axial/upper/lower),
     ``position`` (bulbar/axial/proximal/distal), ``source_id``.
     """
-    table = load_table("muscles.csv").set_index("muscle")
+    return _muscles().copy()
+
+
+@cache
+def _muscles() -> pd.DataFrame:
+    """The parsed muscle table, built once (callers get copies; the root tuples are immutable)."""
+    table = _read("muscles.csv").set_index("muscle")
     for col in ("roots", "main_roots"):
         table[col] = table[col].fillna("").map(lambda s: tuple(r for r in s.split(";") if r))
     return table
