@@ -216,19 +216,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"benchmark model: {args.model_studies} simulated studies, "
                 f"{args.model_rounds} rounds x 6 classes (no data/model found)"
             )
-        if "features" in args.only:
-            results["features"] = bench_features([s for s in sizes if s <= 100_000], args.peer_n)
-        if "train" in args.only:
-            results["train"] = bench_train([s for s in sizes if s <= args.train_max], args.rounds)
-        if "predict" in args.only:
-            results["predict"] = bench_module("bench_predict", model, [], tmp)
-        if "api" in args.only:
-            results["api"] = bench_module("bench_api", model, [], tmp)
-        if "scale" in args.only:
-            results["scale"] = bench_scale(sizes, model, tmp)
-    from benchmarks.report import write_report  # noqa: PLC0415
+        from benchmarks.report import write_report  # noqa: PLC0415
 
-    write_report(results, args.out)
+        # cheap stages first; results are rewritten after every stage, so an interrupted run
+        # still leaves what it measured
+        stages = [
+            ("features", lambda: bench_features([s for s in sizes if s <= 100_000], args.peer_n)),
+            ("predict", lambda: bench_module("bench_predict", model, [], tmp)),
+            ("api", lambda: bench_module("bench_api", model, [], tmp)),
+            ("scale", lambda: bench_scale(sizes, model, tmp)),
+            ("train", lambda: bench_train([s for s in sizes if s <= args.train_max], args.rounds)),
+        ]
+        for name, run in stages:
+            if name in args.only:
+                results[name] = run()
+                write_report(results, args.out)
     logger.info("results written to %s", args.out)
     return 0
 
