@@ -194,6 +194,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--model-rounds", type=int, default=200, help="rounds of the bench model")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument(
+        "--merge", action="store_true", help="keep the other stages of an existing results.json"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr
@@ -208,6 +211,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "model": str(model) if model else "tiny test model",
     }
     args.out.mkdir(parents=True, exist_ok=True)
+    previous = args.out / "results.json"
+    if args.merge and previous.is_file():
+        old = json.loads(previous.read_text())
+        results = {**old, **{k: v for k, v in results.items() if k != "machine"}}
+        results.setdefault("reruns", []).append({"stages": args.only, **machine_info()})
     with tempfile.TemporaryDirectory(prefix="emgdx-bench-") as tmp_s:
         tmp = Path(tmp_s)
         if model is None and {"scale", "predict", "api"} & set(args.only):

@@ -31,7 +31,19 @@ logger = logging.getLogger(__name__)
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process in MB (Linux reports KiB)."""
+    """Peak resident memory of this process in MB.
+
+    ``VmHWM`` from ``/proc/self/status`` (the high-water mark of this process's own address
+    space). ``getrusage(...).ru_maxrss`` is only a fallback: Linux carries it across
+    fork + exec, so a child of a big parent would report the parent's peak.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024.0, 1)
+    except OSError:
+        pass
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
 
 
