@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from sklearn.utils.class_weight import compute_sample_weight
+from tqdm.auto import tqdm
 
 from features.bundle import Bundle
 from features.vocab import CLASSES
@@ -149,24 +151,45 @@ def fit_lightgbm(
     num_boost_round: int,
     early_stopping_rounds: int,
     sample_weight: np.ndarray | None = None,
+    progress: bool | None = None,
 ) -> lgb.Booster:
     """Train a multiclass Booster with early stopping on the validation split.
 
     ``X_*`` are pandas frames so the feature names are stored inside the Booster; NaN is
-    "not measured" (LightGBM's missing-value branch).
+    "not measured" (LightGBM's missing-value branch). ``progress`` shows a tqdm bar over
+    boosting rounds on stderr (default: when stderr is a terminal).
     """
     train_set = lgb.Dataset(X_train, label=y_train, weight=sample_weight, free_raw_data=False)
     valid_set = lgb.Dataset(X_valid, label=y_valid, reference=train_set, free_raw_data=False)
-    booster = lgb.train(
-        dict(params),
-        train_set,
-        num_boost_round=num_boost_round,
-        valid_sets=[valid_set],
-        valid_names=["valid"],
-        callbacks=[lgb.early_stopping(early_stopping_rounds, verbose=False)],
-    )
+    with tqdm(
+        total=num_boost_round, desc="lightgbm", unit="round", disable=_quiet(progress)
+    ) as bar:
+        booster = lgb.train(
+            dict(params),
+            train_set,
+            num_boost_round=num_boost_round,
+            valid_sets=[valid_set],
+            valid_names=["valid"],
+            callbacks=[
+                lgb.early_stopping(early_stopping_rounds, verbose=False),
+                _progress_callback(bar),
+            ],
+        )
     logger.info("lightgbm: best iteration %d of %d", booster.best_iteration, num_boost_round)
     return booster
+
+
+def _progress_callback(bar: tqdm) -> Callable[[Any], None]:
+    """A LightGBM callback advancing ``bar`` by one boosting round."""
+
+    def _callback(env: Any) -> None:
+        bar.update(1)
+
+    return _callback
+
+
+def _quiet(progress: bool | None) -> bool:
+    return not (sys.stderr.isatty() if progress is None else progress)
 
 
 def raw_scores(booster: lgb.Booster, X: pd.DataFrame) -> np.ndarray:
