@@ -270,6 +270,12 @@ def axonal_pn(
         rng,
     )
     lat["fasc"] = np.where(involved & (rng.random(s_m.shape) < 0.08), 1.0, 0.0).astype(np.float32)
+    # Reinnervating units are unstable in any active neurogenic process, not only in ALS
+    # (T2.2: "immature reinnervation with unstable NMJs"); less often than in ALS [sim].
+    lat["unstable"] = np.where(lat["reinn"] > 0, 0.35, 0.0).astype(np.float32)
+    # F persistence falls with the number of surviving motor axons, whatever the cause
+    # (T3.1c: persistence falls as motor units are lost) [sim: proportional to the CMAP factor].
+    lat["f_pers"] = np.clip(lat["cmap"] * _uniform(rng, 0.85, 1.1, lat["cmap"].shape), 0.05, 1.0)
     return Latent(**lat)
 
 
