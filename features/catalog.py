@@ -555,7 +555,9 @@ def _build() -> dict[str, FeatureInfo]:
     }
     for name in CRITERIA_COLUMNS:
         label, unit, kind, desc, direction = crit[name]
-        add(name, label, unit, "criteria", desc, direction, kind)
+        # what was tested follows the referral question: it tempers confidence, never votes
+        group = "coverage" if name in TESTED_COUNT_COLUMNS else "criteria"
+        add(name, label, unit, group, desc, direction, kind)
 
     cov = {
         "cov_motor_nerves_count": ("Motor nerves studied", "count"),
@@ -584,6 +586,11 @@ def _build() -> dict[str, FeatureInfo]:
         )
     return out
 
+
+#: criteria columns that count what was tested, not what was found (group "coverage")
+TESTED_COUNT_COLUMNS: frozenset[str] = frozenset(
+    {"crit_lmn_regions_tested_count", "crit_motor_tested_count", "crit_sensory_tested_count"}
+)
 
 FEATURES: dict[str, FeatureInfo] = _build()
 

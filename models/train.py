@@ -23,6 +23,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from tqdm.auto import tqdm
 
 from features.bundle import Bundle
+from features.catalog import FEATURES
 from features.vocab import CLASSES
 from models.calibration import calibrated_proba, fit_temperature
 
@@ -39,10 +40,6 @@ def feature_group(name: str) -> str:
     """Clinical group of a feature from ``features.catalog.FEATURES`` (``coverage`` for ``cov_*``)."""
     if name.startswith(COVERAGE_PREFIX):
         return "coverage"
-    try:
-        from features.catalog import FEATURES
-    except ImportError:  # pragma: no cover - catalog arrives with helper A
-        return "other"
     info = FEATURES.get(name)
     return info.group if info is not None else "other"
 

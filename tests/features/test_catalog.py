@@ -7,7 +7,14 @@ import re
 
 import pytest
 
-from features.catalog import FEATURES, GROUPS, LIMIT_KINDS, describe_value, feature_info
+from features.catalog import (
+    FEATURES,
+    GROUPS,
+    LIMIT_KINDS,
+    TESTED_COUNT_COLUMNS,
+    describe_value,
+    feature_info,
+)
 
 
 def test_registry_entries_are_complete_and_named_by_the_rules():
@@ -19,7 +26,11 @@ def test_registry_entries_are_complete_and_named_by_the_rules():
         assert info.label
         assert info.description
     assert all(FEATURES[n].group == "coverage" for n in FEATURES if n.startswith("cov_"))
-    assert all(FEATURES[n].group == "criteria" for n in FEATURES if n.startswith("crit_"))
+    crit = [n for n in FEATURES if n.startswith("crit_")]
+    assert all(FEATURES[n].group == "criteria" for n in crit if n not in TESTED_COUNT_COLUMNS)
+    # counts of what was tested follow the referral question: coverage, never a vote
+    assert {FEATURES[n].group for n in TESTED_COUNT_COLUMNS} == {"coverage"}
+    assert "crit_lmn_regions_tested_count" in TESTED_COUNT_COLUMNS
 
 
 @pytest.mark.parametrize(
