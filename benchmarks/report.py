@@ -31,6 +31,9 @@ def markdown(results: dict[str, Any]) -> str:
         "contended (slower than on an idle machine).",
         "",
     ]
+    lines += [f"* {note}" for note in results.get("notes", [])]
+    if results.get("notes"):
+        lines.append("")
     if results.get("scale"):
         lines += [
             "## Scale: simulate -> validate -> features -> predict, Parquet in and out, chunks of whole studies",
@@ -83,8 +86,9 @@ def markdown(results: dict[str, Any]) -> str:
         ]
         for r in results["train"]:
             lg, hg = r.get("lightgbm", {}), r.get("sklearn_hist_gradient_boosting", {})
+            note = f" ({r['note']})" if r.get("note") else ""
             lines.append(
-                f"| {r.get('n_studies', '')} | {r.get('n_features', '')} | {r.get('rounds', '')} | "
+                f"| {r.get('n_studies', '')}{note} | {r.get('n_features', '')} | {r.get('rounds', '')} | "
                 f"{lg.get('fit_seconds')} | {lg.get('macro_f1')} | {hg.get('fit_seconds')} | "
                 f"{hg.get('macro_f1')} | {r.get('ratio_hgb_vs_lightgbm_time')} | "
                 f"{r.get('peak_rss_mb')} | {r.get('load_average_1min')} |"
@@ -119,7 +123,11 @@ def plot(results: dict[str, Any], path: Path) -> None:
         pts = [(x, y) for x, y in zip(n, ys, strict=True) if y]
         if pts:
             ax1.plot(*zip(*pts, strict=True), marker="o", label=label)
-    train = results.get("train") or []
+    # one point per size: a re-run replaces a run marked as contended
+    train = sorted(
+        (r for r in results.get("train") or [] if "contended" not in str(r.get("note", ""))),
+        key=lambda r: r.get("n_studies", 0),
+    )
     for key, label in (
         ("lightgbm", "train LightGBM"),
         ("sklearn_hist_gradient_boosting", "train HGB"),
