@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from features.bundle import TABLES, Bundle
 from features.bundle_io import RawTable
+from features.contract import validate_tables
 
 if TYPE_CHECKING:
     from features.contract import ValidationReport
@@ -208,10 +209,9 @@ def iter_validated_chunks(
     The bundle holds every readable row of the chunk (invalid studies included); use
     :func:`features.contract.valid_subset` to drop ``report.invalid_study_ids``.
     """
-    from features.contract import _validate_tables  # noqa: PLC0415 - contract's own checks
 
     for k, tables in enumerate(iter_raw_chunks(path, chunk_studies, plan)):
-        yield _validate_tables(tables, f"{Path(path).name} chunk {k + 1}")
+        yield validate_tables(tables, f"{Path(path).name} chunk {k + 1}")
 
 
 def iter_bundle_chunks(path: str | Path, chunk_studies: int = 50_000) -> Iterator[Bundle]:

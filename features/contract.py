@@ -891,13 +891,13 @@ def _check_emg(raw: RawTable, df: pd.DataFrame, sids: pd.Series, coll: _Collecto
 # --------------------------------------------------------------------------------------------
 # public API
 # --------------------------------------------------------------------------------------------
-def _validate_tables(
+def validate_tables(
     tables: Mapping[str, RawTable],
     source: str,
     earlier: Sequence[Problem] = (),
     progress: bool = False,
 ) -> tuple[Bundle, ValidationReport]:
-    """Normalise and cross-check the raw tables of one bundle.
+    """Normalise and cross-check the raw tables of one bundle (as read by ``read_tables``).
 
     ``earlier`` are problems found before the tables existed (JSON structure); they are listed
     first and count like the others.
@@ -1122,7 +1122,7 @@ def load_study_json(
         )
         doc = []
     tables = _json_tables(doc, source, structural)
-    return _validate_tables(tables, source, structural)
+    return validate_tables(tables, source, structural)
 
 
 def load_bundle(path: str | Path, *, progress: bool = False) -> tuple[Bundle, ValidationReport]:
@@ -1154,7 +1154,7 @@ def load_bundle(path: str | Path, *, progress: bool = False) -> tuple[Bundle, Va
         tables = read_tables(p)
     except BundleReadError as exc:
         return _unreadable(exc.file, exc.reason)
-    return _validate_tables(tables, p.name or str(p), progress=progress)
+    return validate_tables(tables, p.name or str(p), progress=progress)
 
 
 def _unreadable(file: str, reason: str) -> tuple[Bundle, ValidationReport]:
