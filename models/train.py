@@ -241,6 +241,7 @@ def train_model(
     p: Any,
     *,
     X_aug: pd.DataFrame | None = None,
+    fit_booster: Callable[..., lgb.Booster] | None = None,
 ) -> TrainedModel:
     """Fit LightGBM + logistic baseline on ``train`` (+ augmented rows), calibrate on ``calib``.
 
@@ -256,6 +257,9 @@ def train_model(
         The ``train`` section of ``params.yaml``.
     X_aug : DataFrame, optional
         Feature rows of augmented training copies (index ``<study_id>~aug<k>``).
+    fit_booster : callable, optional
+        Replaces :func:`fit_lightgbm` (same arguments, returns a Booster); the Dask engine
+        passes :func:`models.distributed.dask_booster_fitter` here.
     """
     from sklearn.metrics import f1_score
 
@@ -271,7 +275,7 @@ def train_model(
         y_tr = np.concatenate([y_tr, codes.loc[original_study_id(X_aug.index)].to_numpy()])
     X_tr = X_tr.astype("float64")
     w = class_weights(y_tr, p.class_weight)
-    booster = fit_lightgbm(
+    booster = (fit_booster or fit_lightgbm)(
         X_tr,
         y_tr,
         X.loc[va, feats],

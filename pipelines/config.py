@@ -34,6 +34,32 @@ class DataParams(_Section):
     bundle: str = "data/raw"
 
 
+class EngineParams(_Section):
+    """``engine``: where features and training run.
+
+    Attributes
+    ----------
+    engine : {"pandas", "dask"}
+        ``pandas``: one process (the default; fastest on one machine). ``dask``: the same
+        feature code via ``map_partitions`` on study partitions, and ``lightgbm.dask`` training.
+    scheduler_address : str | None
+        An existing Dask scheduler (``tcp://host:8786``); ``None`` starts a LocalCluster bound
+        to 127.0.0.1 with ``n_workers`` single-threaded workers.
+    n_workers : int
+        LocalCluster workers.
+    npartitions : int
+        Study partitions of the feature table and training data.
+    memory_limit : str
+        Memory limit per LocalCluster worker.
+    """
+
+    engine: Literal["pandas", "dask"] = "pandas"
+    scheduler_address: str | None = None
+    n_workers: int = Field(2, ge=1)
+    npartitions: int = Field(8, ge=1)
+    memory_limit: str = "4GiB"
+
+
 class SimulateParams(SimulatorParams):
     """``simulate``: cohort size, seed and file format plus every simulator knob.
 
@@ -177,6 +203,7 @@ class Params(BaseModel):
     )
 
     data: DataParams = Field(default_factory=DataParams)
+    engine: EngineParams = Field(default_factory=EngineParams)
     simulate: SimulateParams = Field(default_factory=SimulateParams)
     split: SplitParams = Field(default_factory=SplitParams)
     train: TrainParams = Field(default_factory=TrainParams)

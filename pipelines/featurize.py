@@ -20,8 +20,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
+
 from features.build import build_features
+from features.bundle import Bundle
 from features.contract import load_bundle, valid_subset
+from features.distributed import build_features_dask, bundle_to_dask
+from models.distributed import close_client, get_client
+from pipelines.config import EngineParams, load_params
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +47,12 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
     parser.add_argument(
         "--chunk-size", type=int, default=20000, help="studies per chunk (default 20000)"
+    )
+    parser.add_argument(
+        "--params",
+        type=Path,
+        default=None,
+        help="params.yaml whose 'engine' section picks pandas (default) or dask",
     )
     args = parser.parse_args(argv)
     if (args.bundle is None) == (args.bundle_in is None):
@@ -68,7 +80,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(report.format(max_problems=10) + "\nno valid study to featurise\n")
         return 1
     t0 = time.perf_counter()
-    X = build_features(valid, progress=args.progress, chunk_size=args.chunk_size)
+    engine = load_params(args.params).engine if args.params else EngineParams()
+    if engine.engine == "dask":
+        X = _build_with_dask(valid, engine)
+    else:
+        X = build_features(valid, progress=args.progress, chunk_size=args.chunk_size)
     dt = time.perf_counter() - t0
     out = args.out if args.out.suffix == ".parquet" else args.out / "features.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -82,6 +98,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         X.shape[0] / max(dt, 1e-9),
     )
     return 0
+
+
+def _build_with_dask(bundle: Bundle, engine: EngineParams) -> pd.DataFrame:
+    """The same feature code on study partitions of a Dask cluster (``engine: dask``)."""
+    client = get_client(engine.model_dump())
+    try:
+        dbundle = bundle_to_dask(bundle, npartitions=engine.npartitions)
+        X = build_features_dask(dbundle).compute()
+    finally:
+        close_client(client)
+    # back in the bundle's study order, as the pandas engine returns it
+    return X.loc[bundle.studies["study_id"].astype(str).tolist()]
 
 
 if __name__ == "__main__":

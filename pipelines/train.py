@@ -21,6 +21,7 @@ import pandas as pd
 from features.contract import load_bundle, valid_subset
 from models import tracking
 from models.baselines import save_logreg
+from models.distributed import close_client, dask_booster_fitter, get_client
 from models.plots import feature_importance, plot_feature_importance
 from models.train import augmented_features, save_model_dir, train_model
 from pipelines.config import load_params
@@ -67,7 +68,8 @@ def labelled_inputs(
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the train stage; returns the exit status."""
     args = _parse_args(argv)
-    p = load_params(args.params).train
+    params = load_params(args.params)
+    p = params.train
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     bundle = valid_subset(*load_bundle(args.bundle))
@@ -92,7 +94,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         import mlflow
 
         t0 = time.perf_counter()
-        model = train_model(X, y, split, p, X_aug=X_aug if len(X_aug) else None)
+        client = get_client(params.engine.model_dump())
+        try:
+            fit_booster = (
+                None
+                if client is None
+                else dask_booster_fitter(client, npartitions=params.engine.npartitions)
+            )
+            model = train_model(
+                X, y, split, p, X_aug=X_aug if len(X_aug) else None, fit_booster=fit_booster
+            )
+        finally:
+            close_client(client)
         timings["fit_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         model.ood_profile = _fit_ood(X.loc[split == "train"])
@@ -111,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary = {**model.metrics, **{f"time_{k}": round(v, 2) for k, v in timings.items()}}
         summary["excluded_groups"] = ",".join(model.excluded_groups)
         mlflow.log_params(tracking.flatten_params(p.model_dump()))
+        mlflow.log_param("engine", params.engine.engine)
         mlflow.log_metrics({k: float(v) for k, v in summary.items() if isinstance(v, int | float)})
         mlflow.log_artifact(str(plots / "feature_importance.csv"), "plots")
         mlflow.log_artifact(str(plots / "feature_importance.png"), "plots")

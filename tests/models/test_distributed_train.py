@@ -75,3 +75,32 @@ def test_dask_model_quality_is_close_to_local(client, data):
     assert abs(f1_dask - f1_local) < 0.06
     proba = model.predict_proba(Xte)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-9)
+
+
+def test_dask_booster_fitter_is_a_drop_in_for_fit_lightgbm(client, data):
+    from models.distributed import dask_booster_fitter
+    from models.train import fit_lightgbm
+
+    X_tr, y_tr, X_te, y_te = data
+    params = {
+        "objective": "multiclass",
+        "num_class": 6,
+        "num_leaves": 15,
+        "learning_rate": 0.1,
+        "min_data_in_leaf": 10,
+        "seed": 3,
+        "verbose": -1,
+        "num_threads": 2,
+    }
+    kwargs = {"num_boost_round": 40, "early_stopping_rounds": 40}
+    fit = dask_booster_fitter(client, npartitions=2)
+    dask_booster = fit(X_tr, y_tr.to_numpy(), X_te, y_te.to_numpy(), params, **kwargs)
+    local = fit_lightgbm(X_tr, y_tr.to_numpy(), X_te, y_te.to_numpy(), params, **kwargs)
+    assert isinstance(dask_booster, lgb.Booster)
+    assert dask_booster.feature_name() == list(X_tr.columns)
+    raw = dask_booster.predict(X_te, raw_score=True)
+    assert raw.shape == (len(X_te), 6)
+    f1_dask = f1_score(y_te, raw.argmax(axis=1), average="macro")
+    f1_local = f1_score(y_te, local.predict(X_te).argmax(axis=1), average="macro")
+    assert f1_dask > 0.5
+    assert abs(f1_dask - f1_local) < 0.08
