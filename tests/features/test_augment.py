@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,7 +12,7 @@ from features.augment import drop_tests
 from features.build import build_features
 from features.bundle import EMG_COLUMNS, NCS_COLUMNS, STUDY_COLUMNS, Bundle
 
-EXAMPLES = "../shared/spec/examples/bundle"
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples" / "bundle"
 
 
 def _frame(rows, columns):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,7 +13,7 @@ from features.bundle import EMG_COLUMNS, NCS_COLUMNS, STUDY_COLUMNS, Bundle
 from features.catalog import FEATURES
 from features.criteria import CRITERIA_COLUMNS
 
-EXAMPLES = "../shared/spec/examples/bundle"
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples" / "bundle"
 
 
 def _frame(rows: list[dict], columns: dict[str, str]) -> pd.DataFrame:
