@@ -38,6 +38,7 @@ lint: install
 
 bench: install
 	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.bench_e2e
 
 clean:
 	rm -rf data reports/*.json mlflow.db mlruns .pytest_cache

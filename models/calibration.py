@@ -75,3 +75,25 @@ def fit_temperature(raw_scores: np.ndarray, y: np.ndarray) -> float:
         options={"xatol": 1e-4},
     )
     return float(np.exp(result.x))
+
+
+def shift_prior(proba: np.ndarray, train_prior: np.ndarray, target_prior: np.ndarray) -> np.ndarray:
+    """Re-express calibrated probabilities for another class prior (Bayes' rule).
+
+    ``p'(c|x) ∝ p(c|x) · target(c) / train(c)``, renormalised per row: the likelihoods the
+    model learnt are kept and only the prevalence changes — e.g. from the simulated training
+    mix to the mix of a general EMG lab (clinical reference §7.5, about 80 % normal).
+
+    Parameters
+    ----------
+    proba : ndarray, shape (n, K)
+        Calibrated probabilities at the training prior.
+    train_prior, target_prior : ndarray, shape (K,)
+        Class shares (need not be normalised); ``train_prior`` must be positive.
+    """
+    train = np.asarray(train_prior, dtype=float)
+    target = np.asarray(target_prior, dtype=float)
+    if np.any(train <= 0):
+        raise ValueError("train_prior must be positive for every class")
+    weighted = np.asarray(proba, dtype=float) * (target / train)[None, :]
+    return weighted / weighted.sum(axis=1, keepdims=True)

@@ -46,3 +46,23 @@ def test_calibrated_proba_rejects_non_positive_temperature(t):
 def test_fit_temperature_rejects_labels_out_of_range():
     with pytest.raises(ValueError, match="class indices"):
         fit_temperature(np.zeros((3, 6)), np.array([0, 1, 6]))
+
+
+def test_shift_prior_is_bayes_rule_and_identity_for_the_same_prior():
+    from models.calibration import shift_prior
+
+    proba = np.array([[0.5, 0.5], [0.9, 0.1]])
+    same = shift_prior(proba, np.array([0.3, 0.7]), np.array([0.3, 0.7]))
+    np.testing.assert_allclose(same, proba)
+    # training prior 50/50 -> target 80/20: odds multiply by 4
+    shifted = shift_prior(proba, np.array([0.5, 0.5]), np.array([0.8, 0.2]))
+    np.testing.assert_allclose(shifted[0], [0.8, 0.2])
+    np.testing.assert_allclose(shifted[1, 0] / shifted[1, 1], 9 * 4)
+    np.testing.assert_allclose(shifted.sum(axis=1), 1.0)
+
+
+def test_shift_prior_rejects_a_zero_training_share():
+    from models.calibration import shift_prior
+
+    with pytest.raises(ValueError, match="train_prior must be positive"):
+        shift_prior(np.array([[1.0, 0.0]]), np.array([1.0, 0.0]), np.array([0.5, 0.5]))
