@@ -70,7 +70,7 @@ def load_predictor(settings: Settings) -> tuple[PredictorLike | None, str | None
     from models.predictor import ModelNotFoundError, Predictor
 
     try:
-        predictor = Predictor.load(settings.model)
+        predictor = Predictor.load(settings.model).with_prior(settings.prior)
     except ModelNotFoundError as exc:
         log.warning("no model loaded from %s", settings.model or "the default locations")
         return None, None, str(exc)

@@ -7,6 +7,8 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from features.vocab import PRIORS
+
 log = logging.getLogger(__name__)
 
 
@@ -35,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--top-k", type=int, default=None, help="findings explained per study (default 8)"
     )
     parser.add_argument(
+        "--prior",
+        choices=PRIORS,
+        default=None,
+        help="class prevalence of the probabilities: training (default) or general_lab",
+    )
+    parser.add_argument(
         "--max-upload-mb", type=float, default=None, help="upload size limit in MB (default 20)"
     )
     return parser
@@ -54,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "model": args.model,
         "bundle": args.bundle,
         "top_k": args.top_k,
+        "prior": args.prior,
         "max_upload_bytes": None
         if args.max_upload_mb is None
         else int(args.max_upload_mb * 1024 * 1024),

@@ -7,6 +7,7 @@ defaults below. Build the app with ``create_app(Settings(...))`` so tests pass t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,6 +39,9 @@ class Settings(BaseSettings):
         Largest accepted request body (upload or API call), in bytes.
     top_k : int
         Number of contributions explained per study.
+    prior : str
+        Class prevalence the probabilities are stated for: ``training`` (the model's calibrated
+        output) or ``general_lab`` (a general EMG lab's referral mix, about 80 % normal).
     max_uploads : int
         Uploaded datasets kept in memory; the oldest is dropped beyond this.
     page_size : int
@@ -47,6 +51,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EMGDX_", extra="ignore")
 
     model: str | None = None
+    prior: Literal["training", "general_lab"] = "training"
     bundle: Path | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -63,7 +63,11 @@ EMG_COLUMNS: dict[str, str] = {
 }
 EMG_REQUIRED: tuple[str, ...] = ("study_id", "muscle", "side")
 
-TABLES: dict[str, dict[str, str]] = {"studies": STUDY_COLUMNS, "ncs": NCS_COLUMNS, "emg": EMG_COLUMNS}
+TABLES: dict[str, dict[str, str]] = {
+    "studies": STUDY_COLUMNS,
+    "ncs": NCS_COLUMNS,
+    "emg": EMG_COLUMNS,
+}
 
 
 @dataclass(frozen=True)

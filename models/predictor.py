@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,16 @@ import numpy as np
 import pandas as pd
 
 from features.bundle import Bundle
-from features.vocab import CLASS_LABELS, CLASSES, PATTERN_OF, PATTERNS
-from models.calibration import calibrated_proba
+from features.vocab import (
+    CLASS_LABELS,
+    CLASSES,
+    GENERAL_LAB_PRIOR,
+    PATTERN_OF,
+    PATTERNS,
+    PRIORS,
+    check_option,
+)
+from models.calibration import calibrated_proba, shift_prior
 from models.explain import explain_raw, group_sums, study_contributions
 from models.ood import PROFILE_FILE, OODProfile
 from models.prediction import StudyPrediction
@@ -98,12 +106,34 @@ class Predictor:
         only reflects the ALS-with-abnormal-sensory and coverage checks that need no profile).
     source : str
         Where the model was loaded from (for logs and the web page).
+    prior : str
+        Class prevalence the probabilities are stated for: ``"training"`` (the simulated
+        training mix, as calibrated) or ``"general_lab"`` (a general EMG lab's referral mix,
+        clinical reference §7.5: about 80 % normal), applied by Bayes' rule
+        (:func:`models.calibration.shift_prior`). Explanations stay in the model's raw log-odds;
+        the prevalence change is one more, constant term per class.
     """
 
     booster: lgb.Booster
     meta: dict[str, Any]
     ood: OODProfile | None = None
     source: str = ""
+    prior: str = "training"
+
+    def __post_init__(self) -> None:
+        check_option("prior", self.prior, PRIORS)
+
+    def with_prior(self, prior: str) -> Predictor:
+        """The same model stating probabilities for another class prevalence (see ``prior``)."""
+        return replace(self, prior=check_option("prior", prior, PRIORS))
+
+    def _target_prior(self) -> np.ndarray | None:
+        if self.prior == "training":
+            return None
+        train = self.meta.get("train_prior") or {}
+        if not train:
+            return None
+        return np.array([GENERAL_LAB_PRIOR[c] for c in self.classes], dtype=float)
 
     # --- identity -----------------------------------------------------------------------------
     @property
@@ -285,6 +315,12 @@ class Predictor:
         )
         contrib, base = explain_raw(self.booster, Xm)
         proba = calibrated_proba(raw, self.temperature)
+        target = self._target_prior()
+        if target is not None:
+            train = np.array(
+                [max(float(self.meta["train_prior"].get(c, 0.0)), 1e-6) for c in self.classes]
+            )
+            proba = shift_prior(proba, train, target)
         classes = self.classes
         order = np.argsort(-proba, axis=1, kind="stable")
         top, second = order[:, 0], order[:, 1]

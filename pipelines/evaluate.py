@@ -22,7 +22,7 @@ import pandas as pd
 
 from features.bundle import Bundle
 from features.contract import load_bundle, valid_subset
-from features.vocab import CLASSES
+from features.vocab import CLASSES, GENERAL_LAB_PRIOR
 from models import tracking
 from models.baselines import load_logreg, logreg_proba
 from models.calibration import calibrated_proba, shift_prior
@@ -45,7 +45,6 @@ from models.rules import rules_proba
 from models.train import encode_labels, load_booster, load_model_meta, raw_scores
 from pipelines.config import load_params
 from pipelines.train import labelled_inputs, read_features
-from simulator.parameters import GENERAL_LAB_PRIOR
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +160,7 @@ def general_lab_metrics(
     """LightGBM at the class mix of a general EMG lab instead of the simulated training mix.
 
     Test studies are resampled (with replacement, class by class) to
-    :data:`simulator.parameters.GENERAL_LAB_PRIOR` (clinical reference §7.5: about 80 % normal,
+    :data:`features.vocab.GENERAL_LAB_PRIOR` (clinical reference §7.5: about 80 % normal,
     1 % ALS, 1 % myopathy); metrics are computed for the probabilities as the model gives them
     and after Bayes' prior correction (:func:`models.calibration.shift_prior`).
     """

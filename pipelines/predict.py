@@ -19,6 +19,7 @@ from typing import Any
 from tqdm import tqdm
 
 from features.contract import Problem, ValidationReport, load_bundle, valid_subset
+from features.vocab import PRIORS
 from models.prediction import StudyPrediction, to_flat_frame
 from models.predictor import ModelNotFoundError, Predictor
 
@@ -50,6 +51,13 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "else data/model)",
     )
     parser.add_argument("--top-k", type=int, default=3, help="reasons per study (default 3)")
+    parser.add_argument(
+        "--prior",
+        choices=PRIORS,
+        default="training",
+        help="class prevalence the probabilities are stated for: the training mix (default) or "
+        "a general EMG lab's referral mix (about 80 %% normal)",
+    )
     parser.add_argument(
         "--progress", action="store_true", help="show a progress bar (default: only on a TTY)"
     )
@@ -150,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.error("%s: no valid study to predict", args.bundle)
         return 1
     try:
-        predictor = Predictor.load(args.model)
+        predictor = Predictor.load(args.model).with_prior(args.prior)
     except ModelNotFoundError as exc:
         logger.error("%s", exc)
         return 1

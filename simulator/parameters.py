@@ -31,18 +31,6 @@ DEFAULT_CLASS_MIX: dict[str, float] = {
     "radiculopathy": 0.20,
 }
 
-#: Realistic general-lab prior of CR7.5 / T5.2 (Podnar 2005; J Clin Neurosci 2019): normal
-#: about 80 %, radiculopathy 8 %, PN 9 % (axonal : demyelinating about 85 : 15), ALS and
-#: myopathy about 1 % each. Not the default; given so calibration can re-weight to it.
-GENERAL_LAB_PRIOR: dict[str, float] = {
-    "normal": 0.805,
-    "als": 0.01,
-    "axonal_pn": 0.0765,
-    "demyelinating_pn": 0.0135,
-    "myopathy": 0.01,
-    "radiculopathy": 0.085,
-}
-
 
 class SimulatorParams(BaseModel):
     """Tunable parameters of :func:`simulator.cohort.simulate_cohort`.
@@ -51,7 +39,7 @@ class SimulatorParams(BaseModel):
     ----------
     class_mix : dict
         Share of each diagnosis among simulated studies (normalised to 1). Default: the
-        training prior of CR7.5; see :data:`GENERAL_LAB_PRIOR` for the realistic one.
+        training prior of CR7.5; see :data:`features.vocab.GENERAL_LAB_PRIOR` for the realistic one.
     n_sites : int
         Number of labs (``site_id`` ``lab-a``, ``lab-b``, ...). The first five follow fixed
         archetypes (see :mod:`simulator.labs`); more labs reuse them with new offsets.

@@ -173,3 +173,17 @@ def test_default_is_data_model_when_no_registry(tiny_model_dir, tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     assert Predictor.load().source == "data/model"
+
+
+def test_general_lab_prior_shifts_probabilities_towards_normal(tiny_model_dir):
+    from models.testing import make_tiny_cohort
+
+    _bundle, X = make_tiny_cohort(60, seed=11)
+    trained = Predictor.from_dir(tiny_model_dir)
+    general = trained.with_prior("general_lab")
+    p_train = np.array([p.probabilities["normal"] for p in trained.predict_features(X)])
+    p_general = np.array([p.probabilities["normal"] for p in general.predict_features(X)])
+    assert np.all(p_general >= p_train - 1e-12)
+    assert np.mean(p_general - p_train) > 0.05
+    with pytest.raises(ValueError, match="'prior' parameter"):
+        trained.with_prior("tertiary")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from features.vocab import CLASSES
+from features.vocab import CLASSES, GENERAL_LAB_PRIOR
 from pipelines.evaluate import general_lab_metrics
-from simulator.parameters import GENERAL_LAB_PRIOR
 
 
 def _confusable_cohort(n_per_class: int = 400, seed: int = 0):

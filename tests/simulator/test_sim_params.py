@@ -8,9 +8,10 @@ import pytest
 from pydantic import ValidationError
 
 from features.contract import load_bundle
+from features.vocab import GENERAL_LAB_PRIOR
 from pipelines.simulate import main
 from simulator.labs import make_labs
-from simulator.parameters import DEFAULT_CLASS_MIX, GENERAL_LAB_PRIOR, SimulatorParams, load_normals
+from simulator.parameters import DEFAULT_CLASS_MIX, SimulatorParams, load_normals
 
 
 def test_class_mix_is_normalised_and_checked() -> None:
