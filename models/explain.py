@@ -30,6 +30,10 @@ from models.prediction import Contribution
 OTHER_GROUP = "other"
 
 
+#: from this many studies on, TreeSHAP runs on all cores (LightGBM's default thread count)
+BATCH_ROWS = 8
+
+
 def explain_raw(booster: lgb.Booster, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """TreeSHAP contributions in raw log-odds, normalised shapes.
 
@@ -57,7 +61,9 @@ def explain_raw(booster: lgb.Booster, X: pd.DataFrame) -> tuple[np.ndarray, np.n
         )
     # a float array (names checked above) skips LightGBM's per-call pandas conversion
     values = X.to_numpy(dtype=np.float64)
-    raw = np.asarray(booster.predict(values, pred_contrib=True, num_threads=1), dtype=float)
+    # one thread for a few studies (no thread start-up on the web path), all cores for batches
+    threads = 1 if len(X) < BATCH_ROWS else 0
+    raw = np.asarray(booster.predict(values, pred_contrib=True, num_threads=threads), dtype=float)
     n = len(X)
     k = raw.shape[1] // (n_features + 1)
     cube = raw.reshape(n, k, n_features + 1)
