@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from features.criteria import CRITERIA_COLUMNS
 from features.vocab import CLASSES
 
 #: EFNS/PNS 2010 (T3.3a): definite needs the abnormality in 2 nerves
@@ -58,24 +59,8 @@ ALS_MAX_CB_NERVES = 1
 #: active denervation in this many muscles with normal sensory responses [sim; T3.5]
 RADIC_MIN_ACTIVE_MUSCLES = 2
 
-CRIT_COLUMNS: tuple[str, ...] = (
-    "crit_lmn_region_count",
-    "crit_lmn_regions_tested_count",
-    "crit_demyel_nerve_count",
-    "crit_cb_nerve_count",
-    "crit_motor_tested_count",
-    "crit_sensory_abnormal_count",
-    "crit_sensory_tested_count",
-    "crit_length_dependent",
-    "crit_srar",
-    "crit_myopathic_muscle_frac",
-    "crit_neurogenic_muscle_frac",
-    "crit_active_denervation_muscle_count",
-    "crit_single_root_frac",
-    "crit_single_root_nerves_count",
-    "crit_paraspinal_active",
-    "crit_cts_pattern",
-)
+#: the criteria columns the rules read (features.criteria is the one place they are defined)
+CRIT_COLUMNS: tuple[str, ...] = CRITERIA_COLUMNS
 
 
 def _col(X: pd.DataFrame, name: str) -> np.ndarray:
