@@ -274,8 +274,10 @@ def axonal_pn(
     # (T2.2: "immature reinnervation with unstable NMJs"); less often than in ALS [sim].
     lat["unstable"] = np.where(lat["reinn"] > 0, 0.35, 0.0).astype(np.float32)
     # F persistence falls with the number of surviving motor axons, whatever the cause
-    # (T3.1c: persistence falls as motor units are lost) [sim: proportional to the CMAP factor].
-    lat["f_pers"] = np.clip(lat["cmap"] * _uniform(rng, 0.85, 1.1, lat["cmap"].shape), 0.05, 1.0)
+    # (T3.1c: persistence falls as motor units are lost) [sim: by about half the CMAP deficit,
+    # with a wide spread, so that it is a weak, noisy sign as in practice, not a hallmark].
+    deficit = (1.0 - lat["cmap"]) * _uniform(rng, 0.3, 0.9, lat["cmap"].shape)
+    lat["f_pers"] = np.clip(1.0 - deficit, 0.05, 1.0)
     return Latent(**lat)
 
 
