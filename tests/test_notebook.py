@@ -7,12 +7,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
 from nbclient import NotebookClient
 
-from features.build import build_features
-from features.bundle_io import write_bundle
-from simulator.cohort import simulate_cohort
+from pipelines.testing import make_tiny_project, run_tiny_stages
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "1.0-emgdx-model-report.ipynb"
 PARAMS = {
@@ -29,46 +26,11 @@ PARAMS = {
 
 
 def test_model_report_notebook_runs(tmp_path, monkeypatch):
-    from pipelines import evaluate, split, train
-
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    make_tiny_project(tmp_path, PARAMS, n_studies=500, seed=11)
+    run_tiny_stages(tmp_path)
     d = tmp_path / "data"
-    bundle = simulate_cohort(500, 11)
-    write_bundle(bundle, d / "validated", fmt="parquet")
-    (d / "features").mkdir(parents=True)
-    build_features(bundle).to_parquet(d / "features" / "features.parquet")
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(PARAMS))
-    common = ["--params", str(tmp_path / "params.yaml")]
-    inputs = [
-        "--bundle",
-        str(d / "validated"),
-        "--features",
-        str(d / "features" / "features.parquet"),
-        "--splits",
-        str(d / "splits" / "splits.parquet"),
-    ]
-    assert split.main(["--bundle", str(d / "validated"), "--out", str(d / "splits"), *common]) == 0
-    assert (
-        train.main(
-            [
-                *inputs,
-                "--out",
-                str(d / "model"),
-                "--report",
-                str(tmp_path / "reports" / "train.json"),
-                *common,
-            ]
-        )
-        == 0
-    )
-    assert (
-        evaluate.main(
-            [*inputs, "--model", str(d / "model"), "--out", str(tmp_path / "reports"), *common]
-        )
-        == 0
-    )
-
     for key, value in {
         "EMGDX_MODEL_DIR": d / "model",
         "EMGDX_REPORTS_DIR": tmp_path / "reports",

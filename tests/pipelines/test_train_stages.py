@@ -11,11 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
-from features.build import build_features
-from features.bundle_io import write_bundle
-from simulator.cohort import simulate_cohort
+from pipelines.testing import make_tiny_project, run_tiny_stages
 
 TINY_PARAMS = {
     "split": {"holdout_site": "lab-d", "seed": 1},
@@ -35,13 +32,7 @@ TINY_PARAMS = {
 @pytest.fixture(scope="module")
 def pipeline_dir(tmp_path_factory) -> Path:
     """A tiny project: validated bundle, features and params (nothing trained yet)."""
-    root = tmp_path_factory.mktemp("project")
-    bundle = simulate_cohort(500, 3)
-    write_bundle(bundle, root / "data" / "validated", fmt="parquet")
-    (root / "data" / "features").mkdir(parents=True)
-    build_features(bundle).to_parquet(root / "data" / "features" / "features.parquet")
-    (root / "params.yaml").write_text(yaml.safe_dump(TINY_PARAMS))
-    return root
+    return make_tiny_project(tmp_path_factory.mktemp("project"), TINY_PARAMS, n_studies=500, seed=3)
 
 
 def _register(root: Path) -> dict:
@@ -58,48 +49,13 @@ def _register(root: Path) -> dict:
     return json.loads(out.read_text())
 
 
-def _run_stages(root: Path) -> None:
-    from pipelines import evaluate, split, train
-
-    d = root / "data"
-    common = ["--params", str(root / "params.yaml")]
-    assert split.main(["--bundle", str(d / "validated"), "--out", str(d / "splits"), *common]) == 0
-    inputs = [
-        "--bundle",
-        str(d / "validated"),
-        "--features",
-        str(d / "features" / "features.parquet"),
-        "--splits",
-        str(d / "splits" / "splits.parquet"),
-    ]
-    assert (
-        train.main(
-            [
-                *inputs,
-                "--out",
-                str(d / "model"),
-                "--report",
-                str(root / "reports" / "train.json"),
-                *common,
-            ]
-        )
-        == 0
-    )
-    assert (
-        evaluate.main(
-            [*inputs, "--model", str(d / "model"), "--out", str(root / "reports"), *common]
-        )
-        == 0
-    )
-
-
 @pytest.fixture(scope="module")
 def ran(pipeline_dir, tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.chdir(pipeline_dir)
     mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{pipeline_dir / 'mlflow.db'}")
     try:
-        _run_stages(pipeline_dir)
+        run_tiny_stages(pipeline_dir)
         first = _register(pipeline_dir)
         # a second registration of an equally good model must not take the alias
         second = _register(pipeline_dir)
