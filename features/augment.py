@@ -226,3 +226,60 @@ def drop_tests(
         ncs=new_ncs.loc[keep_ncs].reset_index(drop=True),
         emg=new_emg.loc[keep_emg].reset_index(drop=True),
     )
+
+
+def transplant_protocols(bundle: Bundle, rng: np.random.Generator, *, p: float) -> Bundle:
+    """Give a share ``p`` of studies the protocol of another study drawn at random.
+
+    What a lab tests follows the referral question, and the referral question follows the
+    suspected diagnosis, so *which* nerves and muscles are present carries the label — also
+    through missing values (an empty leg/arm SNAP ratio says "lumbar screen", an empty F-wave
+    says "not a neuropathy work-up"; transfer lessons 1 and 3). For each chosen study only the
+    NCS responses whose (nerve, kind) the donor also recorded and the needle EMG rows of regions
+    the donor also sampled are kept. Donors are drawn from all studies whatever their class, so
+    after augmentation what was tested says less about the diagnosis.
+
+    Rows are only removed, never added or changed; a study that would be left with no NCS and
+    no EMG row keeps its own protocol. Deterministic for ``rng``; the input is not modified.
+
+    Parameters
+    ----------
+    bundle : Bundle
+        Normalised bundle (training studies).
+    rng : numpy.random.Generator
+        Source of randomness.
+    p : float
+        Share of studies that get another study's protocol (0–1).
+    """
+    _check_p(p=p)
+    ids = bundle.studies["study_id"].astype(str).to_numpy()
+    if len(ids) < 2 or p == 0.0:
+        return bundle
+    chosen = rng.random(len(ids)) < p
+    donor_of = pd.Series(np.where(chosen, ids[rng.permutation(len(ids))], ids), index=ids)
+
+    ncs, emg = bundle.ncs, bundle.emg
+    ncs_sid = ncs["study_id"].astype(str)
+    ncs_key = ncs["nerve"].astype(str) + "|" + ncs["kind"].astype(str)
+    tested = pd.MultiIndex.from_arrays([ncs_sid, ncs_key]).unique()
+    keep_ncs = pd.MultiIndex.from_arrays([donor_of.reindex(ncs_sid).to_numpy(), ncs_key]).isin(
+        tested
+    )
+
+    emg_sid = emg["study_id"].astype(str)
+    region = emg["muscle"].astype(str).map(load_muscles()["region"]).fillna("unknown")
+    sampled = pd.MultiIndex.from_arrays([emg_sid, region]).unique()
+    keep_emg = pd.MultiIndex.from_arrays([donor_of.reindex(emg_sid).to_numpy(), region]).isin(
+        sampled
+    )
+
+    # a study with nothing left keeps its own protocol
+    left = pd.concat([ncs_sid[keep_ncs], emg_sid[keep_emg]]).unique()
+    emptied = pd.Index(ids).difference(pd.Index(left))
+    keep_ncs |= ncs_sid.isin(emptied).to_numpy()
+    keep_emg |= emg_sid.isin(emptied).to_numpy()
+    return Bundle(
+        studies=bundle.studies,
+        ncs=ncs.loc[keep_ncs].reset_index(drop=True),
+        emg=emg.loc[keep_emg].reset_index(drop=True),
+    )

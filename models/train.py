@@ -86,24 +86,28 @@ def augmented_features(
     n_copies: int,
     drop_kwargs: Mapping[str, float],
     seed: int,
+    p_protocol_transplant: float = 0.0,
 ) -> pd.DataFrame:
     """Feature rows of ``n_copies`` randomly thinned copies of the given (training) studies.
 
-    Each copy drops whole nerves, muscles, regions and single values at random
-    (:func:`features.augment.drop_tests`) and is featurized like any study, so every feature is
-    missing in a realistic share of training rows (transfer lesson 3). Index:
+    Each copy first gives a share ``p_protocol_transplant`` of studies the protocol of another
+    study (:func:`features.augment.transplant_protocols`, so what was tested says less about the
+    diagnosis), then drops whole nerves, muscles, regions and single values at random
+    (:func:`features.augment.drop_tests`), and is featurized like any study, so every feature is
+    missing in a realistic share of training rows (transfer lessons 1 and 3). Index:
     ``<study_id>~aug<k>``.
     """
     if n_copies == 0 or len(study_ids) == 0:
         return pd.DataFrame()
-    from features.augment import drop_tests
+    from features.augment import drop_tests, transplant_protocols
     from features.build import build_features
 
     base = bundle.subset(list(study_ids))
     rng = np.random.default_rng(seed)
     frames = []
     for k in range(n_copies):
-        thinned = drop_tests(base, rng, **drop_kwargs)
+        moved = transplant_protocols(base, rng, p=p_protocol_transplant)
+        thinned = drop_tests(moved, rng, **drop_kwargs)
         frames.append(build_features(rename_studies(thinned, f"{AUG_SEPARATOR}{k}")))
     out = pd.concat(frames)
     logger.info("augment: %d thinned copies of %d training studies", n_copies, len(study_ids))

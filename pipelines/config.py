@@ -109,6 +109,8 @@ class AugmentParams(_Section):
     """
 
     n_copies: int = Field(1, ge=0, le=10)
+    #: share of augmented studies given another (random) study's protocol
+    p_protocol_transplant: float = Field(0.5, ge=0, le=1)
     p_drop_nerve: float = Field(0.3, ge=0, le=1)
     nerve_share: float = Field(0.3, ge=0, le=1)
     p_drop_muscle: float = Field(0.3, ge=0, le=1)

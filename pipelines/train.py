@@ -84,8 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         bundle,
         train_ids,
         n_copies=p.augment.n_copies,
-        drop_kwargs=p.augment.model_dump(exclude={"n_copies"}),
+        drop_kwargs=p.augment.model_dump(exclude={"n_copies", "p_protocol_transplant"}),
         seed=p.seed,
+        p_protocol_transplant=p.augment.p_protocol_transplant,
     )
     timings["augment_s"] = time.perf_counter() - t0
 

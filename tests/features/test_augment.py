@@ -143,3 +143,42 @@ def test_drop_limb_removes_legs_or_arms():
 def test_invalid_probability_is_rejected():
     with pytest.raises(ValueError, match="'p_drop_nerve'"):
         drop_tests(cohort(1), np.random.default_rng(0), p_drop_nerve=1.5)
+
+
+def test_protocol_transplant_only_keeps_tests_the_donor_also_did():
+    from features.augment import transplant_protocols
+    from simulator.cohort import simulate_cohort
+
+    bundle = simulate_cohort(300, seed=4)
+    out = transplant_protocols(bundle, np.random.default_rng(0), p=1.0)
+    again = transplant_protocols(bundle, np.random.default_rng(0), p=1.0)
+    pd.testing.assert_frame_equal(out.ncs, again.ncs)
+    assert len(out.ncs) < len(bundle.ncs)
+    assert len(out.emg) < len(bundle.emg)
+    assert len(out.studies) == len(bundle.studies)
+    # never adds or changes a row: every kept row is one of the original rows
+    merged = out.ncs.merge(bundle.ncs, how="left", indicator=True)
+    assert (merged["_merge"] == "both").all()
+
+    # the nerve/kind sets of studies now vary less with the diagnosis than before
+    def share_with_arm_sensory(b):
+        arm = b.ncs[
+            (b.ncs["kind"] == "sensory") & b.ncs["nerve"].isin(["median", "ulnar", "radial"])
+        ]
+        has = b.studies["study_id"].isin(arm["study_id"])
+        return has.groupby(b.studies["diagnosis"]).mean()
+
+    before, after = share_with_arm_sensory(bundle), share_with_arm_sensory(out)
+    assert (after.max() - after.min()) < (before.max() - before.min())
+
+
+def test_protocol_transplant_with_p_zero_is_the_identity():
+    from features.augment import transplant_protocols
+    from simulator.cohort import simulate_cohort
+
+    bundle = simulate_cohort(50, seed=2)
+    out = transplant_protocols(bundle, np.random.default_rng(1), p=0.0)
+    pd.testing.assert_frame_equal(out.ncs, bundle.ncs)
+    pd.testing.assert_frame_equal(out.emg, bundle.emg)
+    with pytest.raises(ValueError, match="'p' parameter"):
+        transplant_protocols(bundle, np.random.default_rng(1), p=1.5)
