@@ -106,6 +106,24 @@ def thinned_features(
     return build_features(thinned)
 
 
+def protocol_swapped_features(
+    bundle: Bundle, study_ids: Sequence[str], *, seed: int
+) -> pd.DataFrame:
+    """Features of the given studies after each took the protocol of another test study.
+
+    Only the tests the donor study also did are kept (``features.augment.transplant_protocols``
+    with ``p=1``), so the nerves and muscles present no longer follow the study's own referral
+    question: a model that reads the protocol instead of the findings loses here.
+    """
+    from features.augment import transplant_protocols
+    from features.build import build_features
+
+    swapped = transplant_protocols(
+        bundle.subset(list(study_ids)), np.random.default_rng(seed), p=1.0
+    )
+    return build_features(swapped)
+
+
 def evaluate_all(
     scorer: Scorer,
     X: pd.DataFrame,
@@ -198,7 +216,7 @@ def headline(metrics: dict) -> dict:
     ``{"test": {"lightgbm": {"macro_f1": ..., ...}, ...}, ..., "gap_test_minus_heldout": {...}}``
     """
     out: dict = {}
-    for s in (*SPLITS, "robustness_half", "general_lab_prior"):
+    for s in (*SPLITS, "robustness_half", "robustness_protocol_swap", "general_lab_prior"):
         if s in metrics:
             out[s] = {
                 m: {k: metrics[s][m][k] for k in HEADLINE_KEYS}
@@ -208,6 +226,7 @@ def headline(metrics: dict) -> dict:
     for name, other in (
         ("gap_test_minus_heldout", "heldout_site"),
         ("gap_test_minus_half", "robustness_half"),
+        ("gap_test_minus_protocol_swap", "robustness_protocol_swap"),
     ):
         if "test" in out and other in out:
             out[name] = {
@@ -239,6 +258,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         half = scorer.proba(X_half)
         metrics["robustness_half"] = {
             m: classification_metrics(codes, half[m], n_bins=p.ece_bins) for m in MODELS
+        }
+        X_swap = protocol_swapped_features(bundle, test_ids, seed=p.seed)
+        X_swap = X_swap.loc[X_swap.index.intersection(test_ids)]
+        swap = scorer.proba(X_swap)
+        metrics["robustness_protocol_swap"] = {
+            m: classification_metrics(
+                encode_labels(y.loc[X_swap.index]), swap[m], n_bins=p.ece_bins
+            )
+            for m in MODELS
         }
     robust_s = time.perf_counter() - t0
     if "test" in probas:

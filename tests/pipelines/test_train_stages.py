@@ -77,7 +77,7 @@ def test_model_dir_and_metrics_for_all_three_models(ran):
     assert {"booster.txt", "model.json", "ood_profile.json"} <= {p.name for p in model.iterdir()}
     assert (model / "baselines" / "logreg.skops").exists()
     metrics = json.loads((root / "reports" / "metrics.json").read_text())
-    for s in ("test", "heldout_site", "robustness_half"):
+    for s in ("test", "heldout_site", "robustness_half", "robustness_protocol_swap"):
         for m in ("lightgbm", "logreg", "rules"):
             assert 0.0 <= metrics[s][m]["macro_f1"] <= 1.0
     assert metrics["test"]["lightgbm"]["macro_f1"] > 0.35  # chance is about 1/6
