@@ -34,7 +34,9 @@ OTHER_GROUP = "other"
 BATCH_ROWS = 8
 
 
-def explain_raw(booster: lgb.Booster, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def explain_raw(
+    booster: lgb.Booster, X: pd.DataFrame, *, feature_names: Sequence[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """TreeSHAP contributions in raw log-odds, normalised shapes.
 
     Parameters
@@ -53,7 +55,8 @@ def explain_raw(booster: lgb.Booster, X: pd.DataFrame) -> tuple[np.ndarray, np.n
         ``booster.predict(X, raw_score=True)``.
     """
     n_features = booster.num_feature()
-    names = booster.feature_name()
+    # the booster's names (``feature_names``: the same list, cached by the caller)
+    names = list(feature_names) if feature_names is not None else booster.feature_name()
     if X.shape[1] != n_features or list(X.columns) != names:
         raise ValueError(
             f"explain_raw: X has {X.shape[1]} columns, the booster expects {n_features} "

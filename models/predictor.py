@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +119,7 @@ class Predictor:
     ood: OODProfile | None = None
     source: str = ""
     prior: str = "training"
+    _feature_names: list[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_option("prior", self.prior, PRIORS)
@@ -148,8 +149,13 @@ class Predictor:
 
     @property
     def feature_names(self) -> list[str]:
-        """Features in the booster's order."""
-        return list(self.booster.feature_name())
+        """Features in the booster's order (read from the booster once)."""
+        return list(self._names())
+
+    def _names(self) -> list[str]:
+        if self._feature_names is None:
+            self._feature_names = list(self.booster.feature_name())
+        return self._feature_names
 
     @property
     def classes(self) -> list[str]:
@@ -310,10 +316,10 @@ class Predictor:
             return []
         X = _float_frame(X)  # one float64 block: cheap column selection below
         Xm = self.model_frame(X)
-        raw = np.asarray(
-            self.booster.predict(Xm.to_numpy(), raw_score=True, num_threads=1), dtype=float
-        )
-        contrib, base = explain_raw(self.booster, Xm)
+        contrib, base = explain_raw(self.booster, Xm, feature_names=self._names())
+        raw = (
+            contrib.sum(axis=2) + base
+        )  # TreeSHAP is additive: the raw score, without a second pass
         proba = calibrated_proba(raw, self.temperature)
         target = self._target_prior()
         if target is not None:
