@@ -26,6 +26,14 @@ def _state(request: Request) -> Any:
     return request.app.state.emgdx
 
 
+#: how the footer states the class prevalence the probabilities assume (docs/confidence.md)
+PRIOR_TEXT: dict[str, str] = {
+    "training": "Probabilities assume the class mix the model was trained on.",
+    "general_lab": "Probabilities are restated for a general EMG lab's referral mix "
+    "(about 80 % normal studies).",
+}
+
+
 def render(
     request: Request, template: str, context: dict[str, Any], status_code: int = 200
 ) -> Response:
@@ -35,6 +43,7 @@ def render(
     base = {
         "model_name": getattr(predictor, "name", None),
         "model_version": getattr(predictor, "version", None),
+        "prior_text": PRIOR_TEXT.get(getattr(predictor, "prior", "training"), ""),
         "model_error": state.model_error,
         "bundle_error": state.bundle_error,
         "bundle_loading": not state.bundle_ready.is_set(),

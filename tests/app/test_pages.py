@@ -228,3 +228,23 @@ def test_partly_invalid_upload_predicts_the_valid_study(
     listing = client.get("/", params={"flag": "invalid"}).text
     assert "demo-bad" in listing
     assert "not predicted: validation errors" in listing
+
+
+def test_footer_states_which_class_mix_the_probabilities_assume(client):
+    page = client.get("/").text
+    assert "Probabilities assume the class mix the model was trained on." in page
+
+
+def test_general_lab_prior_is_stated_and_moves_probabilities_towards_normal(
+    app_settings, client, example_study
+):
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    settings = app_settings.model_copy(update={"prior": "general_lab", "bundle": None})
+    with TestClient(create_app(settings)) as general:
+        assert "restated for a general EMG lab" in general.get("/").text
+        p_general = general.post("/api/predict", json=example_study).json()["predictions"][0]
+    p_train = client.post("/api/predict", json=example_study).json()["predictions"][0]
+    assert p_general["probabilities"]["normal"] > p_train["probabilities"]["normal"]
