@@ -207,7 +207,7 @@ def read_tables(path: str | Path) -> dict[str, RawTable]:
     )
 
 
-def _for_file(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+def file_frame(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
     """Contract columns first (in contract order), extra columns after; booleans as true/false."""
     ordered = [c for c in columns if c in frame.columns] + [
         c for c in frame.columns if c not in columns
@@ -227,7 +227,7 @@ def write_bundle(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for name, columns in TABLES.items():
-        frame = _for_file(getattr(bundle, name), columns)
+        frame = file_frame(getattr(bundle, name), columns)
         if fmt == "csv":
             frame.to_csv(out / f"{name}.csv", index=False)
         elif fmt == "parquet":

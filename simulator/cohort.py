@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from features.bundle import NCS_COLUMNS, STUDY_COLUMNS, TABLES, Bundle
+from features.bundle_io import file_frame
 from features.vocab import CLASSES, MUSCLES
 from simulator import comorbidity, diseases
 from simulator.anatomy import ROOTS, Anatomy, build_anatomy
@@ -339,14 +340,6 @@ def simulate_cohort(
     )
 
 
-def _file_frame(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
-    """Contract column order; ``muap_unstable`` as true/false (as :func:`features.bundle_io.write_bundle`)."""
-    out = frame[list(columns)].copy()
-    if "muap_unstable" in out.columns:
-        out["muap_unstable"] = out["muap_unstable"].map({1.0: "true", 0.0: "false"})
-    return out
-
-
 def _arrow_schema(columns: dict[str, str]) -> pa.Schema:
     return pa.schema(
         [
@@ -386,7 +379,7 @@ def simulate_to_dir(
         ):
             bundle = _simulate_chunk(start, size, rng, params, ref)
             for name, columns in TABLES.items():
-                frame = _file_frame(getattr(bundle, name), columns)
+                frame = file_frame(getattr(bundle, name), columns)
                 counts[name] += len(frame)
                 path = out_dir / f"{name}.{fmt}"
                 schema = _arrow_schema(columns)
