@@ -160,6 +160,30 @@ def _build() -> dict[str, FeatureInfo]:
                 "high values suggest distal demyelination",
                 "pct_uln",
             )
+    for n, where, site, uln in (
+        ("ulnar", "elbow", "across the elbow", "15 m/s"),
+        ("peroneal", "fibular_head", "across the fibular head", "10 m/s"),
+    ):
+        nn = _nice(n)
+        add(
+            f"ncs_{n}_{where}_cv_drop_m_s",
+            f"{nn} slowing {site}",
+            "m/s",
+            "ncs_motor",
+            f"{nn} velocity of the other segments minus the velocity {site} (worse side); "
+            "entrapment segments are left out of the demyelination criteria.",
+            f"a drop above {uln} (T1.1) is focal slowing at an entrapment site, not a polyneuropathy",
+            "raw",
+        )
+        add(
+            f"ncs_{n}_{where}_cb_ratio",
+            f"{nn} CMAP ratio {site}",
+            "ratio",
+            "ncs_motor",
+            f"{nn} CMAP amplitude above over below the entrapment site (worse side).",
+            "a low ratio is a focal block at the entrapment site",
+            "ratio",
+        )
     for n in F_NERVES:
         nn = _nice(n)
         add(
@@ -545,6 +569,41 @@ def _build() -> dict[str, FeatureInfo]:
             "Fibrillations or positive sharp waves in a paraspinal muscle.",
             "supports a radiculopathy or ALS (mild lumbar findings occur in healthy older adults)",
         ),
+        "crit_regions_examined_count": (
+            "Regions examined by needle EMG",
+            "regions",
+            "count",
+            "Body regions (bulbar, cervical, thoracic, lumbosacral) with at least one muscle examined.",
+            "ALS cannot be assessed from fewer than 2 regions",
+        ),
+        "crit_lmn_region_frac": (
+            "Share of examined regions with LMN signs",
+            "share of regions",
+            "frac",
+            "Regions with LMN signs (Awaji) out of the regions examined: how far the evidence goes.",
+            "LMN signs in most of several examined regions support ALS; one region is not enough",
+        ),
+        "crit_focal_entrapment": (
+            "Focal lesion at an entrapment site",
+            "yes/no",
+            "flag",
+            "Slowing or a CMAP drop across the elbow (ulnar) or fibular head (peroneal) beyond its limit.",
+            "a mononeuropathy at the elbow or fibular head, not a polyneuropathy",
+        ),
+        "crit_non_length_dependent_sensory": (
+            "Non-length-dependent sensory loss",
+            "yes/no",
+            "flag",
+            "Arm SNAPs abnormal while leg SNAPs are normal or better (no distal-to-proximal gradient).",
+            "a sensory neuronopathy or Kennedy disease pattern; argues against ALS and a length-dependent PN",
+        ),
+        "crit_neurogenic_limb_snap_abnormal": (
+            "Abnormal SNAP in a neurogenic limb",
+            "yes/no",
+            "flag",
+            "A limb with neurogenic muscles also has an abnormal SNAP (lesion beyond the dorsal root ganglion).",
+            "points to a plexus, nerve or neuropathy rather than a root or anterior horn lesion",
+        ),
         "crit_cts_pattern": (
             "Carpal tunnel pattern",
             "yes/no",
@@ -589,7 +648,12 @@ def _build() -> dict[str, FeatureInfo]:
 
 #: criteria columns that count what was tested, not what was found (group "coverage")
 TESTED_COUNT_COLUMNS: frozenset[str] = frozenset(
-    {"crit_lmn_regions_tested_count", "crit_motor_tested_count", "crit_sensory_tested_count"}
+    {
+        "crit_lmn_regions_tested_count",
+        "crit_motor_tested_count",
+        "crit_sensory_tested_count",
+        "crit_regions_examined_count",
+    }
 )
 
 FEATURES: dict[str, FeatureInfo] = _build()
@@ -607,7 +671,7 @@ def feature_info(name: str) -> FeatureInfo:
 
 
 _COUNT_OF = {
-    "crit_lmn_region_count": ("crit_lmn_regions_tested_count", "regions"),
+    "crit_lmn_region_count": ("crit_regions_examined_count", "regions"),
     "crit_demyel_nerve_count": ("crit_motor_tested_count", "motor nerves"),
     "crit_cb_nerve_count": ("crit_motor_tested_count", "motor nerves"),
     "crit_sensory_abnormal_count": ("crit_sensory_tested_count", "sensory nerves"),

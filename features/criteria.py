@@ -59,6 +59,11 @@ CRITERIA_COLUMNS: tuple[str, ...] = (
     "crit_single_root_nerves_count",
     "crit_paraspinal_active",
     "crit_cts_pattern",
+    "crit_regions_examined_count",
+    "crit_lmn_region_frac",
+    "crit_focal_entrapment",
+    "crit_non_length_dependent_sensory",
+    "crit_neurogenic_limb_snap_abnormal",
 )
 
 # thresholds (see module docstring for sources)
@@ -76,6 +81,15 @@ SRAR_LLN = 0.40
 SRAR_LLN_ELDERLY = 0.25
 SRAR_ELDERLY_FROM_YEARS = 60.0
 LD_RATIO = 0.5  # lower-limb SNAP % LLN below half the upper-limb one = relative upper sparing [sim]
+#: focal slowing across an entrapment site: CV drop ULN ulnar across the elbow 15 m/s, peroneal
+#: across the fibular head 10 m/s; amplitude drop ULN across the fibular head 25 % (T1.1), across
+#: the elbow 20 % (AAEM ulnar practice parameter 1999, † outside the clinical reference)
+FOCAL_CV_DROP_ULN_M_S: dict[str, float] = {"ulnar": 15.0, "peroneal": 10.0}
+FOCAL_AMP_DROP_ULN: dict[str, float] = {"ulnar": 0.20, "peroneal": 0.25}
+#: a non-length-dependent sensory pattern: an arm SNAP abnormal while the leg SNAPs are normal,
+#: or the arm SNAPs (% LLN) below this share of the leg ones (Kennedy disease: median/ulnar lower
+#: than sural, T3.6; ganglionopathy: no distal-to-proximal gradient, Camdessanché 2009 †)
+NLD_UPPER_LOWER_RATIO = 0.6
 
 _NN = len(NERVES)
 _TIBIAL = NERVES.index("tibial")
@@ -148,31 +162,58 @@ def _motor_nerve_criteria(resp: Mapping[str, np.ndarray], cts: np.ndarray) -> di
     }
 
 
-def _lmn_regions(mus: Mapping[str, np.ndarray], n_studies: int) -> tuple[np.ndarray, np.ndarray]:
-    """Awaji LMN region count and number of assessable regions per study."""
+def _lmn_regions(
+    mus: Mapping[str, np.ndarray], n_studies: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Awaji LMN region count, assessable regions, and regions examined, per study.
+
+    Bulbar and thoracic regions count with one LMN muscle (a thoracic paraspinal with
+    fibrillations counts). A cervical or lumbosacral region counts only with ≥2 LMN limb muscles
+    of different nerves that **no single root on one side explains** (Awaji / Gold Coast,
+    T3.1a: "different roots and nerves"): a C8 lesion's FDI, APB and ADM share C8, an S1
+    lesion's gastrocnemius and gluteus maximus share S1, so a one-root lesion never makes a
+    region. Paraspinal muscles are segmentally innervated by the same roots: they never supply
+    the "different root" of a limb region.
+    """
     count = np.zeros(n_studies)
     tested = np.zeros(n_studies)
+    examined = np.zeros(n_studies)
+    attrs = _muscle_attributes()
     study = mus["study"].astype(np.int64)
     region = mus["region"].astype(np.int64)
     lmn = np.asarray(mus["lmn"], dtype=float)
+    muscle = mus["muscle"].astype(np.int64)
     nerve = mus["nerve"].astype(np.int64)
-    root_code = _muscle_attributes()["root_code"][mus["muscle"].astype(np.int64)]
+    side = np.minimum(mus["side"].astype(np.int64), 1)
+    para = attrs["paraspinal"][muscle]
+    all_roots = attrs["all_roots"][muscle]  # (rows, n_all_roots) bool: every root of the muscle
     for r, rname in enumerate(REGIONS):
-        sel = (region == r) & ~np.isnan(lmn)
+        in_region = region == r
+        examined += group_count(study[in_region], None, n_studies) >= 1
+        sel = in_region & ~np.isnan(lmn)
         n_assess = group_count(study[sel], None, n_studies)
         hit = sel & (lmn == 1)
         if rname in ("bulbar", "thoracic"):
             ok = group_count(study[hit], None, n_studies) >= 1
             tested += n_assess >= 1
         else:
-            # >=2 LMN muscles with different nerves and different root sets: equivalent to
-            # >=2 distinct nerves and >=2 distinct root sets among the LMN muscles
-            ok = (n_unique_per_group(study[hit], nerve[hit], n_studies) >= 2) & (
-                n_unique_per_group(study[hit], root_code[hit], n_studies) >= 2
-            )
-            tested += n_assess >= 2
+            limb_hit = hit & ~para
+            hs = study[limb_hit]
+            n_hit = group_count(hs, None, n_studies)
+            nerves = n_unique_per_group(hs, nerve[limb_hit], n_studies)
+            sides = n_unique_per_group(hs, side[limb_hit], n_studies)
+            # a root shared by every LMN muscle of the region explains them (on one side)
+            shared = np.zeros(n_studies, dtype=bool)
+            for j in range(all_roots.shape[1]):
+                with_j = np.bincount(
+                    hs, weights=all_roots[limb_hit, j].astype(float), minlength=n_studies
+                )
+                shared |= (n_hit > 0) & (with_j == n_hit)
+            one_root = shared & (sides <= 1)
+            ok = (n_hit >= 2) & (nerves >= 2) & ~one_root
+            tested += (n_assess - group_count(study[sel & para], None, n_studies)) >= 2
         count += ok
-    return count, tested
+    return count, tested, examined
 
 
 def _single_root(mus: Mapping[str, np.ndarray], n_studies: int) -> tuple[np.ndarray, np.ndarray]:
@@ -251,10 +292,13 @@ def criteria_features(
 
     # EMG-based criteria
     study = mus["study"].astype(np.int64)
-    lmn_count, regions_tested = _lmn_regions(mus, n_studies)
+    lmn_count, regions_tested, examined = _lmn_regions(mus, n_studies)
     has_emg = group_count(study, None, n_studies) > 0
     f["crit_lmn_region_count"] = np.where(has_emg, lmn_count, np.nan)
     f["crit_lmn_regions_tested_count"] = regions_tested
+    f["crit_regions_examined_count"] = examined
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f["crit_lmn_region_frac"] = np.where(examined > 0, lmn_count / examined, np.nan)
     f["crit_myopathic_muscle_frac"] = group_frac(
         study, np.asarray(mus["myopathic"], dtype=float), n_studies
     )
@@ -271,4 +315,87 @@ def criteria_features(
     para = np.asarray(mus["paraspinal"], dtype=float) == 1
     f["crit_paraspinal_active"] = group_any(study[para], active[para], n_studies)
     f["crit_cts_pattern"] = cts
+    f["crit_focal_entrapment"] = focal_entrapment(resp, n_studies)
+    f["crit_non_length_dependent_sensory"] = non_length_dependent_sensory(resp, cts, n_studies)
+    f["crit_neurogenic_limb_snap_abnormal"] = neurogenic_limb_snap_abnormal(resp, mus, n_studies)
     return {c: f[c].astype(np.float64) for c in CRITERIA_COLUMNS}
+
+
+def focal_entrapment(resp: Mapping[str, np.ndarray], n_studies: int) -> np.ndarray:
+    """1.0 when a segment across the elbow (ulnar) or fibular head (peroneal) shows focal slowing
+    or a CMAP drop beyond its limit (:data:`FOCAL_CV_DROP_ULN_M_S`, :data:`FOCAL_AMP_DROP_ULN`);
+    0.0 when such a segment was studied and is normal; NaN when none was studied."""
+    hit = np.zeros(n_studies, dtype=bool)
+    known = np.zeros(n_studies, dtype=bool)
+    for name in FOCAL_CV_DROP_ULN_M_S:
+        drop = _side_matrix(resp, MOTOR, name, "focal_cv_drop_m_s", n_studies)
+        ratio = _side_matrix(resp, MOTOR, name, "focal_cb_ratio", n_studies)
+        with np.errstate(invalid="ignore"):
+            bad = (drop > FOCAL_CV_DROP_ULN_M_S[name]) | (1.0 - ratio > FOCAL_AMP_DROP_ULN[name])
+        hit |= bad.any(axis=1)
+        known |= (~np.isnan(drop) | ~np.isnan(ratio)).any(axis=1)
+    return flag(hit, known)
+
+
+def non_length_dependent_sensory(
+    resp: Mapping[str, np.ndarray], cts: np.ndarray, n_studies: int
+) -> np.ndarray:
+    """1.0 for sensory loss without a length gradient: arm SNAPs worse than leg SNAPs.
+
+    An arm SNAP below its LLN while every leg SNAP is normal, or the lowest arm SNAP (% LLN)
+    below :data:`NLD_UPPER_LOWER_RATIO` of the lowest leg SNAP (neuronopathy, Kennedy disease;
+    T3.6), on the same side (a ganglionopathy is often asymmetric). The median SNAP is left out
+    when a carpal tunnel pattern is present (a focal lesion at the wrist). NaN unless an arm and
+    a leg SNAP were recorded on one side.
+    """
+    s = resp["kind"] == SENSORY
+    ss = resp["study"].astype(np.int64)[s]
+    side = np.minimum(resp["side"].astype(np.int64)[s], 1)
+    amp = np.asarray(resp["amp_pct_lln"], dtype=float)[s]
+    nerve = resp["nerve"].astype(np.int64)[s]
+    cts_here = (nerve == _MEDIAN) & (cts[ss] == 1) if len(ss) else np.zeros(0, dtype=bool)
+    hit = np.zeros(n_studies, dtype=bool)
+    known = np.zeros(n_studies, dtype=bool)
+    # per side (a ganglionopathy is often asymmetric), then any side
+    for sd in (0, 1):
+        up_sel = _UPPER[nerve] & ~cts_here & (side == sd)
+        lo_sel = _LOWER[nerve] & (side == sd)
+        up = group_min(ss[up_sel], amp[up_sel], n_studies)
+        lo = group_min(ss[lo_sel], amp[lo_sel], n_studies)
+        with np.errstate(invalid="ignore"):
+            hit |= (up < 100) & ((lo >= 100) | (up < NLD_UPPER_LOWER_RATIO * lo))
+        known |= ~np.isnan(up) & ~np.isnan(lo)
+    return flag(hit, known)
+
+
+def neurogenic_limb_snap_abnormal(
+    resp: Mapping[str, np.ndarray], mus: Mapping[str, np.ndarray], n_studies: int
+) -> np.ndarray:
+    """1.0 when a limb with neurogenic muscles also has an abnormal SNAP (post-ganglionic).
+
+    A root or anterior-horn lesion spares the SNAP (the dorsal root ganglion lies distal to it,
+    T3.5); a low SNAP in the weak limb places the lesion in the plexus, a nerve or a
+    neuropathy. Per limb (arm/leg) and side; NaN when no limb had both a neurogenic muscle and a
+    SNAP recorded.
+    """
+    attrs = _muscle_attributes()
+    muscle = mus["muscle"].astype(np.int64)
+    abnormal = np.asarray(mus["abnormal"], dtype=float) == 1
+    limb_up, limb_lo = attrs["upper"][muscle], attrs["lower"][muscle]
+    m_study = mus["study"].astype(np.int64)
+    m_side = np.minimum(mus["side"].astype(np.int64), 1)
+    s = resp["kind"] == SENSORY
+    ss = resp["study"].astype(np.int64)[s]
+    s_side = np.minimum(resp["side"].astype(np.int64)[s], 1)
+    amp = np.asarray(resp["amp_pct_lln"], dtype=float)[s]
+    nerve = resp["nerve"].astype(np.int64)[s]
+    hit = np.zeros(n_studies, dtype=bool)
+    known = np.zeros(n_studies, dtype=bool)
+    for limb_m, limb_s in ((limb_up, _UPPER[nerve]), (limb_lo, _LOWER[nerve])):
+        for sd in (0, 1):
+            neuro = group_count(m_study[limb_m & abnormal & (m_side == sd)], None, n_studies) > 0
+            sel = limb_s & (s_side == sd)
+            low = group_min(ss[sel], amp[sel], n_studies)
+            hit |= neuro & (low < 100)
+            known |= neuro & ~np.isnan(low)
+    return flag(hit, known)

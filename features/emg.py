@@ -68,6 +68,9 @@ _POLY = {"normal": 0.0, "increased": 1.0}
 def _muscle_attributes() -> dict[str, np.ndarray]:
     """Per-canonical-muscle arrays (index = position in MUSCLES): region, limb, position, nerve, roots.
 
+    ``roots`` / ``root_code``: main roots among :data:`ROOTS`; ``all_roots``: every root level of
+    the muscle (columns: the sorted root levels of the table).
+
     Built once from the reference table (read-only arrays); ``upper`` / ``lower`` / ``limb_muscle``
     / ``proximal`` / ``distal`` are boolean views of ``limb`` and ``position``.
     """
@@ -76,6 +79,10 @@ def _muscle_attributes() -> dict[str, np.ndarray]:
     roots = np.array([[r in mr for r in ROOTS] for mr in table["main_roots"]], dtype=bool).reshape(
         len(MUSCLES), len(ROOTS)
     )
+    every_root = sorted({r for rs in table["roots"] for r in rs})
+    all_roots = np.array(
+        [[r in rs for r in every_root] for rs in table["roots"]], dtype=bool
+    ).reshape(len(MUSCLES), len(every_root))
     limb = table["limb"].to_numpy(dtype=object)
     position = table["position"].to_numpy(dtype=object)
     out = {
@@ -85,6 +92,7 @@ def _muscle_attributes() -> dict[str, np.ndarray]:
         "nerve": nerves.astype(np.int64),
         "roots": roots,
         "root_code": roots @ (1 << np.arange(len(ROOTS))),  # the main-root set as a bitmask
+        "all_roots": all_roots,  # every root of the muscle (muscles.csv "roots"), any level
         "paraspinal": np.array([m in PARASPINALS for m in MUSCLES]),
         "upper": limb == "upper",
         "lower": limb == "lower",

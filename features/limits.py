@@ -230,7 +230,9 @@ def ncs_limits_coded(
 
     ``site_codes`` index ``site_uniques`` (-1 = no site), as from ``pd.factorize``. Returns the
     float limits of :data:`LIMIT_COLUMNS` (no ``amplitude_unit``) plus ``_row`` / ``_has``
-    (the table row used, and whether one exists).
+    (the table row used, and whether one exists) and ``_secondary`` (the row's recording site
+    has limits of its own that are not the nerve's default site, e.g. ulnar motor at FDI
+    beside the default ADM: a separate response, never a proximal site of the default one).
     """
     tab = _ncs_table()
     n_sites = len(site_uniques)
@@ -254,7 +256,11 @@ def ncs_limits_coded(
             key = (int(nkc // len(KINDS)), int(nkc % len(KINDS)), site_norm[s])
             override[c] = tab.group_of_key.get(key, -1)
         site_group = override[combo]
+        default = group
         group = np.where(site_group >= 0, site_group, group)
+        secondary = (site_group >= 0) & (site_group != default)
+    else:
+        secondary = np.zeros(len(nerve_code), dtype=bool)
     has = group >= 0
     g = np.where(has, group, 0)
     age = np.asarray(age_years, dtype=float)
@@ -304,6 +310,7 @@ def ncs_limits_coded(
         "distal_duration_uln_ms": col("distal_duration_uln_ms"),
         "_row": row,
         "_has": has,
+        "_secondary": secondary,
     }
 
 

@@ -58,6 +58,10 @@ RESPONSE_COLUMNS: tuple[str, ...] = (
     "f_lat_pct_uln",
     "f_absent",
     "f_persist_pct",
+    "primary",
+    "focal_cv_drop_m_s",
+    "focal_cv_m_s",
+    "focal_cb_ratio",
 )
 
 
@@ -108,6 +112,50 @@ def response_table(
     return pd.DataFrame(arrays, columns=list(RESPONSE_COLUMNS))
 
 
+#: stimulation sites whose segment (from the previous, more distal site) crosses an entrapment
+#: site: ulnar across the elbow, peroneal across the fibular head (T1.1 across-elbow and
+#: across-fibular-head limits; AAEM ulnar practice parameter). Slowing or a CMAP drop there is
+#: focal (a mononeuropathy), not evidence of a demyelinating polyneuropathy (EFNS/PNS 2010
+#: T3.3a: conduction criteria exclude the usual entrapment sites).
+ENTRAPMENT_SEGMENTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    # nerve: (stimulation sites ending an across-entrapment segment, required previous site)
+    "ulnar": (frozenset({"above_elbow"}), frozenset({"below_elbow"})),
+    "peroneal": (
+        frozenset({"popliteal_fossa", "knee", "above_fibular_head"}),
+        frozenset({"fibular_head", "below_fibular_head"}),
+    ),
+}
+
+
+def _entrapment_rows(
+    ncs: pd.DataFrame, nerve: np.ndarray, kind: np.ndarray, key: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose segment crosses an entrapment site, and each row's previous row in its response.
+
+    ``key`` identifies the response of each row (rows of a response are distal first). The
+    previous row index is -1 for the distal row. A row counts as across-entrapment only when
+    its response has the required more distal site right before it (e.g. above-elbow after
+    below-elbow), so a long wrist-to-above-elbow segment is not mistaken for a focal one.
+    """
+    n = len(key)
+    order = np.argsort(key, kind="stable")
+    prev = np.full(n, -1, dtype=np.int64)
+    same = np.r_[False, key[order][1:] == key[order][:-1]]
+    prev[order[same]] = order[np.flatnonzero(same) - 1]
+    entrap = np.zeros(n, dtype=bool)
+    if "stim_site" not in ncs.columns or n == 0:
+        return entrap, prev
+    stim = ncs["stim_site"].to_numpy(dtype=object)
+    for name, (sites, before) in ENTRAPMENT_SEGMENTS.items():
+        here = (nerve == NERVES.index(name)) & (kind == MOTOR) & (prev >= 0)
+        if not here.any():
+            continue
+        rows = np.flatnonzero(here)
+        ok = np.array([stim[r] in sites and stim[prev[r]] in before for r in rows], dtype=bool)
+        entrap[rows[ok]] = True
+    return entrap, prev
+
+
 def response_arrays(
     ncs: pd.DataFrame,
     study_pos: np.ndarray,
@@ -120,6 +168,12 @@ def response_arrays(
     """:func:`response_table` as a dict of aligned numpy arrays (the fast internal form).
 
     ``kind_code``: the rows' :data:`KINDS` codes when the caller already has them.
+
+    A response is one study x nerve x side x kind x recording site: a nerve recorded at a
+    second muscle with limits of its own (ulnar at FDI beside ADM) is a second response, never
+    a proximal site of the first. Segments across an entrapment site
+    (:data:`ENTRAPMENT_SEGMENTS`) are left out of the velocity, block and dispersion values and
+    reported separately as focal values (``focal_cv_drop_m_s``, ``focal_cb_ratio``).
     """
     nerve = _codes(ncs["nerve"], NERVES)
     side = _codes(ncs["side"], NCS_SIDES)
@@ -133,6 +187,7 @@ def response_arrays(
     vel, persist = _col(ncs, "velocity_m_s"), _col(ncs, "persistence_pct")
     ok = (study_pos >= 0) & (nerve >= 0) & (side >= 0) & (kind >= 0)
     if not ok.all():
+        ncs = ncs.loc[ok]
         study_pos, nerve, side, kind = study_pos[ok], nerve[ok], side[ok], kind[ok]
         site_codes = site_codes[ok]
         lat, amp, dur, vel, persist = lat[ok], amp[ok], dur[ok], vel[ok], persist[ok]
@@ -147,13 +202,18 @@ def response_arrays(
         height_cm[study_pos],
         limb_temp_c[study_pos],
     )
-
-    key = ((study_pos.astype(np.int64) * _NN + nerve) * _NS + side) * _NK + kind
+    # a secondary recording site (own limits, not the default) is its own response
+    n_sites = len(site_uniques) + 1
+    site_part = np.where(lim["_secondary"], site_codes + 1, 0).astype(np.int64)
+    base = ((study_pos.astype(np.int64) * _NN + nerve) * _NS + side) * _NK + kind
+    key = base * n_sites + site_part
     uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
     g = len(uniq)
     distal = np.zeros(len(key), dtype=bool)
     distal[first] = True
     prox = ~distal
+    entrap, prev = _entrapment_rows(ncs, nerve, kind, key)
+    regular = ~entrap
 
     with np.errstate(invalid="ignore", divide="ignore"):
         lat_pct = 100.0 * lat / lim["latency_uln_ms"]
@@ -163,27 +223,35 @@ def response_arrays(
         cv_pct = 100.0 * vel / lim["velocity_lln_m_s"]
         d_amp = amp[first][inv]
         d_dur = dur[first][inv]
-        cb = np.where(prox & (d_amp > 0), amp / d_amp, np.nan)
-        td = np.where(prox & (d_dur > 0) & (amp > 0), dur / d_dur, np.nan)
+        cb = np.where(prox & regular & (d_amp > 0), amp / d_amp, np.nan)
+        td = np.where(prox & regular & (d_dur > 0) & (amp > 0), dur / d_dur, np.nan)
         dur_pct = 100.0 * dur / lim["distal_duration_uln_ms"]
+        p_amp = np.where(prev >= 0, amp[np.maximum(prev, 0)], np.nan)
+        focal_cb = np.where(entrap & (p_amp > 0), amp / p_amp, np.nan)
 
     is_f = kind == F_WAVE
     sel = lambda mask, v: np.where(mask, v, np.nan)  # noqa: E731
+    seg_cv = group_min(inv, sel(prox & regular & ~is_f, vel), g)
+    focal_cv = group_min(inv, sel(entrap, vel), g)
     out = {
-        "study": uniq // (_NN * _NS * _NK),
-        "nerve": (uniq // (_NS * _NK)) % _NN,
-        "side": (uniq // _NK) % _NS,
-        "kind": uniq % _NK,
+        "study": uniq // (n_sites * _NN * _NS * _NK),
+        "nerve": (uniq // (n_sites * _NS * _NK)) % _NN,
+        "side": (uniq // (n_sites * _NK)) % _NS,
+        "kind": (uniq // n_sites) % _NK,
+        "primary": (uniq % n_sites == 0).astype(float),
         "lat_pct_uln": group_max(inv, sel(distal & ~is_f, lat_pct), g),
         "lat_ms": group_max(inv, sel(distal & ~is_f, lat), g),
         "amp_pct_lln": group_min(inv, sel(distal & ~is_f, amp_pct), g),
         "amp_raw": group_min(inv, sel(distal & ~is_f, amp), g),
-        "cv_pct_lln": group_min(inv, sel(~is_f, cv_pct), g),
+        "cv_pct_lln": group_min(inv, sel(~is_f & regular, cv_pct), g),
         "cb_ratio": group_min(inv, cb, g),
         "td_ratio": group_max(inv, td, g),
         "dur_pct_uln": group_max(inv, sel(distal & ~is_f, dur_pct), g),
         "f_lat_pct_uln": group_min(inv, sel(is_f, lat_pct), g),
         "f_persist_pct": group_max(inv, sel(is_f, persist), g),
+        "focal_cv_drop_m_s": seg_cv - focal_cv,
+        "focal_cv_m_s": focal_cv,
+        "focal_cb_ratio": group_min(inv, focal_cb, g),
     }
     f_rows = group_count(inv, sel(is_f, np.ones(len(key))), g)
     f_seen = group_count(inv, sel(is_f, lat), g)
@@ -250,8 +318,14 @@ def ncs_features(
     nerve_key = resp["study"].astype(np.int64) * _NN + resp["nerve"].astype(np.int64)
     by_kind = {k: (kind_arr == k) for k in (MOTOR, SENSORY, F_WAVE)}
 
+    primary = (
+        np.asarray(resp["primary"]) == 1 if "primary" in resp else np.ones(len(kind_arr), bool)
+    )
+
     def agg(kind: int, column: str, how: str, n: int) -> np.ndarray:
         sel = by_kind[kind]
+        if how == "side_ratio":  # left vs right of the same recording site
+            sel = sel & primary
         return _per_nerve(nerve_key[sel], resp[column][sel], how, n)
 
     m_lat = agg(MOTOR, "lat_pct_uln", "max", n_studies)
@@ -271,6 +345,12 @@ def ncs_features(
         f[f"ncs_{n}_motor_amp_side_ratio"] = m_side[:, i]
         if n in F_NERVES:
             f[f"ncs_{n}_motor_dur_pct_uln"] = m_dur[:, i]
+    # focal slowing and block across the entrapment sites (ENTRAPMENT_SEGMENTS), worse side
+    focal_drop = agg(MOTOR, "focal_cv_drop_m_s", "max", n_studies)
+    focal_cb = agg(MOTOR, "focal_cb_ratio", "min", n_studies)
+    for n, where in (("ulnar", "elbow"), ("peroneal", "fibular_head")):
+        f[f"ncs_{n}_{where}_cv_drop_m_s"] = focal_drop[:, ix[n]]
+        f[f"ncs_{n}_{where}_cb_ratio"] = focal_cb[:, ix[n]]
     f_lat = agg(F_WAVE, "f_lat_pct_uln", "max", n_studies)
     f_per = agg(F_WAVE, "f_persist_pct", "min", n_studies)
     for n in F_NERVES:
@@ -319,9 +399,14 @@ def _side_matrix(
     column: str,
     n_studies: int,
 ) -> np.ndarray:
-    """(n_studies, 2) matrix of ``column`` for one nerve/kind by side (NaN if not done)."""
+    """(n_studies, 2) matrix of ``column`` for one nerve/kind by side (NaN if not done).
+
+    Only the nerve's default recording site is used (ulnar motor: ADM, not FDI).
+    """
     r = as_arrays(resp)
     sel = (r["kind"] == kind) & (r["nerve"] == NERVES.index(nerve))
+    if "primary" in r:
+        sel &= np.asarray(r["primary"]) == 1  # the nerve's default recording site
     out = np.full((n_studies, _NS), np.nan)
     out[r["study"][sel].astype(np.int64), r["side"][sel].astype(np.int64)] = np.asarray(
         r[column], dtype=float

@@ -64,3 +64,98 @@ def run_tiny_stages(root: Path) -> None:
         status = main([*argv, *common])
         if status != 0:
             raise RuntimeError(f"stage {name} exited with {status}")
+
+
+#: the project root (where params.yaml, dvc.yaml and data/ live)
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+
+
+def _pipeline_model_current(project: Path) -> bool:
+    """True when ``data/model`` exists and DVC reports the train stage up to date."""
+    import subprocess
+
+    if not (project / "data" / "model" / "booster.txt").is_file():
+        return False
+    try:
+        out = subprocess.run(
+            ["dvc", "status", "train", "--json"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0 and out.stdout.strip() in ("{}", "")
+
+
+def train_pipeline_model(root: Path, *, project: Path = PROJECT_DIR) -> Path:
+    """Run ``simulate`` → ``validate`` → ``features`` → ``split`` → ``train`` as ``make run`` does.
+
+    The committed ``params.yaml`` of ``project`` is used unchanged; everything is written under
+    ``root`` (MLflow included, through ``MLFLOW_TRACKING_URI`` set by the caller or a store in
+    ``root``). Returns the model directory.
+    """
+    import os
+
+    from pipelines import featurize, simulate, split, train, validate
+
+    params = project / "params.yaml"
+    d = root / "data"
+    os.environ.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+    steps = [
+        ("simulate", simulate.main, ["--params", str(params), "--out", str(d / "raw")]),
+        (
+            "validate",
+            validate.main,
+            ["--in", str(d / "raw"), "--out", str(d / "validated"), "--allow-invalid"],
+        ),
+        (
+            "features",
+            featurize.main,
+            [
+                "--in",
+                str(d / "validated"),
+                "--out",
+                str(d / "features" / "features.parquet"),
+                "--params",
+                str(params),
+            ],
+        ),
+        (
+            "split",
+            split.main,
+            ["--bundle", str(d / "validated"), "--out", str(d / "splits"), "--params", str(params)],
+        ),
+        (
+            "train",
+            train.main,
+            [
+                "--bundle",
+                str(d / "validated"),
+                "--features",
+                str(d / "features" / "features.parquet"),
+                "--splits",
+                str(d / "splits" / "splits.parquet"),
+                "--out",
+                str(d / "model"),
+                "--report",
+                str(root / "reports" / "train.json"),
+                "--params",
+                str(params),
+            ],
+        ),
+    ]
+    for name, main, argv in steps:
+        status = main(argv)
+        if status != 0:
+            raise RuntimeError(f"stage {name} exited with {status}")
+    return d / "model"
+
+
+def pipeline_model_dir(root: Path, *, project: Path = PROJECT_DIR) -> Path:
+    """``data/model`` when it is current with ``dvc.lock``, else a model trained under ``root``."""
+    if _pipeline_model_current(project):
+        return project / "data" / "model"
+    return train_pipeline_model(root, project=project)

@@ -50,7 +50,7 @@ def test_every_column_has_a_registry_entry_and_is_float():
     X = build_features(example_bundle())
     assert set(X.columns) == set(FEATURES)
     assert all(X.dtypes == np.float64)
-    assert 80 <= X.shape[1] <= 150
+    assert 80 <= X.shape[1] <= 170
     for c in CRITERIA_COLUMNS:
         assert c in X.columns
 

@@ -52,7 +52,7 @@ def test_describe_value(name, value, text):
 
 
 def test_describe_count_with_tested_context():
-    row = {"crit_lmn_regions_tested_count": 3.0, "crit_motor_tested_count": 4.0}
+    row = {"crit_regions_examined_count": 3.0, "crit_motor_tested_count": 4.0}
     assert describe_value("crit_lmn_region_count", 2.0, row=row) == "2 of 3 regions tested"
     assert describe_value("crit_demyel_nerve_count", 2.0, row=row) == "2 of 4 motor nerves"
 

@@ -41,17 +41,46 @@ def test_awaji_region_count_on_als_like_study():
         {"muscle": "thoracic_paraspinal", "side": "R", "fibs": 2},  # active only, no MUAP data
         {"muscle": "tibialis_anterior", "side": "L", **LMN},  # deep peroneal L5
         {
-            "muscle": "vastus_lateralis",
+            "muscle": "medial_gastrocnemius",
             "side": "L",
             "fascics": 2,
             "fibs": 0,
             "muap_duration_grade": "increased",
             "recruitment": "reduced",
-        },  # femoral L3/L4, fasc + chronic
+        },  # tibial S1, fasc + chronic (no root shared with TA L4/L5)
     ]
     x = crit(emg=emg)
     assert x["crit_lmn_region_count"] == 3
     assert x["crit_lmn_regions_tested_count"] == 4
+    assert x["crit_regions_examined_count"] == 4
+    assert x["crit_lmn_region_frac"] == pytest.approx(0.75)
+
+
+def test_one_root_never_makes_a_region():
+    c8 = [
+        {"muscle": m, "side": "R", **LMN}
+        for m in ("first_dorsal_interosseous", "abductor_pollicis_brevis", "extensor_indicis")
+    ]  # ulnar, median, PIN: different nerves and main roots, but all share C8
+    assert crit(emg=c8)["crit_lmn_region_count"] == 0
+    s1 = [
+        {"muscle": m, "side": "L", **LMN}
+        for m in ("medial_gastrocnemius", "gluteus_maximus", "abductor_hallucis")
+    ]  # S1 via tibial, inferior gluteal, medial plantar
+    assert crit(emg=s1)["crit_lmn_region_count"] == 0
+    bilateral = [{"muscle": "first_dorsal_interosseous", "side": s, **LMN} for s in "LR"] + [
+        {"muscle": "abductor_pollicis_brevis", "side": "L", **LMN}
+    ]  # one root cannot explain both sides
+    assert crit(emg=bilateral)["crit_lmn_region_count"] == 1
+
+
+def test_paraspinal_is_never_the_different_root():
+    emg = [
+        {"muscle": "tibialis_anterior", "side": "L", **LMN},
+        {"muscle": "lumbar_paraspinal", "side": "L", "fibs": 2},
+    ]
+    x = crit(emg=emg)
+    assert x["crit_lmn_region_count"] == 0
+    assert x["crit_regions_examined_count"] == 1
 
 
 def test_one_limb_region_needs_two_nerves_and_two_roots():

@@ -79,10 +79,34 @@ def test_block_dispersion_and_slowest_segment():
             motor("ulnar", "R", "above_elbow", 9.0, 4.0, vel=33.0, dur=8.0),
         ]
     )
-    assert x["ncs_ulnar_motor_cb_ratio"] == pytest.approx(0.4)
-    assert x["ncs_ulnar_motor_td_ratio"] == pytest.approx(1.6)
-    assert x["ncs_ulnar_motor_cv_pct_lln"] == pytest.approx(100 * 33 / 49)
+    # the above-elbow row ends the across-elbow segment: focal, left out of the block,
+    # dispersion and velocity of the nerve (EFNS/PNS: entrapment sites excluded)
+    assert x["ncs_ulnar_motor_cb_ratio"] == pytest.approx(0.9)
+    assert x["ncs_ulnar_motor_td_ratio"] == pytest.approx(1.1)
+    assert x["ncs_ulnar_motor_cv_pct_lln"] == pytest.approx(100 * 55 / 49)
     assert x["ncs_ulnar_motor_dur_pct_uln"] == pytest.approx(100 * 5.0 / 6.7)
+    assert x["ncs_ulnar_elbow_cv_drop_m_s"] == pytest.approx(55.0 - 33.0)
+    assert x["ncs_ulnar_elbow_cb_ratio"] == pytest.approx(4.0 / 9.0)
+
+
+def test_forearm_block_counts_and_long_segment_is_not_focal():
+    x = feats(
+        [
+            motor("ulnar", "R", "wrist", 3.0, 10.0, dur=5.0),
+            motor("ulnar", "R", "above_elbow", 9.0, 4.0, vel=33.0, dur=8.0),
+        ]
+    )  # wrist to above elbow without a below-elbow site: not an across-elbow segment
+    assert x["ncs_ulnar_motor_cb_ratio"] == pytest.approx(0.4)
+    assert x["ncs_ulnar_motor_cv_pct_lln"] == pytest.approx(100 * 33 / 49)
+    assert np.isnan(x["ncs_ulnar_elbow_cv_drop_m_s"])
+
+
+def test_second_recording_site_is_its_own_response_not_a_proximal_site():
+    fdi = motor("ulnar", "R", "wrist", 4.0, 4.6)
+    fdi["recording_site"] = "fdi"
+    x = feats([motor("ulnar", "R", "wrist", 3.0, 14.3), fdi])
+    assert np.isnan(x["ncs_ulnar_motor_cb_ratio"])  # 4.6 / 14.3 is not a conduction block
+    assert x["ncs_ulnar_motor_amp_pct_lln"] == pytest.approx(100 * 4.6 / 7.0)  # FDI LLN 7 mV
 
 
 def test_f_wave_height_adjusted_and_cool_limb_limit():
