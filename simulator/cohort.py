@@ -38,6 +38,7 @@ from simulator.ncs import render_ncs
 from simulator.needle import render_emg
 from simulator.parameters import SimulatorParams, load_muap_normals, load_normals, load_segments
 from simulator.patients import Subjects, draw_subjects
+from simulator.physiology import physiology_table, study_physiology
 from simulator.protocols import (
     MOTOR_UNITS,
     SENSORY_UNITS,
@@ -46,8 +47,12 @@ from simulator.protocols import (
     draw_sampling,
     extend_for_findings,
 )
+from simulator.reporting import apply_habits, draw_habits, omit_normal_muscles
 
 logger = logging.getLogger(__name__)
+
+#: file name of the per-study physiology side table written next to the bundle tables
+PHYSIOLOGY_FILE = "physiology.parquet"
 
 _CLS = {c: i for i, c in enumerate(CLASSES)}
 #: how much more a tertiary lab sees of each class (T5.2: tertiary labs see more ALS, myopathy,
@@ -90,7 +95,11 @@ def _resolve_roots(src: np.ndarray) -> np.ndarray:
 
 
 def _context(
-    sub: Subjects, ref: _Reference, index_side: np.ndarray, anchor: np.ndarray
+    sub: Subjects,
+    ref: _Reference,
+    index_side: np.ndarray,
+    anchor: np.ndarray,
+    phys: dict[str, np.ndarray],
 ) -> diseases.Context:
     nm = ref.normals
     lat_uln = np.array(
@@ -122,6 +131,7 @@ def _context(
         lat_uln_ratio=lat_uln,
         cv_lln_ratio=cv_lln,
         f_uln_ratio=f_uln,
+        phys=phys,
     )
 
 
@@ -142,7 +152,7 @@ def _latent(
         if cls == "als":
             sub = diseases.als(idx, ctx, rng)
         elif cls == "axonal_pn":
-            sub = diseases.axonal_pn(idx, ctx, rng)
+            sub = diseases.axonal_pn(idx, ctx, rng, subtype=st)
         elif cls == "demyelinating_pn":
             sub = diseases.demyelinating_pn(idx, st, ctx, rng)
         elif cls == "myopathy":
@@ -162,12 +172,17 @@ def _latent(
             n, ctx, params.p_lumbar_paraspinal_fibs, params.p_benign_fasciculations, rng
         )
     )
-    return lat
+    return comorbidity.examiner_and_reinnervation_signs(lat, ctx, rng)
 
 
 def _simulate_chunk(
-    offset: int, n: int, rng: np.random.Generator, params: SimulatorParams, ref: _Reference
-) -> Bundle:
+    offset: int,
+    n: int,
+    rng: np.random.Generator,
+    params: SimulatorParams,
+    ref: _Reference,
+    seed: int,
+) -> tuple[Bundle, pd.DataFrame]:
     mix = np.array([params.class_mix[c] for c in CLASSES])
     dx = rng.choice(len(CLASSES), size=n, p=mix)
     anchor = rng.random((n, 8))
@@ -211,7 +226,10 @@ def _simulate_chunk(
         hand_temp_c=sub.hand_temp_c,
         foot_temp_c=sub.foot_temp_c,
     )
-    ctx = _context(sub, ref, index_side, anchor)
+    cohort, phys, phys_index = study_physiology(
+        seed, offset, n, params.physiology_block_size, params.physiology_span
+    )
+    ctx = _context(sub, ref, index_side, anchor, phys)
     lat = _latent(dx, subtype, ctx, params, rng)
     cervical = np.isin(subtype, [r for r in ROOTS if r[0] in "CT"])
     referral = draw_referral(dx, cervical, rng, als_like=subtype == "mmn")
@@ -225,6 +243,9 @@ def _simulate_chunk(
     abnormal = (sural.min(axis=1) < 0.5) | (peroneal.min(axis=1) < 0.6)
     lab_ok = rng.random(n) >= lab["p_partial"]
     samp = extend_for_findings(samp, index_side, abnormal, lab_ok, rng)
+    habits = draw_habits(referral, lab, params.reporting_habits, rng)
+    samp = apply_habits(samp, habits, index_side, ref.anatomy, rng)
+    lab = dict(lab, muap_mode=np.where(habits.grades_only, "grades", lab["muap_mode"]))
     samp = _ensure_nonempty(samp, index_side)
     keys = np.arange(n)
     ncs = render_ncs(
@@ -240,6 +261,7 @@ def _simulate_chunk(
         rng,
     )
     emg = render_emg(keys, sub.age_years, lat, samp, lab, ref.muap, rng)
+    emg = omit_normal_muscles(emg, ncs, habits, sub.age_years, ref.muap, rng)
     study_ids = np.array([f"S{offset + i + 1:07d}" for i in range(n)], dtype=object)
     patient_ids = np.array([f"P{offset + r + 1:07d}" for r in root], dtype=object)
     label = dx.copy()
@@ -262,12 +284,15 @@ def _simulate_chunk(
             "diagnosis": np.array(CLASSES, dtype=object)[label],
         }
     )
-    return Bundle(studies=studies, ncs=_finish(ncs, study_ids), emg=_finish(emg, study_ids))
+    bundle = Bundle(studies=studies, ncs=_finish(ncs, study_ids), emg=_finish(emg, study_ids))
+    return bundle, physiology_table(study_ids, cohort, phys, phys_index)
 
 
 def _ensure_nonempty(samp: Sampling, index_side: np.ndarray) -> Sampling:
-    """Every study tests at least one response: add the index-side median motor if none."""
-    empty = ~(samp.motor.any(axis=(1, 2)) | samp.sensory.any(axis=(1, 2)))
+    """Every study has at least one NCS or EMG row: add the index-side median motor if none."""
+    empty = ~(
+        samp.motor.any(axis=(1, 2)) | samp.sensory.any(axis=(1, 2)) | samp.muscles.any(axis=(1, 2))
+    )
     if not empty.any():
         return samp
     motor = samp.motor.copy()
@@ -298,6 +323,43 @@ def _chunks(
     ]
 
 
+def simulate_cohort_with_physiology(
+    n_studies: int, seed: int, params: SimulatorParams | None = None, progress: bool = False
+) -> tuple[Bundle, pd.DataFrame]:
+    """Simulate a cohort and return it with its per-study physiology side table.
+
+    Returns
+    -------
+    Bundle
+        As :func:`simulate_cohort`.
+    DataFrame
+        One row per study: ``study_id``, ``cohort`` (physiology cohort number), one float
+        column per constant of :data:`simulator.physiology.CONSTANTS` (the drawn value) and
+        ``physiology_index`` (mean position of the constants within their ranges, 0-1).
+    """
+    params = params or SimulatorParams()
+    ref = _reference(params, seed)
+    parts = [
+        _simulate_chunk(start, size, rng, params, ref, seed)
+        for start, size, rng in tqdm(
+            _chunks(n_studies, seed, params.chunk_size),
+            disable=not progress,
+            desc="simulate",
+            unit="chunk",
+        )
+    ]
+    logger.info("simulated %d studies in %d chunk(s)", n_studies, len(parts))
+    if len(parts) == 1:
+        return parts[0]
+    bundles = [p[0] for p in parts]
+    bundle = Bundle(
+        studies=pd.concat([p.studies for p in bundles], ignore_index=True),
+        ncs=pd.concat([p.ncs for p in bundles], ignore_index=True),
+        emg=pd.concat([p.emg for p in bundles], ignore_index=True),
+    )
+    return bundle, pd.concat([p[1] for p in parts], ignore_index=True)
+
+
 def simulate_cohort(
     n_studies: int, seed: int, params: SimulatorParams | None = None, progress: bool = False
 ) -> Bundle:
@@ -317,27 +379,10 @@ def simulate_cohort(
     Returns
     -------
     Bundle
-        Canonical ``studies``, ``ncs`` and ``emg`` tables with ``diagnosis`` filled.
+        Canonical ``studies``, ``ncs`` and ``emg`` tables with ``diagnosis`` filled. The
+        physiology side table is :func:`simulate_cohort_with_physiology`'s second result.
     """
-    params = params or SimulatorParams()
-    ref = _reference(params, seed)
-    parts = [
-        _simulate_chunk(start, size, rng, params, ref)
-        for start, size, rng in tqdm(
-            _chunks(n_studies, seed, params.chunk_size),
-            disable=not progress,
-            desc="simulate",
-            unit="chunk",
-        )
-    ]
-    logger.info("simulated %d studies in %d chunk(s)", n_studies, len(parts))
-    if len(parts) == 1:
-        return parts[0]
-    return Bundle(
-        studies=pd.concat([p.studies for p in parts], ignore_index=True),
-        ncs=pd.concat([p.ncs for p in parts], ignore_index=True),
-        emg=pd.concat([p.emg for p in parts], ignore_index=True),
-    )
+    return simulate_cohort_with_physiology(n_studies, seed, params, progress)[0]
 
 
 def _arrow_schema(columns: dict[str, str]) -> pa.Schema:
@@ -360,7 +405,9 @@ def simulate_to_dir(
     """Simulate chunk by chunk and append to ``studies``/``ncs``/``emg`` files in ``out``.
 
     Memory stays bounded by one chunk, so very large cohorts can be written. The files are the
-    same as :func:`features.bundle_io.write_bundle` of :func:`simulate_cohort`'s bundle.
+    same as :func:`features.bundle_io.write_bundle` of :func:`simulate_cohort`'s bundle, plus
+    the physiology side table ``physiology.parquet`` (always Parquet; the bundle readers only
+    look for ``studies``/``ncs``/``emg`` and ignore it).
     """
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"Invalid value for the 'fmt' parameter: {fmt!r}. Allowed: csv, parquet.")
@@ -370,6 +417,7 @@ def simulate_to_dir(
     out_dir.mkdir(parents=True, exist_ok=True)
     writers: dict[str, pq.ParquetWriter | pacsv.CSVWriter] = {}
     counts = dict.fromkeys(TABLES, 0)
+    phys_writer: pq.ParquetWriter | None = None
     try:
         for start, size, rng in tqdm(
             _chunks(n_studies, seed, params.chunk_size),
@@ -377,7 +425,11 @@ def simulate_to_dir(
             desc="simulate",
             unit="chunk",
         ):
-            bundle = _simulate_chunk(start, size, rng, params, ref)
+            bundle, phys = _simulate_chunk(start, size, rng, params, ref, seed)
+            phys_table = pa.Table.from_pandas(phys, preserve_index=False)
+            if phys_writer is None:
+                phys_writer = pq.ParquetWriter(out_dir / PHYSIOLOGY_FILE, phys_table.schema)
+            phys_writer.write_table(phys_table)
             for name, columns in TABLES.items():
                 frame = file_frame(getattr(bundle, name), columns)
                 counts[name] += len(frame)
@@ -396,6 +448,8 @@ def simulate_to_dir(
     finally:
         for w in writers.values():
             w.close()
+        if phys_writer is not None:
+            phys_writer.close()
     logger.info(
         "wrote %d studies, %d ncs rows, %d emg rows to %s (%s)",
         counts["studies"],
@@ -407,4 +461,12 @@ def simulate_to_dir(
     return out_dir
 
 
-__all__ = ["NCS_COLUMNS", "STUDY_COLUMNS", "SimulatorParams", "simulate_cohort", "simulate_to_dir"]
+__all__ = [
+    "NCS_COLUMNS",
+    "PHYSIOLOGY_FILE",
+    "STUDY_COLUMNS",
+    "SimulatorParams",
+    "simulate_cohort",
+    "simulate_cohort_with_physiology",
+    "simulate_to_dir",
+]

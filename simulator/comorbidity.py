@@ -81,7 +81,8 @@ def incidental_emg(
     """Lumbar paraspinal fibs in asymptomatic adults and benign fasciculations.
 
     Lumbar paraspinal fibs/PSW in 14.5 % at about age 50, rising with age (Date 1996, T2.5);
-    benign fasciculations in calf and foot muscles of ``p_benign_fasc`` of subjects (T2.4 [sim]).
+    benign fasciculations in calf and foot muscles of ``p_benign_fasc`` x the cohort's
+    ``benign_fasc_scale`` of subjects (T2.4 [sim]).
     """
     lat = {k: v.copy() for k, v in Latent.identity(n, len(MUSCLES)).__dict__.items()}
     age = ctx.subjects.age_years
@@ -93,11 +94,36 @@ def incidental_emg(
     lat["fib"][:, _LUMBAR_PARA, :] = np.where(sides, 1.0 + 0.4 * rng.random((n, 2)), 0.0).astype(
         np.float32
     )
-    benign = rng.random(n) < p_benign_fasc
+    benign = rng.random(n) < p_benign_fasc * ctx.phys["benign_fasc_scale"]
     for m, pm in [(i, 0.6) for i in _CALF] + [(i, 0.4) for i in _FOOT]:
         on = benign[:, None] & (rng.random((n, 2)) < pm)
         lat["fasc"][:, m, :] = np.where(on, 1.0, 0.0).astype(np.float32)
     return Latent(**lat)
+
+
+def examiner_and_reinnervation_signs(
+    latent: Latent, ctx: Context, rng: np.random.Generator
+) -> Latent:
+    """Instability and fasciculations wherever physiology puts them, plus examiner false positives.
+
+    Any reinnervating muscle (whatever the process: CTS, entrapment, secondary axon loss in
+    demyelinating PN, MMN) has unstable units with the cohort's ``unstable_reinnervation_p``
+    (x 0.6 for the slower processes, T2.2), and any denervated muscle fasciculates with half
+    the cohort's ``fasc_neurogenic_p``; every muscle is read "unstable" by mistake at the
+    cohort's ``unstable_false_positive`` rate [sim]. Combined by maximum (never lowers ALS).
+    """
+    ph = ctx.phys
+    shape = latent.unstable.shape
+    p_unst = (0.6 * ph["unstable_reinnervation_p"])[:, None, None]
+    fp = ph["unstable_false_positive"][:, None, None]
+    unstable = np.maximum(latent.unstable, np.where(latent.reinn > 0, p_unst, fp))
+    denervated = (latent.loss > 0.05) & (latent.fasc == 0)
+    p_fasc = (0.5 * ph["fasc_neurogenic_p"])[:, None, None]
+    fasc = np.where(denervated & (rng.random(shape) < p_fasc), 1.0, latent.fasc)
+    fields_ = dict(latent.__dict__)
+    fields_["unstable"] = unstable.astype(np.float32)
+    fields_["fasc"] = fasc.astype(np.float32)
+    return Latent(**fields_)
 
 
 def entrapments(

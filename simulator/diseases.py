@@ -21,10 +21,20 @@ from simulator.protocols import MOTOR_UNITS, SENSORY_UNITS
 SUBTYPES: dict[str, tuple[tuple[str, float], ...]] = {
     "normal": (("none", 1.0),),
     "als": (("limb", 1.0),),
-    "axonal_pn": (("axonal", 1.0),),
+    # length-dependent sensorimotor; sensory-predominant (sural/SPN low, motor normal);
+    # severe axon loss with some slowing (arm CV 35-45 m/s, the grey zone towards
+    # intermediate CMT; labelled axonal because axon loss is what it mostly is) [sim shares]
+    "axonal_pn": (("axonal", 0.75), ("sensory", 0.18), ("slowing", 0.07)),
     # CIDP-like multifocal, CMT1 uniform (T3.3f), AIDP-like with sural sparing (T3.3e)
     # (+ MMN-like, 7 %: pure motor multifocal block, the classic ALS mimic, T3.6)
-    "demyelinating_pn": (("cidp", 0.58), ("cmt1", 0.20), ("aidp", 0.15), ("mmn", 0.07)),
+    # (+ intermediate CMT-like, 5 %: uniform CV 33-45 m/s with marked axon loss, the grey zone)
+    "demyelinating_pn": (
+        ("cidp", 0.55),
+        ("cmt1", 0.19),
+        ("aidp", 0.14),
+        ("mmn", 0.07),
+        ("intermediate", 0.05),
+    ),
     # inflammatory vs non-inflammatory (Lyu 1999), IBM-like about 15 % (CR7.4)
     "myopathy": (("inflammatory", 0.50), ("noninflammatory", 0.35), ("ibm", 0.15)),
     # cervical : lumbosacral about 40 : 60 (Boluk 2021); roots CR7.4 [sim, † root frequencies]
@@ -63,6 +73,9 @@ class Context:
         Biological log-SD of each sensory unit's amplitude (for "-2 to -3 SD" effects).
     lat_uln_ratio, cv_lln_ratio, f_uln_ratio : ndarray, shape (5,)
         ULN/mean and LLN/mean ratios of each motor unit (to express "x ULN" effects).
+    phys : dict of ndarray, shape (n,)
+        Per-study values of the randomised physiology constants
+        (:data:`simulator.physiology.CONSTANTS`) of the study's physiology cohort.
     """
 
     subjects: Subjects
@@ -73,6 +86,7 @@ class Context:
     lat_uln_ratio: np.ndarray
     cv_lln_ratio: np.ndarray
     f_uln_ratio: np.ndarray
+    phys: dict[str, np.ndarray]
 
 
 def draw_subtype(dx: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -155,7 +169,8 @@ def als(idx: np.ndarray, ctx: Context, rng: np.random.Generator) -> Latent:
     # (Menon 2013, T3.1c) [sim factor]
     hand = np.zeros(an.region.size)
     hand[[an.recording_idx[_M["median_apb"]], an.recording_idx[_M["ulnar_fdi"]]]] = 1.0
-    jit = _uniform(rng, 0.6, 1.3, base.shape) * (1.0 + 0.6 * hand)[None, :, None]
+    split = ctx.phys["als_split_hand"][idx] - 1.0  # CR7.4: 1.6 [randomised, physiology.py]
+    jit = _uniform(rng, 0.6, 1.3, base.shape) * (1.0 + split[:, None, None] * hand[None, :, None])
     loss = np.clip(base * jit, 0.0, 0.95)
     # clinically uninvolved regions: about 40 % of muscles still abnormal (Liu 2018)
     sub = (~involved_region[:, m_reg])[:, :, None] & (rng.random(base.shape) < 0.4)
@@ -210,69 +225,105 @@ def als(idx: np.ndarray, ctx: Context, rng: np.random.Generator) -> Latent:
     return Latent(**lat)
 
 
+def _ramp(s: np.ndarray, onset: np.ndarray) -> np.ndarray:
+    """0 below ``onset``, rising linearly to 1 at severity 1 (stocking-glove spread)."""
+    return np.clip((s - onset) / np.maximum(1.0 - onset, 1e-6), 0.0, 1.0)
+
+
 def axonal_pn(
-    idx: np.ndarray, ctx: Context, rng: np.random.Generator, severity: np.ndarray | None = None
+    idx: np.ndarray,
+    ctx: Context,
+    rng: np.random.Generator,
+    severity: np.ndarray | None = None,
+    subtype: np.ndarray | None = None,
 ) -> Latent:
     """Length-dependent axonal polyneuropathy (CR7.4 axonal PN, T3.2).
 
-    Severity S ~ Beta(2, 2.6); amplitude factors sural/SPN (1-S), EDB (1-0.8S), AH (1-0.7S),
-    median/ulnar SNAP (1-0.5S), radial SNAP (1-0.3S), median/ulnar CMAP (1-0.2S); CV x (1-0.15S)
-    (diabetes adds 5-10 % slowing, T6); distal-to-proximal EMG gradient.
+    Stocking-glove spread: sural/SPN (1 - S) and EDB (1 - k S) fall first; the median and
+    ulnar SNAPs only once S passes an arm onset (0.30-0.55) and reach absence near S = 1; the
+    radial SNAP later still (preserved longest); median/ulnar CMAPs last. CV x (1 - 0.15 S)
+    with a floor of 0.72-0.85 x normal (van Asseldonk 2005; diabetes adds 5-10 % slowing, T6);
+    distal-to-proximal EMG gradient. Subtypes: ``sensory`` (sensory-predominant: SNAPs fall,
+    motor nearly normal) and ``slowing`` (severe axon loss with arm CV 35-45 m/s, the grey
+    zone). Randomised constants: :mod:`simulator.physiology`.
     """
     n = idx.size
     an = ctx.anatomy
     lat = _new(n, ctx)
+    ph = {k: v[idx] for k, v in ctx.phys.items()}
+    sub = np.full(n, "axonal", dtype=object) if subtype is None else subtype
+    sensory = (sub == "sensory")[:, None]
+    slowing = (sub == "slowing")[:, None]
     s = rng.beta(3.0, 1.6, n) if severity is None else severity  # EDX-confirmed PN: mostly moderate
+    s = np.where(sub == "slowing", rng.uniform(0.75, 1.0, n), s)
+    s = np.where(sub == "sensory", rng.beta(2.5, 2.0, n), s)
     s2 = np.clip(s[:, None] * _uniform(rng, 0.85, 1.15, (n, 2)), 0.0, 1.0)  # per side
-    snap_k = {
-        "median_d2": 0.5,
-        "ulnar_d5": 0.5,
-        "radial_snuffbox": 0.3,
-        "sural": 1.0,
-        "superficial_peroneal": 1.0,
-    }
-    for u, kk in snap_k.items():
-        lat["snap"][:, _S[u], :] = np.clip(1.0 - kk * s2, 0.02, 1.0)
+    # sensory: stocking-glove order of loss (T3.2) with the arm onset randomised
+    arm_on = ph["axonal_arm_snap_onset"][:, None]
+    rad_on = np.minimum(arm_on + ph["axonal_radial_lag"][:, None], 0.9)
+    for u in ("sural", "superficial_peroneal"):
+        lat["snap"][:, _S[u], :] = np.clip(1.0 - s2, 0.02, 1.0)
+    for u in ("median_d2", "ulnar_d5"):
+        s_n = np.clip(s2 * _uniform(rng, 0.93, 1.07, (n, 2)), 0.0, 1.0)  # per nerve
+        f = (1.0 - 0.15 * s2) * (1.0 - _ramp(s_n, arm_on))
+        lat["snap"][:, _S[u], :] = np.clip(f, 0.02, 1.0)
+        lat["s_absent"][:, _S[u], :] = f < 0.12
+    f_rad = (1.0 - 0.1 * s2) * (1.0 - 0.8 * _ramp(s2, rad_on))
+    lat["snap"][:, _S["radial_snuffbox"], :] = np.clip(f_rad, 0.05, 1.0)
     lat["s_absent"][:, _S["sural"], :] = (1.0 - s2) < 0.15
     lat["s_absent"][:, _S["superficial_peroneal"], :] = (1.0 - s2) < 0.2
-    cmap_k = {
-        "median_apb": 0.2,
-        "ulnar_adm": 0.2,
-        "ulnar_fdi": 0.25,
-        "peroneal_edb": 0.8,
-        "tibial_ah": 0.7,
+    # motor: EDB and AH first (k randomised), hand CMAPs only once the arms are involved
+    k_edb = ph["axonal_edb_k"][:, None]
+    arm_m = _ramp(s2, np.minimum(arm_on + 0.1, 0.9))
+    motor_scale = np.where(sensory, 0.15, 1.0)  # sensory-predominant: motor nearly spared
+    cmap_f = {
+        "peroneal_edb": 1.0 - k_edb * s2 * motor_scale,
+        "tibial_ah": 1.0 - 0.85 * k_edb * s2 * motor_scale,
+        "median_apb": 1.0 - (0.1 * s2 + 0.5 * arm_m) * motor_scale,
+        "ulnar_adm": 1.0 - (0.1 * s2 + 0.5 * arm_m) * motor_scale,
+        "ulnar_fdi": 1.0 - (0.12 * s2 + 0.55 * arm_m) * motor_scale,
     }
-    for u, kk in cmap_k.items():
-        lat["cmap"][:, _M[u], :] = np.clip(1.0 - kk * s2, 0.02, 1.0)
+    for u, f in cmap_f.items():
+        lat["cmap"][:, _M[u], :] = np.clip(f, 0.0, 1.0)
     diab = ctx.subjects.diabetes[idx]
     slow = 1.0 - 0.15 * s2 * _uniform(rng, 0.7, 1.1, (n, 2))
     slow = slow * np.where(diab[:, None], _uniform(rng, 0.90, 0.95, (n, 2)), 1.0)
-    slow = np.maximum(slow, 0.8)  # floor about 0.75-0.8 LLN (van Asseldonk 2005)
-    lat["cv"] = np.repeat(slow[:, None, :], 5, axis=1)
-    lat["slat"] = 1.0 / np.repeat(slow[:, None, :], 5, axis=1)
-    lat["dml"] = 1.0 + 0.2 * s2[:, None, :] * rng.random((n, 5, 2))
+    slow = np.maximum(slow, ph["axonal_cv_floor"][:, None])  # van Asseldonk 2005 (T3.2)
+    cv = np.repeat(slow[:, None, :], 5, axis=1)
+    # grey zone: severe axon loss with arm CV 35-45 m/s (about 0.64-0.79 x normal) [sim]
+    leg_u = np.array([0, 0, 0, 1, 1], dtype=bool)[None, :, None]
+    grey = np.where(
+        leg_u, _uniform(rng, 0.72, 0.86, (n, 5, 2)), _uniform(rng, 0.64, 0.79, (n, 5, 2))
+    )
+    lat["cv"] = np.where(slowing[:, :, None], grey, cv)
+    lat["slat"] = 1.0 / np.repeat(np.where(slowing, 0.8, slow)[:, None, :], 5, axis=1)
+    lat["dml"] = 1.0 + 0.2 * s2[:, None, :] * rng.random((n, 5, 2)) * np.where(
+        slowing[:, :, None], 1.8, 1.0
+    )
     lat["f_lat"] = 1.0 + 0.15 * s2[:, None, :] * rng.random((n, 5, 2))
     lat["f_absent"] = lat["cmap"] < 0.1
     # EMG: local severity falls with the length index
     lam = an.length[None, :, None]
     thr = 1.0 - lam
     s_m = np.clip((s2[:, None, :] - thr) / np.maximum(1.0 - thr, 1e-6), 0.0, 1.0)
-    s_m = np.where(lam > 0, s_m, 0.0)
+    s_m = np.where(lam > 0, s_m, 0.0) * np.where(sensory, 0.15, 1.0)[:, :, None]
     involved = s_m > 0.02
     _muscle_findings(
         lat,
         0.85 * s_m,
         involved,
-        0.6 * s_m,
+        ph["axonal_fib_p"][:, None, None] * s_m,
         1.0 + 1.5 * s_m,
         np.minimum(1.0, 1.3 * s_m),
         s_m * _uniform(rng, 0.6, 1.2, s_m.shape),
         rng,
     )
-    lat["fasc"] = np.where(involved & (rng.random(s_m.shape) < 0.08), 1.0, 0.0).astype(np.float32)
+    p_fasc = ph["fasc_neurogenic_p"][:, None, None]
+    lat["fasc"] = np.where(involved & (rng.random(s_m.shape) < p_fasc), 1.0, 0.0).astype(np.float32)
     # Reinnervating units are unstable in any active neurogenic process, not only in ALS
     # (T2.2: "immature reinnervation with unstable NMJs"); less often than in ALS [sim].
-    lat["unstable"] = np.where(lat["reinn"] > 0, 0.35, 0.0).astype(np.float32)
+    p_unst = ph["unstable_reinnervation_p"][:, None, None]
+    lat["unstable"] = np.where(lat["reinn"] > 0, p_unst, 0.0).astype(np.float32)
     # F persistence falls with the number of surviving motor axons, whatever the cause
     # (T3.1c: persistence falls as motor units are lost) [sim: by about half the CMAP deficit,
     # with a wide spread, so that it is a weak, noisy sign as in practice, not a hallmark].
@@ -295,7 +346,14 @@ def demyelinating_pn(
     shape = (n, 5, 2)
     cidp = (subtype == "cidp")[:, None, None]
     aidp = (subtype == "aidp")[:, None, None]
-    cmt = (subtype == "cmt1")[:, None, None]
+    # CMT1 and intermediate CMT: uniform slowing, severity (axon loss) grows with age (T3.3f:
+    # CMAP, not CV, tracks disability; slope randomised, physiology.py)
+    hered = (subtype == "cmt1") | (subtype == "intermediate")
+    cmt = hered[:, None, None]
+    age = ctx.subjects.age_years[idx]
+    s_age = ctx.phys["cmt1_age_slope"][idx] * (age - 5.0) + rng.normal(0.0, 0.15, n)
+    s_age = s_age + np.where(subtype == "intermediate", 0.15, 0.0)  # more axonal [sim]
+    s = np.where(hered, np.clip(s_age, 0.02, 1.0), s)
     # --- acquired (CIDP / AIDP): per nerve, not every nerve (T3.3d) ---
     p_nerve = np.array([0.40, 0.40, 0.40, 0.35, 0.55])[None, :, None] * (0.5 + s[:, None, None])
     p_nerve = np.where(aidp, 0.6, p_nerve)
@@ -328,19 +386,23 @@ def demyelinating_pn(
     cmap = np.where(sec, _uniform(rng, 0.3, 1.0, shape), 1.0)
     cmap = np.where(aidp, np.where(acq, _uniform(rng, 0.3, 1.0, shape), 1.0), cmap)
     # --- CMT1: uniform slowing 15-35 m/s in the arms, r > 0.9 (T3.3f) ---
-    v_arm = rng.uniform(17.0, 35.0, n)[:, None, None]
+    v_arm = np.where(
+        subtype == "intermediate", rng.uniform(33.0, 45.0, n), rng.uniform(17.0, 35.0, n)
+    )
+    v_arm = v_arm[:, None, None]
     means = np.array([57.0, 60.0, 59.7, 48.0, 49.0])[None, :, None]
     leg = np.array([0, 0, 0, 1, 1], dtype=bool)[None, :, None]
     cmt_cv = np.where(leg, 0.85 * v_arm, v_arm) * _uniform(rng, 0.96, 1.04, shape) / means
-    cmt_len = np.where(leg, 1.0 - 0.8 * s[:, None, None], 1.0 - 0.3 * s[:, None, None])
+    # length-dependent axon loss: leg CMAPs reach absence in severe (older) adults (T3.3f)
+    s_leg = np.clip(s[:, None, None] * _uniform(rng, 1.0, 1.5, shape), 0.0, 1.0)
+    cmt_len = np.where(leg, 1.0 - s_leg, 1.0 - 0.35 * s[:, None, None])
     lat["cv"] = np.where(cmt, cmt_cv, cv)
-    lat["dml"] = np.where(cmt, uln * 2.0 * _uniform(rng, 0.85, 1.15, shape), dml)
+    cmt_dml = np.where((subtype == "intermediate")[:, None, None], 1.3, 2.0)
+    lat["dml"] = np.where(cmt, uln * cmt_dml * _uniform(rng, 0.85, 1.15, shape), dml)
     lat["f_lat"] = np.where(cmt, cmt_cv**-0.85, f_lat)
-    lat["f_absent"] = np.where(cmt, cmt_len < 0.15, f_abs)
+    lat["f_absent"] = np.where(cmt, cmt_len < 0.1, f_abs)
     lat["f_pers"] = np.where(acq, _uniform(rng, 0.3, 1.0, shape), 1.0)
-    lat["cmap"] = np.where(
-        cmt, np.clip(cmt_len * _uniform(rng, 0.85, 1.15, shape), 0.03, 1.0), cmap
-    )
+    lat["cmap"] = np.where(cmt, np.clip(cmt_len * _uniform(rng, 0.85, 1.15, shape), 0.0, 1.0), cmap)
     lat["dur"] = np.where(cmt, 1.25, dur)
     lat["cb"] = np.where(cmt[..., None], 0.0, cb)
     lat["td"] = np.where(cmt[..., None], 0.0, td)
@@ -352,7 +414,7 @@ def demyelinating_pn(
     sural_spare = (subtype == "aidp")[:, None] & (rng.random((n, 2)) < 0.75)  # Yadegari 2014
     snap[:, _S["sural"]] = np.where(sural_spare, 1.0, snap[:, _S["sural"]])
     slat[:, _S["sural"]] = np.where(sural_spare, 1.0, slat[:, _S["sural"]])
-    cmt_s = (subtype == "cmt1")[:, None, None]
+    cmt_s = hered[:, None, None]
     legs_s = np.array([0, 0, 0, 1, 1], dtype=bool)[None, :, None]
     snap = np.where(
         cmt_s, np.where(legs_s, 1.0 - s[:, None, None], _uniform(rng, 0.2, 0.7, ss)), snap
@@ -361,6 +423,7 @@ def demyelinating_pn(
     lat["snap"] = np.clip(snap, 0.02, 1.0)
     lat["slat"] = slat
     lat["s_absent"] = (snap < 0.12) | (cmt_s & legs_s & (s[:, None, None] > 0.7))
+    lat["s_absent"] |= cmt_s & ~legs_s & (s[:, None, None] > 0.85) & (rng.random(ss) < 0.5)
     # early AIDP: about 13 % near-normal (T3.3e)
     early = (subtype == "aidp") & (rng.random(n) < 0.13)
     # --- EMG: distal neurogenic if axonal, recruitment reduced by block ---
@@ -468,21 +531,33 @@ def myopathy(
 
 
 def radiculopathy(
-    idx: np.ndarray, subtype: np.ndarray, ctx: Context, rng: np.random.Generator
+    idx: np.ndarray,
+    subtype: np.ndarray,
+    ctx: Context,
+    rng: np.random.Generator,
+    severity: np.ndarray | None = None,
+    months: np.ndarray | None = None,
 ) -> Latent:
     """Radiculopathy at one root C5-T1 or L2-S1 (15 % two adjacent roots), one side (CR7.4, T3.5).
 
-    Myotome muscles involved with P rising with severity; fibs P 0.5 when acute falling to
-    about 0.1 after 6 months; chronic neurogenic MUAPs P 0.6 once reinnervation has had time;
-    paraspinal fibs P about 0.5 decaying with time; CMAP of the root's distal muscle x 0.5-1.0
-    in 30 %; SNAPs normal (lesion proximal to the DRG).
+    Myotome muscles involved with P rising with severity. Fibs need 2-3 weeks (T2.4) and fade
+    over months; chronic neurogenic MUAPs build up over the first months; in the subacute
+    phase (about 1-6 months) both are found in the *same* denervated muscles (one shared draw
+    for a randomised share of muscles, T3.5). Paraspinal fibs P 0.45-0.85 at onset, decaying.
+    CMAP of a myotome recording muscle falls once the lesion takes more than its reinnervation
+    reserve (25-50 % of units; L5 -> EDB, S1 -> AH, C8/T1 -> ADM/FDI/APB; T3.5). SNAPs normal
+    (lesion proximal to the DRG). Reinnervating units unstable and involved muscles
+    fasciculating at randomised rates (:mod:`simulator.physiology`).
     """
     n = idx.size
     an = ctx.anatomy
     lat = _new(n, ctx)
+    ph = {k: v[idx] for k, v in ctx.phys.items()}
     root = np.array([ROOTS.index(r) for r in subtype])
-    months = np.exp(rng.normal(np.log(4.0), 1.1, n))  # median 4 months since onset [sim]
-    s = rng.beta(1.4, 3.2, n)
+    months = (
+        np.exp(rng.normal(np.log(4.0), 1.1, n)) if months is None else months
+    )  # median 4 months since onset [sim]
+    s = rng.beta(1.4, 3.2, n) if severity is None else severity
     sym = _side_arrays(ctx.index_side[idx])  # (n, 2)
     w = np.where(
         an.main_root[:, root].T, 1.0, np.where(an.any_root[:, root].T, 0.45, 0.0)
@@ -501,38 +576,48 @@ def radiculopathy(
     shape = (n, an.region.size, 2)
     w3 = w[:, :, None] * sym[:, None, :]
     involved = (w3 > 0) & (rng.random(shape) < w3 * (0.4 + 0.5 * s[:, None, None]))
-    loss = np.clip(s[:, None, None] * w3 * _uniform(rng, 0.5, 1.3, shape), 0.0, 0.9)
+    axon_loss = np.clip(s[:, None, None] * w3 * _uniform(rng, 0.5, 1.3, shape), 0.0, 0.9)
+    loss = np.where(involved, axon_loss, 0.0)
     acute_f = np.minimum(1.0, months / 0.6)  # fibs need about 2-3 weeks (T2.4)
-    p_fib = (0.1 + 0.4 * np.exp(-months / 5.0)) * acute_f
-    reinn_t = 1.0 - np.exp(-months / 3.0)
-    _muscle_findings(
-        lat,
-        loss,
-        involved,
-        p_fib[:, None, None],
-        1.0 + 1.5 * s[:, None, None] * rng.random(shape),
-        (0.6 * reinn_t)[:, None, None],
-        loss * _uniform(rng, 0.8, 1.6, shape) * reinn_t[:, None, None],
-        rng,
+    p_fib = (0.15 + 0.55 * np.exp(-months / 6.0)) * acute_f
+    reinn_t = 1.0 - np.exp(-months / 2.0)
+    p_chronic = 0.85 * reinn_t
+    # one shared uniform for fibs and chronic change in a coupled muscle: both are signs of
+    # the same denervation, so they co-occur in the same muscles (T3.5) [sim coupling]
+    u_fib = rng.random(shape)
+    coupled = rng.random(shape) < ph["radic_fib_chronic_coupling"][:, None, None]
+    u_chr = np.where(coupled, u_fib, rng.random(shape))
+    has_fib = involved & (u_fib < p_fib[:, None, None])
+    chronic = involved & (u_chr < p_chronic[:, None, None])
+    lat["loss"] = loss.astype(np.float32)
+    fib_level = 1.0 + 1.5 * s[:, None, None] * rng.random(shape)
+    lat["fib"] = np.where(has_fib, fib_level, 0.0).astype(np.float32)
+    reinn = np.clip(
+        np.maximum(loss, 0.3) * _uniform(rng, 0.9, 1.6, shape) * reinn_t[:, None, None], 0.0, 1.0
     )
+    lat["reinn"] = np.where(chronic, reinn, 0.0).astype(np.float32)
     # paraspinals of the root's region, symptomatic side
     cervical = root <= ROOTS.index("T1")
     para_region = np.where(cervical, REGIONS.index("cervical"), REGIONS.index("lumbosacral"))
     para = an.axial[None, :] & (an.region[None, :] == para_region[:, None])  # (n, M)
-    p_para = 0.65 * np.exp(-months / 9.0) * acute_f
+    p_para = ph["radic_paraspinal_fib_p"] * np.exp(-months / 9.0) * acute_f
     para_fib = para[:, :, None] & sym[:, None, :] & (rng.random(shape) < p_para[:, None, None])
     lat["fib"] = np.where(para_fib, 1.0 + rng.random(shape), lat["fib"]).astype(np.float32)
+    p_unst = ph["unstable_reinnervation_p"][:, None, None]
+    active = ((months > 1) & (months < 12))[:, None, None]
     lat["unstable"] = np.where(
-        (lat["reinn"] > 0) & ((months > 1) & (months < 9))[:, None, None], 0.4, 0.0
+        (lat["reinn"] > 0), np.where(active, p_unst, 0.3 * p_unst), 0.0
     ).astype(np.float32)
     lat["crd"] = np.where(
         (lat["reinn"] > 0.3) & (months > 12)[:, None, None] & (rng.random(shape) < 0.05), 1.0, 0.0
     ).astype(np.float32)
-    lat["fasc"] = np.where(involved & (rng.random(shape) < 0.05), 1.0, 0.0).astype(np.float32)
-    # CMAP of the root's distal muscle in 30 %
-    rec_loss = lat["loss"][:, an.recording_idx, :].astype(float)
-    low = rng.random((n, 5, 2)) < 0.3
-    lat["cmap"] = np.where(low & (rec_loss > 0.1), np.clip(1.0 - rec_loss, 0.5, 1.0), 1.0)
+    p_fasc = ph["fasc_neurogenic_p"][:, None, None]
+    lat["fasc"] = np.where(involved & (rng.random(shape) < p_fasc), 1.0, 0.0).astype(np.float32)
+    # CMAP of a myotome recording muscle: normal until the lesion exceeds the reserve that
+    # reinnervation covers, then falling (T3.5: low CMAP only with severe axon loss)
+    reserve = ph["radic_cmap_reserve"][:, None, None]
+    rec_loss = axon_loss[:, an.recording_idx, :].astype(float)
+    lat["cmap"] = np.clip((1.0 - rec_loss) / (1.0 - reserve), 0.1, 1.0)
     return Latent(**lat)
 
 

@@ -61,6 +61,11 @@ class Lab:
         Share of studies with ``height_cm`` written.
     p_sex_unknown : float
         Share of studies exported with ``sex`` ``U``.
+    p_emg_only, p_one_limb, p_abnormal_only, p_grades_only, p_short_list : float
+        Reporting habits (:mod:`simulator.reporting`): EMG-only reports (NCS not done, or
+        "NCS normal" without numbers), one-limb studies, reports that list mainly the abnormal
+        muscles, MUAP grades only (in a lab that usually writes numbers) and short muscle
+        lists (2-7 muscles) [sim].
     """
 
     site_id: str
@@ -87,6 +92,11 @@ class Lab:
     p_activation_recorded: float
     p_height_recorded: float = 0.95
     p_sex_unknown: float = 0.0
+    p_emg_only: float = 0.04
+    p_one_limb: float = 0.08
+    p_abnormal_only: float = 0.15
+    p_grades_only: float = 0.10
+    p_short_list: float = 0.25
 
 
 # Positional fields in the order of Lab (site_id, share, tertiary, amp_scale, latency_offset_ms,
@@ -123,6 +133,47 @@ _EXPORT_HABITS: dict[str, dict[str, float]] = {
 }
 
 
+#: reporting habits per lab (simulator.reporting) [sim]: tertiary labs report fully; the
+#: community, private and "different" labs write shorter, partial, abnormal-only reports
+_REPORTING_HABITS: dict[str, dict[str, float]] = {
+    "lab-a": {
+        "p_emg_only": 0.02,
+        "p_one_limb": 0.04,
+        "p_abnormal_only": 0.04,
+        "p_grades_only": 0.03,
+        "p_short_list": 0.10,
+    },
+    "lab-b": {
+        "p_emg_only": 0.07,
+        "p_one_limb": 0.12,
+        "p_abnormal_only": 0.25,
+        "p_grades_only": 0.0,
+        "p_short_list": 0.35,
+    },
+    "lab-c": {
+        "p_emg_only": 0.04,
+        "p_one_limb": 0.08,
+        "p_abnormal_only": 0.12,
+        "p_grades_only": 0.20,
+        "p_short_list": 0.25,
+    },
+    "lab-d": {
+        "p_emg_only": 0.10,
+        "p_one_limb": 0.15,
+        "p_abnormal_only": 0.35,
+        "p_grades_only": 0.0,
+        "p_short_list": 0.40,
+    },
+    "lab-e": {
+        "p_emg_only": 0.06,
+        "p_one_limb": 0.12,
+        "p_abnormal_only": 0.20,
+        "p_grades_only": 0.12,
+        "p_short_list": 0.35,
+    },
+}
+
+
 def make_labs(n_sites: int, seed: int) -> list[Lab]:
     """Return ``n_sites`` labs: the five archetypes, then jittered copies of them.
 
@@ -136,7 +187,14 @@ def make_labs(n_sites: int, seed: int) -> list[Lab]:
     if not 1 <= n_sites <= len(ascii_lowercase):
         raise ValueError(f"Invalid value for 'n_sites': {n_sites}. Expected 1-26.")
     rng = np.random.default_rng([seed, 7])
-    labs = [replace(lab, **_EXPORT_HABITS.get(lab.site_id, {})) for lab in _ARCHETYPES[:n_sites]]
+    labs = [
+        replace(
+            lab,
+            **_EXPORT_HABITS.get(lab.site_id, {}),
+            **_REPORTING_HABITS.get(lab.site_id, {}),
+        )
+        for lab in _ARCHETYPES[:n_sites]
+    ]
     for i in range(len(_ARCHETYPES), n_sites):
         base = labs[i % len(_ARCHETYPES)]
         labs.append(

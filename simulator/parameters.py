@@ -72,6 +72,16 @@ class SimulatorParams(BaseModel):
         (T1.4 Horowitz & Krarup 1992: 1.4-1.7).
     chunk_size : int
         Studies simulated per chunk (each chunk has its own child seed); bounds memory.
+    physiology_block_size : int
+        Studies per *physiology cohort*: each block of consecutive studies draws its own
+        values of the uncertain physiology constants (:mod:`simulator.physiology`).
+    physiology_span : (float, float)
+        Part of every constant's range (as positions in [0, 1]) the cohorts draw from; e.g.
+        (0, 0.7) to train and (0.7, 1) for a held-out-physiology test set.
+    reporting_habits : float
+        Scale (0-1) of the messy reporting habits of :mod:`simulator.reporting` (EMG-only,
+        one-limb, abnormal-muscles-only and grades-only reports, short muscle lists); 0 turns
+        them off (clean protocols, for physiology tests).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -91,6 +101,19 @@ class SimulatorParams(BaseModel):
     technical_outlier_rate: float = Field(default=0.05, ge=0.0, le=0.5)
     snap_distance_exponent: float = Field(default=1.4, ge=0.0, le=3.0)
     chunk_size: int = Field(default=10_000, ge=100)
+    physiology_block_size: int = Field(default=1000, ge=1)
+    physiology_span: tuple[float, float] = (0.0, 1.0)
+    reporting_habits: float = Field(default=1.0, ge=0.0, le=1.0)
+
+    @field_validator("physiology_span")
+    @classmethod
+    def _check_span(cls, value: tuple[float, float]) -> tuple[float, float]:
+        lo, hi = value
+        if not 0.0 <= lo <= hi <= 1.0:
+            raise ValueError(
+                f"Invalid value for 'physiology_span': {value}. Expected 0 <= low <= high <= 1."
+            )
+        return (float(lo), float(hi))
 
     @field_validator("class_mix")
     @classmethod

@@ -59,8 +59,10 @@ def test_simulated_bundle_passes_validation(tmp_path: Path) -> None:
 def test_chunked_writer_matches_in_memory_bundle(tmp_path: Path, fmt: str) -> None:
     params = SimulatorParams(chunk_size=200)
     out = simulate_to_dir(tmp_path / fmt, 500, 5, params, fmt=fmt)  # type: ignore[arg-type]
-    loaded, report = load_bundle(out)
+    loaded, report = load_bundle(out)  # the readers ignore physiology.parquet
     assert report.ok, report.problems[:5]
+    phys = pd.read_parquet(out / "physiology.parquet")
+    assert phys["study_id"].tolist() == loaded.studies["study_id"].tolist()
     direct = simulate_cohort(500, 5, params)
     assert len(loaded.ncs) == len(direct.ncs)
     np.testing.assert_allclose(
