@@ -61,6 +61,9 @@ class PredictionOut(BaseModel):
     base_value: float | None = None
     group_contributions: dict[str, float] = {}
     guideline: dict[str, Any] = {}
+    limitations: list[str] = Field(
+        default=[], description="what the study cannot show because it was not examined"
+    )
 
 
 class ProblemOut(BaseModel):

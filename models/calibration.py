@@ -36,10 +36,17 @@ def calibrated_proba(raw_scores: np.ndarray, temperature: float) -> np.ndarray:
 
 
 def nll(raw_scores: np.ndarray, y: np.ndarray, temperature: float = 1.0) -> float:
-    """Mean negative log-likelihood of integer labels ``y`` under ``softmax(raw / T)``."""
+    """Mean negative log-likelihood of ``y`` under ``softmax(raw / T)``.
+
+    ``y`` holds integer labels (n,) or soft targets (n, K) whose rows sum to 1 (then the mean
+    cross-entropy, which equals the NLL for one-hot rows).
+    """
     raw = np.asarray(raw_scores, dtype=float)
-    labels = np.asarray(y, dtype=int)
     logp = log_softmax(raw / temperature, axis=1)
+    target = np.asarray(y)
+    if target.ndim == 2:
+        return float(-(target * logp).sum(axis=1).mean())
+    labels = target.astype(int)
     return float(-logp[np.arange(len(labels)), labels].mean())
 
 
@@ -50,8 +57,9 @@ def fit_temperature(raw_scores: np.ndarray, y: np.ndarray) -> float:
     ----------
     raw_scores : ndarray, shape (n, K)
         Raw scores of held-out studies (the ``calib`` split), never training studies.
-    y : ndarray, shape (n,)
-        Integer class indices in ``features.vocab.CLASSES`` order.
+    y : ndarray, shape (n,) or (n, K)
+        Integer class indices in ``features.vocab.CLASSES`` order, or soft targets
+        (:func:`models.evidence.soft_targets`: studies whose defining evidence is missing).
 
     Returns
     -------
@@ -59,6 +67,19 @@ def fit_temperature(raw_scores: np.ndarray, y: np.ndarray) -> float:
         The fitted temperature (``> 1`` softens an over-confident model).
     """
     raw = np.asarray(raw_scores, dtype=float)
+    if np.asarray(y).ndim == 2:  # soft targets (models.evidence.soft_targets)
+        soft = np.asarray(y, dtype=float)
+        if soft.shape != raw.shape or len(soft) == 0:
+            raise ValueError(
+                f"need matching non-empty raw_scores and soft targets, got {raw.shape} and {soft.shape}"
+            )
+        res = minimize_scalar(
+            lambda log_t: nll(raw, soft, float(np.exp(log_t))),
+            bounds=_LOG_T_BOUNDS,
+            method="bounded",
+            options={"xatol": 1e-4},
+        )
+        return float(np.exp(res.x))
     labels = np.asarray(y, dtype=int)
     if raw.ndim != 2 or len(raw) != len(labels) or len(labels) == 0:
         raise ValueError(

@@ -70,6 +70,7 @@ class StudyPrediction:
     base_value: float | None = None
     group_contributions: dict[str, float] = field(default_factory=dict)
     guideline: dict[str, Any] = field(default_factory=dict)
+    limitations: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Nested JSON-ready form (the contract's JSON output)."""
@@ -90,6 +91,7 @@ def to_flat_frame(predictions: list[StudyPrediction], top_k: int = 3) -> pd.Data
             "low_confidence": p.low_confidence,
             "unlike_training_data": p.unlike_training_data,
             "flag_reasons": "; ".join(p.flag_reasons),
+            "limitations": " ".join(p.limitations),
             "model_name": p.model_name,
             "model_version": p.model_version,
         }

@@ -34,9 +34,17 @@ from features.vocab import (
     check_option,
 )
 from models.calibration import calibrated_proba, shift_prior
+from models.evidence import (
+    ALS_UNASSESSABLE_MAX_P,
+    als_assessable,
+    cap_unassessable_als,
+    class_lacks_evidence,
+    limitations,
+)
 from models.explain import explain_raw, group_sums, study_contributions
 from models.ood import PROFILE_FILE, OODProfile
 from models.prediction import StudyPrediction
+from models.rules import mimics
 
 logger = logging.getLogger(__name__)
 
@@ -328,6 +336,10 @@ class Predictor:
             )
             proba = shift_prior(proba, train, target)
         classes = self.classes
+        # ALS cannot be assessed from fewer than 2 regions (Gold Coast): never an even chance
+        assessable = als_assessable(X)
+        capped = ~assessable & (proba[:, classes.index("als")] > ALS_UNASSESSABLE_MAX_P)
+        proba = cap_unassessable_als(proba, assessable, classes.index("als"))
         order = np.argsort(-proba, axis=1, kind="stable")
         top, second = order[:, 0], order[:, 1]
         rows = np.arange(len(X))
@@ -341,6 +353,9 @@ class Predictor:
         guideline = self._guideline_rows(X)
         mimic = self._als_sensory_mimic(X) & (np.asarray(classes)[top] == "als")
         low_margin = margin < self.low_confidence_margin
+        limits = limitations(X)
+        unsupported = class_lacks_evidence(X, np.asarray(classes)[top]) | capped
+        mimic_notes = mimics(X)
 
         out: list[StudyPrediction] = []
         feature_names = self.feature_names
@@ -352,6 +367,11 @@ class Predictor:
                     f"top two classes close: {CLASS_LABELS[c1]} {proba[i, top[i]]:.2f} vs "
                     f"{CLASS_LABELS[c2]} {proba[i, second[i]]:.2f} (margin below "
                     f"{self.low_confidence_margin:.2f})"
+                )
+            if unsupported[i]:
+                reasons.append(
+                    f"{CLASS_LABELS[c1]} is not established by the findings examined"
+                    + (": " + " ".join(limits[i]) if limits[i] else "")
                 )
             if mimic[i]:
                 reasons.append(
@@ -365,6 +385,7 @@ class Predictor:
             row = Xm.iloc[i]
             context = X.iloc[i]
             g = dict(guideline[i]) if guideline else {}
+            g["mimics"] = mimic_notes[i]
             if g:
                 rule = g.get("rule_diagnosis")
                 g["agrees"] = bool(rule == c1)
@@ -386,7 +407,7 @@ class Predictor:
                     ),
                     model_name=self.name,
                     model_version=self.version,
-                    low_confidence=bool(low_margin[i] or mimic[i]),
+                    low_confidence=bool(low_margin[i] or mimic[i] or unsupported[i]),
                     unlike_training_data=unlike,
                     flag_reasons=reasons,
                     runner_up=c2,
@@ -401,6 +422,7 @@ class Predictor:
                     base_value=float(base[i, top[i]]),
                     group_contributions=group_sums(contrib[i, top[i]], feature_names),
                     guideline=g,
+                    limitations=list(limits[i]),
                 )
             )
         return out

@@ -217,3 +217,58 @@ def guideline_summary(X: pd.DataFrame) -> list[dict]:
             }
         )
     return out
+
+
+#: MMN: definite conduction block outside entrapment sites with normal sensory conduction
+#: (EFNS/PNS 2010 MMN guideline; clinical reference T3.6: block is the MMN-versus-ALS sign)
+MMN_MIN_CB_NERVES = 1
+
+
+def mimics(X: pd.DataFrame) -> list[list[str]]:
+    """Per study, disorders outside the six classes that the findings point to (named, cited).
+
+    Each sentence names the finding and the disorder it suggests, so the clinician can check
+    it; an empty list means no mimic pattern was recognised. Reads only ``crit_*`` columns.
+    """
+    cb = _col(X, "crit_cb_nerve_count")
+    sens_abn = _col(X, "crit_sensory_abnormal_count")
+    sens_n = _col(X, "crit_sensory_tested_count")
+    lmn = _col(X, "crit_lmn_region_count")
+    neuro = _col(X, "crit_neurogenic_muscle_frac")
+    nld = _col(X, "crit_non_length_dependent_sensory")
+    focal = _col(X, "crit_focal_entrapment")
+    post = _col(X, "crit_neurogenic_limb_snap_abnormal")
+    length_dep = _col(X, "crit_length_dependent")
+    demyel = _col(X, "crit_demyel_nerve_count")
+    out: list[list[str]] = []
+    with np.errstate(invalid="ignore"):
+        for i in range(len(X)):
+            notes: list[str] = []
+            if cb[i] >= MMN_MIN_CB_NERVES and sens_abn[i] == 0 and sens_n[i] > 0:
+                notes.append(
+                    "Motor conduction block outside entrapment sites with normal sensory "
+                    "responses: consider multifocal motor neuropathy (an ALS mimic; EFNS/PNS 2010)"
+                )
+            if nld[i] >= 1 and (lmn[i] >= 1 or neuro[i] > 0):
+                notes.append(
+                    "Neurogenic change with non-length-dependent sensory loss (arm SNAPs worse "
+                    "than leg SNAPs): consider Kennedy disease (SBMA) rather than ALS"
+                )
+            elif nld[i] >= 1 and demyel[i] == 0 and not neuro[i] > 0:
+                notes.append(
+                    "Sensory loss without a length gradient, motor conduction and needle EMG "
+                    "normal: sensory neuronopathy (ganglionopathy) pattern"
+                )
+            if focal[i] >= 1:
+                notes.append(
+                    "Focal slowing or block across the elbow or fibular head: a mononeuropathy "
+                    "at an entrapment site (ulnar at the elbow, peroneal at the fibular head), "
+                    "not a polyneuropathy"
+                )
+            if post[i] >= 1 and not length_dep[i] >= 1 and focal[i] != 1:
+                notes.append(
+                    "Abnormal SNAP in the limb with neurogenic muscles: the lesion lies beyond "
+                    "the dorsal root ganglion (plexus or nerve), not in the root or anterior horn"
+                )
+            out.append(notes)
+    return out

@@ -268,28 +268,36 @@ def train_model(
     from sklearn.metrics import f1_score
 
     from models.baselines import fit_logreg, logreg_proba
+    from models.evidence import expand_soft, soft_targets
 
     feats = select_features(list(X.columns), p.exclude_groups)
     codes = pd.Series(encode_labels(y), index=y.index)
     tr, va, ca = (split == "train"), (split == "valid"), (split == "calib")
-    X_tr = X.loc[tr, feats]
-    y_tr = codes[tr].to_numpy()
+    X_tr_all = X.loc[tr]
+    y_names = y[tr].to_numpy(dtype=object)
     if X_aug is not None and len(X_aug):
-        X_tr = pd.concat([X_tr, X_aug.reindex(columns=feats)])
-        y_tr = np.concatenate([y_tr, codes.loc[original_study_id(X_aug.index)].to_numpy()])
-    X_tr = X_tr.astype("float64")
+        X_tr_all = pd.concat([X_tr_all, X_aug.reindex(columns=X.columns)])
+        y_names = np.concatenate(
+            [y_names, y.loc[original_study_id(X_aug.index)].to_numpy(dtype=object)]
+        )
+    y_tr = encode_labels(pd.Series(y_names))
+    # evidence-aware targets: a study (or thinned copy) without the findings that define its
+    # class is not taught that class as certain (models.evidence)
+    t_tr = soft_targets(X_tr_all, y_names)
     w = class_weights(y_tr, p.class_weight)
+    X_tr, y_fit, w_fit = expand_soft(X_tr_all[feats].astype("float64"), t_tr, w)
     booster = (fit_booster or fit_lightgbm)(
         X_tr,
-        y_tr,
+        y_fit,
         X.loc[va, feats],
         codes[va].to_numpy(),
         lightgbm_params(p),
         num_boost_round=p.num_boost_round,
         early_stopping_rounds=p.early_stopping_rounds,
-        sample_weight=w,
+        sample_weight=w_fit,
     )
-    temperature = fit_temperature(raw_scores(booster, X.loc[ca]), codes[ca].to_numpy())
+    t_ca = soft_targets(X.loc[ca], y[ca].to_numpy(dtype=object))
+    temperature = fit_temperature(raw_scores(booster, X.loc[ca]), t_ca)
     proba_va = calibrated_proba(raw_scores(booster, X.loc[va]), temperature)
     margin = choose_margin(
         proba_va,
@@ -298,12 +306,13 @@ def train_model(
         max_flagged_share=p.low_confidence.max_flagged_share,
     )
     logreg = fit_logreg(
-        X_tr, y_tr, sample_weight=w, C=p.logreg.C, max_iter=p.logreg.max_iter, seed=p.seed
+        X_tr, y_fit, sample_weight=w_fit, C=p.logreg.C, max_iter=p.logreg.max_iter, seed=p.seed
     )
     prior = y[tr].value_counts(normalize=True).reindex(list(CLASSES), fill_value=0.0)
     metrics = {
         "n_train_studies": float(tr.sum()),
-        "n_train_rows": float(len(X_tr)),
+        "n_train_rows": float(len(X_tr_all)),
+        "n_train_soft_rows": float((t_tr.max(axis=1) < 1).sum()),
         "n_features": float(len(feats)),
         "best_iteration": float(booster.best_iteration),
         "temperature": temperature,

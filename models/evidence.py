@@ -1,0 +1,274 @@
+"""What the findings that remain can and cannot show: evidence per class, soft targets, limits.
+
+A clinician concludes a class only from the findings that define it: ALS from lower motor
+neuron signs in ≥ 2 regions (Gold Coast / Awaji, clinical reference T3.1a); a demyelinating
+polyneuropathy from motor conduction (EFNS/PNS 2010, T3.3a); a length-dependent axonal
+polyneuropathy from leg conduction studies (T3.2); radiculopathy, myopathy and motor neuron
+disease from the needle study (T3.4, T3.5); a normal study needs both halves. When a study —
+or a training copy thinned by augmentation — lacks the evidence that defines its class, this
+module says so in three places:
+
+* :func:`soft_targets` — the training target becomes a distribution over the classes the
+  remaining findings allow (never a certainty the findings cannot carry);
+* :func:`limitations` — sentences naming what is missing (shown with every prediction);
+* :func:`als_assessable` — whether ALS can be assessed at all (≥ 2 regions examined), used by
+  the predictor to keep an unassessable ALS below an even chance.
+
+All functions read the feature table (every group, coverage included) and are pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from features.vocab import CLASSES, REGIONS
+
+_K = {c: i for i, c in enumerate(CLASSES)}
+
+#: soft targets when the defining evidence of the true class is gone [sim: modelling choices,
+#: each keeps the true class plausible but not certain and spreads the rest over the classes
+#: the remaining findings cannot tell apart]
+SOFT_TARGETS: Mapping[str, Mapping[str, Mapping[str, float]]] = {
+    "als": {
+        # LMN change confined to < 2 regions: segmental (radiculopathy, multilevel root disease)
+        "one_region": {"als": 0.45, "radiculopathy": 0.45, "normal": 0.10},
+        # no needle study: the NCS alone cannot show motor neuron disease
+        "no_emg": {
+            "als": 0.30,
+            "normal": 0.25,
+            "radiculopathy": 0.20,
+            "axonal_pn": 0.15,
+            "myopathy": 0.10,
+        },
+    },
+    "radiculopathy": {
+        "no_emg": {"radiculopathy": 0.30, "normal": 0.40, "myopathy": 0.15, "als": 0.15},
+        "no_abnormal_muscle": {"radiculopathy": 0.40, "normal": 0.60},
+    },
+    "myopathy": {
+        "no_emg": {"myopathy": 0.30, "normal": 0.40, "radiculopathy": 0.15, "als": 0.15},
+        "no_myopathic_muscle": {"myopathy": 0.40, "normal": 0.50, "radiculopathy": 0.10},
+    },
+    "demyelinating_pn": {
+        "no_ncs": {
+            "demyelinating_pn": 0.25,
+            "axonal_pn": 0.30,
+            "normal": 0.25,
+            "radiculopathy": 0.20,
+        },
+        "no_motor": {"demyelinating_pn": 0.35, "axonal_pn": 0.45, "normal": 0.20},
+    },
+    "axonal_pn": {
+        "no_ncs": {
+            "axonal_pn": 0.30,
+            "normal": 0.30,
+            "radiculopathy": 0.25,
+            "demyelinating_pn": 0.15,
+        },
+        "no_leg_ncs": {"axonal_pn": 0.45, "normal": 0.35, "demyelinating_pn": 0.20},
+    },
+}
+_LEG_NCS = (
+    "ncs_sural_sensory_amp_pct_lln",
+    "ncs_superficial_peroneal_sensory_amp_pct_lln",
+    "ncs_peroneal_motor_amp_pct_lln",
+    "ncs_tibial_motor_amp_pct_lln",
+)
+_EMG_ABNORMAL = ("fibs", "large_muap", "reduced_recruit", "lmn_muscle")
+#: below this many regions examined, ALS cannot be assessed (Gold Coast: ≥ 2 regions, T3.1a)
+ALS_MIN_REGIONS_EXAMINED = 2
+#: the probability an unassessable ALS is kept below (strictly)
+ALS_UNASSESSABLE_MAX_P = 0.45
+
+
+def _col(X: pd.DataFrame, name: str) -> np.ndarray:
+    return X[name].to_numpy(dtype=float) if name in X.columns else np.full(len(X), np.nan)
+
+
+def _pos(values: np.ndarray) -> np.ndarray:
+    """True where a count/value is known and > 0 (NaN = not measured = False)."""
+    with np.errstate(invalid="ignore"):
+        return np.nan_to_num(values, nan=0.0) > 0
+
+
+def evidence_table(X: pd.DataFrame) -> pd.DataFrame:
+    """Boolean evidence per study (index of ``X``): what was examined and what it showed.
+
+    Columns: ``has_emg``, ``has_ncs``, ``has_motor``, ``has_leg_ncs``, ``regions_examined``
+    (int), ``muscles_examined`` (int), ``neurogenic_regions`` (int), ``lmn_two_regions``,
+    ``abnormal_muscle``, ``myopathic_muscle``.
+    """
+    muscles = np.nan_to_num(_col(X, "cov_muscles_count"))
+    motor = np.nan_to_num(_col(X, "cov_motor_nerves_count"))
+    sensory = np.nan_to_num(_col(X, "cov_sensory_nerves_count"))
+    regions = np.nan_to_num(_col(X, "crit_regions_examined_count"))
+    leg = np.zeros(len(X), dtype=bool)
+    for c in _LEG_NCS:
+        leg |= ~np.isnan(_col(X, c))
+    neuro_regions = np.zeros(len(X))
+    for r in REGIONS:
+        hit = np.zeros(len(X), dtype=bool)
+        for f in _EMG_ABNORMAL:
+            hit |= _pos(_col(X, f"emg_{r}_{f}_frac"))
+        neuro_regions += hit
+    lmn = np.nan_to_num(_col(X, "crit_lmn_region_count"))
+    abnormal = _pos(_col(X, "crit_neurogenic_muscle_frac")) | _pos(
+        _col(X, "crit_active_denervation_muscle_count")
+    )
+    return pd.DataFrame(
+        {
+            "has_emg": muscles > 0,
+            "has_ncs": (motor + sensory) > 0,
+            "has_motor": motor > 0,
+            "has_leg_ncs": leg,
+            "regions_examined": regions.astype(int),
+            "muscles_examined": muscles.astype(int),
+            "neurogenic_regions": neuro_regions.astype(int),
+            "lmn_two_regions": (lmn >= 2) | ((lmn >= 1) & (neuro_regions >= 2)),
+            "abnormal_muscle": abnormal,
+            "myopathic_muscle": _pos(_col(X, "crit_myopathic_muscle_frac")),
+        },
+        index=X.index,
+    )
+
+
+def missing_evidence(X: pd.DataFrame, y: np.ndarray) -> np.ndarray:
+    """Per row, the :data:`SOFT_TARGETS` case of class ``y`` (class names) that applies, or ""."""
+    ev = evidence_table(X)
+    y = np.asarray(y, dtype=object)
+    case = np.full(len(X), "", dtype=object)
+
+    def put(cls: str, name: str, mask: np.ndarray) -> None:
+        sel = (y == cls) & mask & (case == "")
+        case[sel] = name
+
+    no_emg, no_ncs = ~ev["has_emg"].to_numpy(), ~ev["has_ncs"].to_numpy()
+    put("als", "no_emg", no_emg)
+    put("als", "one_region", ~ev["lmn_two_regions"].to_numpy())
+    put("radiculopathy", "no_emg", no_emg)
+    put("radiculopathy", "no_abnormal_muscle", ~ev["abnormal_muscle"].to_numpy())
+    put("myopathy", "no_emg", no_emg)
+    put("myopathy", "no_myopathic_muscle", ~ev["myopathic_muscle"].to_numpy())
+    put("demyelinating_pn", "no_ncs", no_ncs)
+    put("demyelinating_pn", "no_motor", ~ev["has_motor"].to_numpy())
+    put("axonal_pn", "no_ncs", no_ncs)
+    put("axonal_pn", "no_leg_ncs", ~ev["has_leg_ncs"].to_numpy())
+    return case
+
+
+def soft_targets(X: pd.DataFrame, y: np.ndarray) -> np.ndarray:
+    """Training targets (n, K) in :data:`CLASSES` order: one-hot unless evidence is missing.
+
+    Parameters
+    ----------
+    X : DataFrame
+        Feature rows of the training studies (or of their thinned copies).
+    y : ndarray of str
+        Their reference class names.
+    """
+    y = np.asarray(y, dtype=object)
+    out = np.zeros((len(y), len(CLASSES)))
+    out[np.arange(len(y)), [_K[c] for c in y]] = 1.0
+    case = missing_evidence(X, y)
+    for i in np.flatnonzero(case != ""):
+        out[i] = 0.0
+        for c, p in SOFT_TARGETS[y[i]][case[i]].items():
+            out[i, _K[c]] = p
+    return out
+
+
+def expand_soft(
+    X: pd.DataFrame, targets: np.ndarray, weights: np.ndarray
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Weighted duplication: one row per (study, class with target > 0), weight × target.
+
+    LightGBM's multiclass objective takes hard labels; a row duplicated per class with weights
+    proportional to its target minimises the same cross-entropy as the soft target. Returns the
+    expanded features, integer labels and weights (a one-hot row stays one row).
+    """
+    rows, cls = np.nonzero(targets > 0)
+    X_rep = X.iloc[rows]
+    return X_rep, cls.astype(int), np.asarray(weights, dtype=float)[rows] * targets[rows, cls]
+
+
+def als_assessable(X: pd.DataFrame) -> np.ndarray:
+    """True where ≥ 2 regions were examined by needle EMG (Gold Coast needs ≥ 2 regions)."""
+    return evidence_table(X)["regions_examined"].to_numpy() >= ALS_MIN_REGIONS_EXAMINED
+
+
+def cap_unassessable_als(proba: np.ndarray, assessable: np.ndarray, als_index: int) -> np.ndarray:
+    """Keep P(ALS) below :data:`ALS_UNASSESSABLE_MAX_P` where ALS cannot be assessed.
+
+    The excess is shared among the other classes in proportion to their probabilities (Bayes'
+    rule with ALS's likelihood scaled down), so their ranking is kept.
+    """
+    p = np.asarray(proba, dtype=float).copy()
+    over = ~np.asarray(assessable) & (p[:, als_index] > ALS_UNASSESSABLE_MAX_P)
+    if not over.any():
+        return p
+    rest = 1.0 - p[over, als_index]
+    scale = (1.0 - ALS_UNASSESSABLE_MAX_P) / np.maximum(rest, 1e-12)
+    others = np.ones(p.shape[1], dtype=bool)
+    others[als_index] = False
+    sub = p[over]
+    sub[:, others] *= scale[:, None]
+    sub[:, als_index] = ALS_UNASSESSABLE_MAX_P
+    p[over] = sub
+    return p
+
+
+def limitations(X: pd.DataFrame) -> list[list[str]]:
+    """Per study, sentences naming what the study cannot show because it was not examined."""
+    ev = evidence_table(X)
+    out: list[list[str]] = []
+    for row in ev.itertuples():
+        notes: list[str] = []
+        if not row.has_emg:
+            notes.append(
+                "Needle EMG not done: radiculopathy, myopathy and motor neuron disease (ALS) "
+                "are not assessed."
+            )
+        elif row.regions_examined < ALS_MIN_REGIONS_EXAMINED:
+            notes.append(
+                f"Needle EMG examined {row.regions_examined} of 4 regions (bulbar, cervical, "
+                "thoracic, lumbosacral): ALS cannot be assessed from one region; the Gold Coast "
+                "criteria need lower motor neuron signs in at least 2."
+            )
+        if row.has_emg and row.muscles_examined == 1:
+            notes.append(
+                "Only one muscle examined: a neurogenic finding cannot be localised (root, "
+                "plexus, nerve or polyneuropathy need ≥ 2 muscles of different nerves)."
+            )
+        if not row.has_ncs:
+            notes.append(
+                "Nerve conduction studies not done: a polyneuropathy (axonal or demyelinating) "
+                "is not assessed."
+            )
+        elif not row.has_motor:
+            notes.append(
+                "No motor nerve conduction: demyelination, which is defined on motor "
+                "conduction, cannot be assessed."
+            )
+        elif not row.has_leg_ncs:
+            notes.append(
+                "No leg nerve conduction: a length-dependent polyneuropathy, which starts in the "
+                "legs, cannot be assessed."
+            )
+        out.append(notes)
+    return out
+
+
+def class_lacks_evidence(X: pd.DataFrame, classes: np.ndarray) -> np.ndarray:
+    """True where the named class of each row is not supported by the evidence examined.
+
+    A class lacks evidence when its :func:`missing_evidence` case applies, or — for ``normal``
+    — when the needle study or the NCS was not done (a normal half-study is not a normal study).
+    """
+    ev = evidence_table(X)
+    classes = np.asarray(classes, dtype=object)
+    lacks = missing_evidence(X, classes) != ""
+    half = ~(ev["has_emg"].to_numpy() & ev["has_ncs"].to_numpy())
+    return lacks | ((classes == "normal") & half)
