@@ -525,7 +525,7 @@ def _build() -> dict[str, FeatureInfo]:
             "ratio",
             "ratio",
             "Sural over radial SNAP amplitude on the same side (Rutkove 1997).",
-            "below 0.40 (0.25 from 60 y) suggests a length-dependent neuropathy",
+            "below 0.40 (0.25 from 60 y, 0.08 from 70 y) suggests a length-dependent neuropathy",
         ),
         "crit_myopathic_muscle_frac": (
             "Share of myopathic muscles",
@@ -582,6 +582,13 @@ def _build() -> dict[str, FeatureInfo]:
             "frac",
             "Regions with LMN signs (Awaji) out of the regions examined: how far the evidence goes.",
             "LMN signs in most of several examined regions support ALS; one region is not enough",
+        ),
+        "crit_abnormal_limb_muscle_count": (
+            "Abnormal limb muscles",
+            "muscles",
+            "count",
+            "Limb muscles (paraspinals not counted) with active denervation or chronic neurogenic change.",
+            "a radiculopathy needs at least 2 limb muscles of one root (paraspinal findings alone are non-specific)",
         ),
         "crit_focal_entrapment": (
             "Focal lesion at an entrapment site",

@@ -16,7 +16,8 @@ Sources (clinical reference tables):
   dispersion (duration increase >30 %, ≥100 % tibial).
   F absent (I-D) and distal CMAP duration (I-G) need a second parameter elsewhere and are not
   counted per nerve.
-* Rutkove et al. 1997 (T3.2): sural/radial amplitude ratio < 0.40 (< 0.25 from 60 y, §T3.2 [sim]).
+* Rutkove et al. 1997 (T3.2): sural/radial amplitude ratio < 0.40 (< 0.25 from 60 y, §T3.2 [sim];
+  < 0.08 from 70 y, Mansukhani 2020 †).
 * Atroshi et al. 2003 (T1.2): median–ulnar sensory latency difference (> 0.5 ms used here).
 * Wilbourn & Aminoff 1998 (T3.5): radiculopathy = abnormal muscles of one root, different nerves.
 """
@@ -61,6 +62,7 @@ CRITERIA_COLUMNS: tuple[str, ...] = (
     "crit_cts_pattern",
     "crit_regions_examined_count",
     "crit_lmn_region_frac",
+    "crit_abnormal_limb_muscle_count",
     "crit_focal_entrapment",
     "crit_non_length_dependent_sensory",
     "crit_neurogenic_limb_snap_abnormal",
@@ -80,6 +82,9 @@ CTS_LAT_DIFF_MS = 0.5
 SRAR_LLN = 0.40
 SRAR_LLN_ELDERLY = 0.25
 SRAR_ELDERLY_FROM_YEARS = 60.0
+#: SRAR LLN above 70 y: 0.08 (Mansukhani et al. 2020, age-stratified, T3.2 †)
+SRAR_LLN_OLDEST = 0.08
+SRAR_OLDEST_FROM_YEARS = 70.0
 LD_RATIO = 0.5  # lower-limb SNAP % LLN below half the upper-limb one = relative upper sparing [sim]
 #: focal slowing across an entrapment site: CV drop ULN ulnar across the elbow 15 m/s, peroneal
 #: across the fibular head 10 m/s; amplitude drop ULN across the fibular head 25 % (T1.1), across
@@ -281,8 +286,11 @@ def criteria_features(
     lower_sel, upper_sel = _LOWER[snerve], _UPPER[snerve]
     lo_min = group_min(ss[lower_sel], s_amp[lower_sel], n_studies)
     up_min = group_min(ss[upper_sel], s_amp[upper_sel], n_studies)
-    thr = np.where(
-        np.nan_to_num(age_years, nan=40.0) >= SRAR_ELDERLY_FROM_YEARS, SRAR_LLN_ELDERLY, SRAR_LLN
+    age = np.nan_to_num(age_years, nan=40.0)
+    thr = np.select(
+        [age >= SRAR_OLDEST_FROM_YEARS, age >= SRAR_ELDERLY_FROM_YEARS],
+        [SRAR_LLN_OLDEST, SRAR_LLN_ELDERLY],
+        SRAR_LLN,
     )
     with np.errstate(invalid="ignore", divide="ignore"):
         spared = (up_min >= 100) | (lo_min < LD_RATIO * up_min)
@@ -308,6 +316,13 @@ def criteria_features(
     active = np.asarray(mus["active"], dtype=float)
     f["crit_active_denervation_muscle_count"] = np.where(
         group_count(study, active, n_studies) > 0, group_sum(study, active, n_studies), np.nan
+    )
+    limb = _muscle_attributes()["limb_muscle"][mus["muscle"].astype(np.int64)]
+    abn = np.asarray(mus["abnormal"], dtype=float)
+    f["crit_abnormal_limb_muscle_count"] = np.where(
+        group_count(study[limb], abn[limb], n_studies) > 0,
+        group_sum(study[limb], abn[limb], n_studies),
+        np.nan,
     )
     frac, nerves = _single_root(mus, n_studies)
     f["crit_single_root_frac"] = frac

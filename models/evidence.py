@@ -46,7 +46,12 @@ SOFT_TARGETS: Mapping[str, Mapping[str, Mapping[str, float]]] = {
     },
     "radiculopathy": {
         "no_emg": {"radiculopathy": 0.30, "normal": 0.40, "myopathy": 0.15, "als": 0.15},
-        "no_abnormal_muscle": {"radiculopathy": 0.40, "normal": 0.60},
+        # paraspinal fibrillations alone are non-specific (14.5 % of healthy adults, T2.5)
+        "no_abnormal_muscle": {"radiculopathy": 0.35, "normal": 0.65},
+        # one abnormal limb muscle cannot be localised (≥ 2 muscles of one root, T3.5)
+        "one_muscle": {"radiculopathy": 0.50, "normal": 0.25, "axonal_pn": 0.15, "als": 0.10},
+        # neurogenic change across several roots of one limb: multilevel roots or early ALS
+        "multi_root": {"radiculopathy": 0.50, "als": 0.40, "normal": 0.10},
     },
     "myopathy": {
         "no_emg": {"myopathy": 0.30, "normal": 0.40, "radiculopathy": 0.15, "als": 0.15},
@@ -60,6 +65,8 @@ SOFT_TARGETS: Mapping[str, Mapping[str, Mapping[str, float]]] = {
             "radiculopathy": 0.20,
         },
         "no_motor": {"demyelinating_pn": 0.35, "axonal_pn": 0.45, "normal": 0.20},
+        # motor conduction examined but no demyelinating feature in what remains
+        "no_motor_evidence": {"demyelinating_pn": 0.35, "axonal_pn": 0.40, "normal": 0.25},
     },
     "axonal_pn": {
         "no_ncs": {
@@ -78,6 +85,15 @@ _LEG_NCS = (
     "ncs_tibial_motor_amp_pct_lln",
 )
 _EMG_ABNORMAL = ("fibs", "large_muap", "reduced_recruit", "lmn_muscle")
+#: a hint of demyelination in what remains (softer than the EFNS/PNS criteria on purpose: a
+#: study showing any of these still carries its demyelinating label): slowest motor CV below
+#: 90 % of LLN, DML above 125 % of ULN, F above 120 % of ULN (Hadden 1998 AIDP limits, T3.3e)
+DEMYEL_HINT_CV_PCT_LLN = 90.0
+DEMYEL_HINT_DML_PCT_ULN = 125.0
+DEMYEL_HINT_F_PCT_ULN = 120.0
+#: neurogenic muscles of one limb explained by one root below this share: several roots
+#: (rules.RADIC_MIN_SINGLE_ROOT_FRAC is 0.7; below one half no single root dominates) [sim]
+RADIC_MIN_ROOT_FRAC = 0.5
 #: below this many regions examined, ALS cannot be assessed (Gold Coast: ≥ 2 regions, T3.1a)
 ALS_MIN_REGIONS_EXAMINED = 2
 #: the probability an unassessable ALS is kept below (strictly)
@@ -99,7 +115,7 @@ def evidence_table(X: pd.DataFrame) -> pd.DataFrame:
 
     Columns: ``has_emg``, ``has_ncs``, ``has_motor``, ``has_leg_ncs``, ``regions_examined``
     (int), ``muscles_examined`` (int), ``neurogenic_regions`` (int), ``lmn_two_regions``,
-    ``abnormal_muscle``, ``myopathic_muscle``.
+    ``abnormal_limb_muscles`` (int), ``multi_root``, ``demyel_evidence``, ``myopathic_muscle``.
     """
     muscles = np.nan_to_num(_col(X, "cov_muscles_count"))
     motor = np.nan_to_num(_col(X, "cov_motor_nerves_count"))
@@ -115,9 +131,17 @@ def evidence_table(X: pd.DataFrame) -> pd.DataFrame:
             hit |= _pos(_col(X, f"emg_{r}_{f}_frac"))
         neuro_regions += hit
     lmn = np.nan_to_num(_col(X, "crit_lmn_region_count"))
-    abnormal = _pos(_col(X, "crit_neurogenic_muscle_frac")) | _pos(
-        _col(X, "crit_active_denervation_muscle_count")
-    )
+    limb_abn = np.nan_to_num(_col(X, "crit_abnormal_limb_muscle_count"))
+    root_frac = _col(X, "crit_single_root_frac")
+    with np.errstate(invalid="ignore"):
+        demyel = (
+            _pos(_col(X, "crit_demyel_nerve_count"))
+            | (_col(X, "ncs_motor_min_cv_pct_lln") < DEMYEL_HINT_CV_PCT_LLN)
+            | (_col(X, "ncs_motor_max_lat_pct_uln") > DEMYEL_HINT_DML_PCT_ULN)
+            | (_col(X, "ncs_f_max_lat_pct_uln") > DEMYEL_HINT_F_PCT_ULN)
+            | _pos(_col(X, "crit_cb_nerve_count"))
+        )
+        multi_root = (limb_abn >= 2) & (root_frac < RADIC_MIN_ROOT_FRAC)
     return pd.DataFrame(
         {
             "has_emg": muscles > 0,
@@ -128,7 +152,9 @@ def evidence_table(X: pd.DataFrame) -> pd.DataFrame:
             "muscles_examined": muscles.astype(int),
             "neurogenic_regions": neuro_regions.astype(int),
             "lmn_two_regions": (lmn >= 2) | ((lmn >= 1) & (neuro_regions >= 2)),
-            "abnormal_muscle": abnormal,
+            "abnormal_limb_muscles": limb_abn.astype(int),
+            "multi_root": multi_root,
+            "demyel_evidence": demyel,
             "myopathic_muscle": _pos(_col(X, "crit_myopathic_muscle_frac")),
         },
         index=X.index,
@@ -149,11 +175,15 @@ def missing_evidence(X: pd.DataFrame, y: np.ndarray) -> np.ndarray:
     put("als", "no_emg", no_emg)
     put("als", "one_region", ~ev["lmn_two_regions"].to_numpy())
     put("radiculopathy", "no_emg", no_emg)
-    put("radiculopathy", "no_abnormal_muscle", ~ev["abnormal_muscle"].to_numpy())
+    limb_abn = ev["abnormal_limb_muscles"].to_numpy()
+    put("radiculopathy", "no_abnormal_muscle", limb_abn == 0)
+    put("radiculopathy", "one_muscle", limb_abn == 1)
+    put("radiculopathy", "multi_root", ev["multi_root"].to_numpy())
     put("myopathy", "no_emg", no_emg)
     put("myopathy", "no_myopathic_muscle", ~ev["myopathic_muscle"].to_numpy())
     put("demyelinating_pn", "no_ncs", no_ncs)
     put("demyelinating_pn", "no_motor", ~ev["has_motor"].to_numpy())
+    put("demyelinating_pn", "no_motor_evidence", ~ev["demyel_evidence"].to_numpy())
     put("axonal_pn", "no_ncs", no_ncs)
     put("axonal_pn", "no_leg_ncs", ~ev["has_leg_ncs"].to_numpy())
     return case
