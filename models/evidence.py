@@ -50,8 +50,14 @@ SOFT_TARGETS: Mapping[str, Mapping[str, Mapping[str, float]]] = {
         "no_abnormal_muscle": {"radiculopathy": 0.35, "normal": 0.65},
         # one abnormal limb muscle cannot be localised (≥ 2 muscles of one root, T3.5)
         "one_muscle": {"radiculopathy": 0.50, "normal": 0.25, "axonal_pn": 0.15, "als": 0.10},
+        # abnormal muscles of one nerve only: a mononeuropathy pattern (Wilbourn & Aminoff 1998:
+        # ≥ 2 muscles of one root supplied by different nerves, T3.5)
+        "one_nerve": {"radiculopathy": 0.45, "normal": 0.45, "axonal_pn": 0.10},
         # neurogenic change across several roots of one limb: multilevel roots or early ALS
         "multi_root": {"radiculopathy": 0.50, "als": 0.40, "normal": 0.10},
+        # an abnormal SNAP in the weak limb is post-ganglionic (plexus, nerve, neuropathy):
+        # a root lesion spares it (T3.5)
+        "post_ganglionic": {"radiculopathy": 0.50, "axonal_pn": 0.30, "normal": 0.20},
     },
     "myopathy": {
         "no_emg": {"myopathy": 0.30, "normal": 0.40, "radiculopathy": 0.15, "als": 0.15},
@@ -76,6 +82,9 @@ SOFT_TARGETS: Mapping[str, Mapping[str, Mapping[str, float]]] = {
             "demyelinating_pn": 0.15,
         },
         "no_leg_ncs": {"axonal_pn": 0.45, "normal": 0.35, "demyelinating_pn": 0.20},
+        # every response within its (age-adjusted) limits: no polyneuropathy shown (T3.2 case
+        # definition: an abnormal attribute in ≥ 2 nerves)
+        "no_abnormal_ncs": {"axonal_pn": 0.35, "normal": 0.65},
     },
 }
 _LEG_NCS = (
@@ -115,7 +124,8 @@ def evidence_table(X: pd.DataFrame) -> pd.DataFrame:
 
     Columns: ``has_emg``, ``has_ncs``, ``has_motor``, ``has_leg_ncs``, ``regions_examined``
     (int), ``muscles_examined`` (int), ``neurogenic_regions`` (int), ``lmn_two_regions``,
-    ``abnormal_limb_muscles`` (int), ``multi_root``, ``demyel_evidence``, ``myopathic_muscle``.
+    ``abnormal_limb_muscles`` (int), ``multi_root``, ``one_nerve``, ``post_ganglionic``,
+    ``demyel_evidence``, ``ncs_abnormal``, ``myopathic_muscle``.
     """
     muscles = np.nan_to_num(_col(X, "cov_muscles_count"))
     motor = np.nan_to_num(_col(X, "cov_motor_nerves_count"))
@@ -142,6 +152,13 @@ def evidence_table(X: pd.DataFrame) -> pd.DataFrame:
             | _pos(_col(X, "crit_cb_nerve_count"))
         )
         multi_root = (limb_abn >= 2) & (root_frac < RADIC_MIN_ROOT_FRAC)
+        one_nerve = (limb_abn >= 2) & (_col(X, "crit_single_root_nerves_count") < 2)
+        post_ganglionic = _col(X, "crit_neurogenic_limb_snap_abnormal") >= 1
+        ncs_abnormal = (
+            _pos(_col(X, "crit_sensory_abnormal_count"))
+            | _pos(_col(X, "ncs_motor_low_amp_frac"))
+            | (_col(X, "crit_length_dependent") >= 1)
+        )
     return pd.DataFrame(
         {
             "has_emg": muscles > 0,
@@ -154,7 +171,10 @@ def evidence_table(X: pd.DataFrame) -> pd.DataFrame:
             "lmn_two_regions": (lmn >= 2) | ((lmn >= 1) & (neuro_regions >= 2)),
             "abnormal_limb_muscles": limb_abn.astype(int),
             "multi_root": multi_root,
+            "one_nerve": one_nerve,
+            "post_ganglionic": post_ganglionic,
             "demyel_evidence": demyel,
+            "ncs_abnormal": ncs_abnormal,
             "myopathic_muscle": _pos(_col(X, "crit_myopathic_muscle_frac")),
         },
         index=X.index,
@@ -178,7 +198,9 @@ def missing_evidence(X: pd.DataFrame, y: np.ndarray) -> np.ndarray:
     limb_abn = ev["abnormal_limb_muscles"].to_numpy()
     put("radiculopathy", "no_abnormal_muscle", limb_abn == 0)
     put("radiculopathy", "one_muscle", limb_abn == 1)
+    put("radiculopathy", "one_nerve", ev["one_nerve"].to_numpy())
     put("radiculopathy", "multi_root", ev["multi_root"].to_numpy())
+    put("radiculopathy", "post_ganglionic", ev["post_ganglionic"].to_numpy())
     put("myopathy", "no_emg", no_emg)
     put("myopathy", "no_myopathic_muscle", ~ev["myopathic_muscle"].to_numpy())
     put("demyelinating_pn", "no_ncs", no_ncs)
@@ -186,6 +208,7 @@ def missing_evidence(X: pd.DataFrame, y: np.ndarray) -> np.ndarray:
     put("demyelinating_pn", "no_motor_evidence", ~ev["demyel_evidence"].to_numpy())
     put("axonal_pn", "no_ncs", no_ncs)
     put("axonal_pn", "no_leg_ncs", ~ev["has_leg_ncs"].to_numpy())
+    put("axonal_pn", "no_abnormal_ncs", ~ev["ncs_abnormal"].to_numpy())
     return case
 
 

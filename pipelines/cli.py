@@ -19,6 +19,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "split": ("pipelines.split", "patient-grouped train/validation/test and held-out-site splits"),
     "train": ("pipelines.train", "train LightGBM and the baselines, calibrate, log to MLflow"),
     "evaluate": ("pipelines.evaluate", "score models on the test and held-out-site splits"),
+    "physiology": (
+        "pipelines.physiology",
+        "held-out physiology: train on part of the ranges, score on another",
+    ),
     "clinical": ("pipelines.clinical", "grade the model on the textbook vignettes (clinical/)"),
     "register": ("pipelines.register", "register the model and move @champion if it is better"),
     "predict": ("pipelines.predict", "predict and explain every study of a bundle"),

@@ -189,6 +189,20 @@ class EvaluateParams(_Section):
     seed: int = 7
 
 
+class PhysiologyParams(_Section):
+    """``physiology``: the held-out-physiology evaluation (``models.physiology_eval``).
+
+    A model is trained on a cohort whose uncertain physiology constants lie in ``train_span``
+    of their ranges and scored on a cohort drawn from the disjoint ``test_span``.
+    """
+
+    n_train: int = Field(12000, ge=500)
+    n_test: int = Field(4000, ge=200)
+    train_span: tuple[float, float] = (0.0, 0.6)
+    test_span: tuple[float, float] = (0.6, 1.0)
+    seed: int = 11
+
+
 class RegisterParams(_Section):
     """``register``: registry name, alias and the metric that decides the champion."""
 
@@ -210,6 +224,7 @@ class Params(BaseModel):
     split: SplitParams = Field(default_factory=SplitParams)
     train: TrainParams = Field(default_factory=TrainParams)
     evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
+    physiology: PhysiologyParams = Field(default_factory=PhysiologyParams)
     #: ``register`` section (attribute ``registry``: ``register`` would shadow ``BaseModel.register``)
     registry: RegisterParams = Field(default_factory=RegisterParams, alias="register")
 
