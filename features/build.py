@@ -61,9 +61,13 @@ def _coverage(
     f: dict[str, np.ndarray] = {}
     rs = resp["study"].astype(np.int64)
     rk = resp["kind"].astype(np.int64)
-    f["cov_motor_nerves_count"] = group_count(rs[rk == MOTOR], None, n)
-    f["cov_sensory_nerves_count"] = group_count(rs[rk == SENSORY], None, n)
-    f["cov_f_waves_count"] = group_count(rs[rk == F_WAVE], None, n)
+    # nerve-sides, not responses: a second recording site (ulnar at FDI) is not another nerve
+    nerve_side = resp["nerve"].astype(np.int64) * 2 + np.minimum(resp["side"].astype(np.int64), 1)
+    f["cov_motor_nerves_count"] = n_unique_per_group(rs[rk == MOTOR], nerve_side[rk == MOTOR], n)
+    f["cov_sensory_nerves_count"] = n_unique_per_group(
+        rs[rk == SENSORY], nerve_side[rk == SENSORY], n
+    )
+    f["cov_f_waves_count"] = n_unique_per_group(rs[rk == F_WAVE], nerve_side[rk == F_WAVE], n)
     ms = mus["study"].astype(np.int64)
     f["cov_muscles_count"] = group_count(ms, None, n)
     f["cov_regions_count"] = n_unique_per_group(ms, mus["region"].astype(np.int64), n)

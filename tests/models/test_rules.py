@@ -25,6 +25,12 @@ NORMAL = {
     "crit_single_root_nerves_count": 0,
     "crit_paraspinal_active": 0,
     "crit_cts_pattern": 0,
+    "crit_regions_examined_count": 3,
+    "crit_lmn_region_frac": 0.0,
+    "crit_abnormal_limb_muscle_count": 0,
+    "crit_focal_entrapment": 0,
+    "crit_non_length_dependent_sensory": 0,
+    "crit_neurogenic_limb_snap_abnormal": np.nan,
 }
 ROWS = {
     "normal": NORMAL,
@@ -117,3 +123,26 @@ def test_rules_proba_puts_confidence_on_the_called_class():
     p = rules_proba(_frame(ROWS), confidence=0.9)
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
     assert p.max(axis=1) == pytest.approx(np.full(len(ROWS), 0.9))
+
+
+def test_mimic_notes_name_mmn_kennedy_entrapment_and_plexus():
+    from models.rules import mimics
+
+    rows = {
+        "mmn": {**NORMAL, "crit_cb_nerve_count": 2, "crit_neurogenic_muscle_frac": 0.3},
+        "kennedy": {
+            **NORMAL,
+            "crit_lmn_region_count": 2,
+            "crit_non_length_dependent_sensory": 1,
+            "crit_sensory_abnormal_count": 4,
+        },
+        "une": {**NORMAL, "crit_focal_entrapment": 1},
+        "plexus": {**NORMAL, "crit_neurogenic_limb_snap_abnormal": 1},
+        "normal": NORMAL,
+    }
+    notes = dict(zip(rows, mimics(_frame(rows)), strict=True))
+    assert "multifocal motor neuropathy" in notes["mmn"][0]
+    assert "Kennedy" in notes["kennedy"][0]
+    assert "entrapment" in notes["une"][0]
+    assert "dorsal root ganglion" in notes["plexus"][0]
+    assert notes["normal"] == []
