@@ -2,9 +2,12 @@
 
 The library is split by concern:
 
-* :mod:`models.metamorphic_transforms` — pure ``Bundle -> Bundle`` transforms;
+* :mod:`models.metamorphic_transforms`, :mod:`models.metamorphic_muscles` — pure
+  ``Bundle -> Bundle`` transforms (NCS, studies, presentation; needle EMG rows);
 * :mod:`models.metamorphic_core` — :class:`RelationResult`, :class:`Violation`, batching;
-* :mod:`models.metamorphic_relations` — MR1-MR10 (probabilities only, one batch each);
+* :mod:`models.metamorphic_relations` (MR1, MR2, MR6, MR9, MR10),
+  :mod:`models.metamorphic_regions` (MR3-MR5), :mod:`models.metamorphic_evidence` (MR7, MR8) —
+  probabilities only, one batch each;
 * :mod:`models.metamorphic_io` — MR11 (unit mix-ups through validation) and MR12 (exact).
 
 Each relation runs on the vignettes invariants.md names; the generic ones (MR1, MR2a, MR6,
@@ -26,20 +29,20 @@ from models.metamorphic_core import (
     RelationResult,
     Violation,
 )
+from models.metamorphic_evidence import mr7_worse, mr8_delete_table, mr8a_deletion
 from models.metamorphic_io import mr11_unit_mixups, mr12_presentation, validate_written
-from models.metamorphic_relations import (
-    DEFAULT_SEED,
+from models.metamorphic_regions import (
     MR4_RECIPES,
-    mr1_slowing,
-    mr2a_sensory_loss,
-    mr2b_sensory_als,
     mr3_normal_regions,
     mr4_lmn_regions,
     mr5_spread,
+)
+from models.metamorphic_relations import (
+    DEFAULT_SEED,
+    mr1_slowing,
+    mr2a_sensory_loss,
+    mr2b_sensory_als,
     mr6_block,
-    mr7_worse,
-    mr8_delete_table,
-    mr8a_deletion,
     mr9_absent,
     mr10_cooling,
 )

@@ -26,6 +26,8 @@ SEP = "~"
 
 ProbaFn = Callable[[Bundle], pd.DataFrame]
 PredictFn = Callable[[Bundle], list[StudyPrediction]]
+#: seed of the random choices (one change per simulated study, permutations)
+DEFAULT_SEED = 20240611
 
 
 @runtime_checkable
@@ -35,6 +37,10 @@ class PredictorLike(Protocol):
     def feature_frame(self, bundle: Bundle) -> pd.DataFrame: ...
 
     def predict_bundle(self, bundle: Bundle, *, top_k: int = ...) -> list[StudyPrediction]: ...
+
+
+#: what a probability-only relation accepts
+Model = PredictorLike | ProbaFn
 
 
 @dataclass(frozen=True)

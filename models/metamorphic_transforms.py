@@ -14,13 +14,11 @@ its rows with amplitude ``0`` and no latency (:func:`make_absent`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import cache
 
 import numpy as np
 import pandas as pd
 
-from features.bundle import EMG_COLUMNS, Bundle
-from features.reference import load_muap_norms, load_muscles
+from features.bundle import Bundle
 
 RESPONSE_KEYS: tuple[str, ...] = ("study_id", "nerve", "side", "kind")
 NERVE_KEYS: tuple[str, ...] = ("study_id", "nerve", "side")
@@ -108,7 +106,13 @@ def response_position(ncs: pd.DataFrame) -> np.ndarray:
     return ncs.groupby(list(RESPONSE_KEYS), sort=False, dropna=False).cumcount().to_numpy()
 
 
-def _with(bundle: Bundle, **tables: pd.DataFrame) -> Bundle:
+def first_rows(ncs: pd.DataFrame) -> pd.DataFrame:
+    """The distal (first) row of every NCS response."""
+    return ncs[response_position(ncs) == 0]
+
+
+def with_tables(bundle: Bundle, **tables: pd.DataFrame) -> Bundle:
+    """The bundle with some of its tables replaced."""
     return Bundle(
         studies=tables.get("studies", bundle.studies),
         ncs=tables.get("ncs", bundle.ncs),
@@ -180,7 +184,7 @@ def slow_motor(
                 new_lat[i] = new + (lat[i] - old) / factor
     ncs["latency_ms"] = new_lat
     ncs["velocity_m_s"] = new_vel
-    return _with(bundle, ncs=ncs)
+    return with_tables(bundle, ncs=ncs)
 
 
 def lengthen_distal_latency(bundle: Bundle, targets: pd.DataFrame, fraction: float) -> Bundle:
@@ -195,7 +199,7 @@ def lengthen_distal_latency(bundle: Bundle, targets: pd.DataFrame, fraction: flo
     delta = shift.reindex(resp).to_numpy()
     lat[sel] = lat[sel] + np.nan_to_num(delta[sel])
     ncs["latency_ms"] = lat
-    return _with(bundle, ncs=ncs)
+    return with_tables(bundle, ncs=ncs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -226,7 +230,7 @@ def scale_column(
     values = ncs[column].to_numpy(dtype=float).copy()
     values[sel] = values[sel] * factor
     ncs[column] = values
-    return _with(bundle, ncs=ncs)
+    return with_tables(bundle, ncs=ncs)
 
 
 def make_absent(bundle: Bundle, targets: pd.DataFrame) -> Bundle:
@@ -235,7 +239,7 @@ def make_absent(bundle: Bundle, targets: pd.DataFrame) -> Bundle:
     sel = rows_matching(ncs, targets, RESPONSE_KEYS)
     ncs.loc[sel, "amplitude"] = 0.0
     ncs.loc[sel, ["latency_ms", "velocity_m_s", "duration_ms"]] = np.nan
-    return _with(bundle, ncs=ncs)
+    return with_tables(bundle, ncs=ncs)
 
 
 def make_f_absent(bundle: Bundle, targets: pd.DataFrame) -> Bundle:
@@ -244,7 +248,7 @@ def make_f_absent(bundle: Bundle, targets: pd.DataFrame) -> Bundle:
     sel = rows_matching(ncs, targets, NERVE_KEYS) & (ncs["kind"] == "f_wave").to_numpy()
     ncs.loc[sel, "latency_ms"] = np.nan
     ncs.loc[sel, "persistence_pct"] = 0.0
-    return _with(bundle, ncs=ncs)
+    return with_tables(bundle, ncs=ncs)
 
 
 def shrink_sensory_all(bundle: Bundle, factor: float) -> Bundle:
@@ -256,7 +260,7 @@ def shrink_sensory_all(bundle: Bundle, factor: float) -> Bundle:
     too_small = sens & (amp > 0) & (amp < SENSORY_AMPLITUDE_MIN_UV)
     ncs.loc[too_small, "amplitude"] = 0.0
     ncs.loc[too_small, ["latency_ms", "velocity_m_s", "duration_ms"]] = np.nan
-    return _with(bundle, ncs=ncs)
+    return with_tables(bundle, ncs=ncs)
 
 
 def delete_tests(
@@ -268,7 +272,7 @@ def delete_tests(
         ncs = ncs[~rows_matching(ncs, ncs_targets, RESPONSE_KEYS)].reset_index(drop=True)
     if emg_targets is not None:
         emg = emg[~rows_matching(emg, emg_targets, EMG_KEYS)].reset_index(drop=True)
-    return _with(bundle, ncs=ncs, emg=emg)
+    return with_tables(bundle, ncs=ncs, emg=emg)
 
 
 def normal_response(bundle: Bundle, targets: pd.DataFrame) -> Bundle:
@@ -298,7 +302,7 @@ def normal_response(bundle: Bundle, targets: pd.DataFrame) -> Bundle:
         new.loc[idx, ["amplitude", "latency_ms", "velocity_m_s"]] = [amp, lat, np.nan]
     kept = ncs[~sel]
     out = pd.concat([kept, new], ignore_index=False).sort_index(kind="stable")
-    return _with(bundle, ncs=out.reset_index(drop=True))
+    return with_tables(bundle, ncs=out.reset_index(drop=True))
 
 
 def has_normal_version(nerve: str, kind: str, recording_site: object) -> bool:
@@ -311,131 +315,6 @@ def has_normal_version(nerve: str, kind: str, recording_site: object) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
-# needle EMG rows (MR3, MR4, MR5, MR7)
-# --------------------------------------------------------------------------------------------
-def is_paraspinal(muscle: str) -> bool:
-    """Paraspinal muscles carry spontaneous activity only (invariants.md conventions)."""
-    return str(muscle).endswith("_paraspinal")
-
-
-def normal_muscle_row(study_id: str, muscle: str, side: str) -> dict[str, object]:
-    """A normal muscle row of invariants.md (paraspinal: spontaneous columns only)."""
-    row: dict[str, object] = dict.fromkeys(EMG_COLUMNS, np.nan)
-    row.update(study_id=study_id, muscle=muscle, side=side, insertional="normal")
-    row.update(fibs=0.0, psw=0.0, fascics=0.0, crd=0.0, myotonia=0.0)
-    if not is_paraspinal(muscle):
-        row.update(dict.fromkeys(MUAP_GRADE_COLUMNS, "normal"))
-        row.update(recruitment="normal", muap_unstable=0.0)
-    return row
-
-
-def neurogenic_muscle_row(
-    study_id: str,
-    muscle: str,
-    side: str,
-    *,
-    fibs: float = 2.0,
-    psw: float = 2.0,
-    fascics: float = 2.0,
-) -> dict[str, object]:
-    """A neurogenic muscle row of invariants.md (paraspinal: spontaneous columns only)."""
-    row: dict[str, object] = dict.fromkeys(EMG_COLUMNS, np.nan)
-    row.update(study_id=study_id, muscle=muscle, side=side, insertional="increased")
-    row.update(fibs=fibs, psw=psw, fascics=fascics, crd=0.0, myotonia=0.0)
-    if not is_paraspinal(muscle):
-        row.update(
-            muap_amplitude_grade="increased",
-            muap_duration_grade="increased",
-            polyphasia_grade="increased",
-            recruitment="reduced",
-        )
-    return row
-
-
-def spontaneous_row(
-    study_id: str, muscle: str, side: str, *, fibs: float, psw: float, fascics: float
-) -> dict[str, object]:
-    """A row with the spontaneous-activity columns only (MR4 step 1)."""
-    row: dict[str, object] = dict.fromkeys(EMG_COLUMNS, np.nan)
-    row.update(study_id=study_id, muscle=muscle, side=side)
-    row.update(fibs=fibs, psw=psw, fascics=fascics, crd=0.0, myotonia=0.0)
-    return row
-
-
-def emg_frame(rows: Sequence[Mapping[str, object]]) -> pd.DataFrame:
-    """EMG rows (dicts) as a frame with the contract columns and canonical dtypes."""
-    frame = pd.DataFrame(list(rows), columns=list(EMG_COLUMNS))
-    for col, kind in EMG_COLUMNS.items():
-        frame[col] = frame[col].astype("float64" if kind == "float" else object)
-    return frame
-
-
-def upsert_emg_rows(bundle: Bundle, rows: pd.DataFrame) -> Bundle:
-    """Replace the EMG rows with the same ``study_id, muscle, side`` as ``rows``, append the others."""
-    emg = bundle.emg
-    replaced = rows_matching(emg, rows, EMG_KEYS)
-    out = pd.concat([emg[~replaced], rows.reindex(columns=emg.columns)], ignore_index=True)
-    return _with(bundle, emg=out)
-
-
-def set_emg_values(bundle: Bundle, targets: pd.DataFrame, values: Mapping[str, object]) -> Bundle:
-    """Set EMG ``values`` (column -> value) on the targeted rows."""
-    emg = bundle.emg.copy()
-    sel = rows_matching(emg, targets, EMG_KEYS)
-    for col, value in values.items():
-        emg.loc[sel, col] = value
-    return _with(bundle, emg=emg)
-
-
-def bump_spontaneous(bundle: Bundle, targets: pd.DataFrame, column: str) -> Bundle:
-    """``column`` (fibs, psw or fascics) + 1 on the targeted rows, capped at grade 4."""
-    emg = bundle.emg.copy()
-    sel = rows_matching(emg, targets, EMG_KEYS)
-    values = emg[column].to_numpy(dtype=float).copy()
-    values[sel] = np.minimum(values[sel] + 1.0, SPONTANEOUS_MAX_GRADE)
-    emg[column] = values
-    return _with(bundle, emg=emg)
-
-
-@cache
-def _duration_reference() -> Mapping[str, float]:
-    return load_muap_norms()["duration_ref_ms"].to_dict()
-
-
-@cache
-def muscle_region() -> Mapping[str, str]:
-    """Canonical muscle -> region (bulbar, cervical, thoracic, lumbosacral)."""
-    return load_muscles()["region"].to_dict()
-
-
-@cache
-def muscle_limb() -> Mapping[str, str]:
-    """Canonical muscle -> limb (head, axial, upper, lower)."""
-    return load_muscles()["limb"].to_dict()
-
-
-def muap_duration_reference_ms(emg: pd.DataFrame, studies: pd.DataFrame) -> np.ndarray:
-    """Age-adjusted mean MUAP duration reference of each EMG row: T2.1 x (1 + 0.007 (age - 25))."""
-    ref = emg["muscle"].map(_duration_reference()).to_numpy(dtype=float)
-    age = studies.set_index("study_id")["age_years"].reindex(emg["study_id"]).to_numpy(float)
-    return ref * (1.0 + MUAP_AGE_SLOPE_PER_YR * (age - MUAP_REFERENCE_AGE_YEARS))
-
-
-def worsen_quantitative_muap(bundle: Bundle, targets: pd.DataFrame, column: str) -> Bundle:
-    """MR7: duration x1.3 (at/above reference) or x0.7 (below); amplitude x2 or x0.5 in the same sense."""
-    emg = bundle.emg.copy()
-    sel = rows_matching(emg, targets, EMG_KEYS)
-    above = emg["muap_duration_ms"].to_numpy(float) >= muap_duration_reference_ms(
-        emg, bundle.studies
-    )
-    up, down = (1.3, 0.7) if column == "muap_duration_ms" else (2.0, 0.5)
-    values = emg[column].to_numpy(dtype=float).copy()
-    values[sel] = values[sel] * np.where(above[sel], up, down)
-    emg[column] = values
-    return _with(bundle, emg=emg)
-
-
-# --------------------------------------------------------------------------------------------
 # temperature (MR10)
 # --------------------------------------------------------------------------------------------
 def cool_limb(bundle: Bundle, temp_c: float) -> Bundle:
@@ -443,12 +322,12 @@ def cool_limb(bundle: Bundle, temp_c: float) -> Bundle:
     studies = bundle.studies.copy()
     t = studies["limb_temp_c"].to_numpy(dtype=float)
     studies["limb_temp_c"] = np.where(np.isnan(t) | (t > temp_c), temp_c, t)
-    return _with(bundle, studies=studies)
+    return with_tables(bundle, studies=studies)
 
 
 def clear_limb_temp(bundle: Bundle) -> Bundle:
     """Empty ``limb_temp_c`` (read as warm)."""
-    return _with(bundle, studies=bundle.studies.assign(limb_temp_c=np.nan))
+    return with_tables(bundle, studies=bundle.studies.assign(limb_temp_c=np.nan))
 
 
 # --------------------------------------------------------------------------------------------
@@ -459,7 +338,7 @@ def motor_amplitude_in_uv(bundle: Bundle) -> Bundle:
     ncs = bundle.ncs.copy()
     motor = (ncs["kind"] == "motor").to_numpy()
     ncs["amplitude"] = ncs["amplitude"].to_numpy(float) * np.where(motor, 1000.0, 1.0)
-    return _with(bundle, ncs=ncs)
+    return with_tables(bundle, ncs=ncs)
 
 
 def sensory_amplitude_in_mv(bundle: Bundle) -> Bundle:
@@ -468,25 +347,25 @@ def sensory_amplitude_in_mv(bundle: Bundle) -> Bundle:
     amp = ncs["amplitude"].to_numpy(float)
     sens = (ncs["kind"] == "sensory").to_numpy() & (amp > 0)
     ncs["amplitude"] = amp * np.where(sens, 0.001, 1.0)
-    return _with(bundle, ncs=ncs)
+    return with_tables(bundle, ncs=ncs)
 
 
 def muap_amplitude_in_mv(bundle: Bundle) -> Bundle:
     """(c) every ``muap_amplitude_uv`` x 0.001."""
     emg = bundle.emg.assign(muap_amplitude_uv=bundle.emg["muap_amplitude_uv"] * 0.001)
-    return _with(bundle, emg=emg)
+    return with_tables(bundle, emg=emg)
 
 
 def temperature_in_f(bundle: Bundle) -> Bundle:
     """(d) ``limb_temp_c`` converted to °F."""
     t = bundle.studies["limb_temp_c"]
-    return _with(bundle, studies=bundle.studies.assign(limb_temp_c=t * 9.0 / 5.0 + 32.0))
+    return with_tables(bundle, studies=bundle.studies.assign(limb_temp_c=t * 9.0 / 5.0 + 32.0))
 
 
 def height_in_m(bundle: Bundle) -> Bundle:
     """(e) ``height_cm`` given in metres."""
     h = bundle.studies["height_cm"]
-    return _with(bundle, studies=bundle.studies.assign(height_cm=h / 100.0))
+    return with_tables(bundle, studies=bundle.studies.assign(height_cm=h / 100.0))
 
 
 # --------------------------------------------------------------------------------------------
@@ -496,7 +375,7 @@ def swap_sides(bundle: Bundle) -> Bundle:
     """Swap ``L`` and ``R`` in every ``ncs.side`` and ``emg.side`` (``M`` unchanged)."""
     ncs = bundle.ncs.assign(side=bundle.ncs["side"].replace(dict(SIDE_SWAP)))
     emg = bundle.emg.assign(side=bundle.emg["side"].replace(dict(SIDE_SWAP)))
-    return _with(bundle, ncs=ncs, emg=emg)
+    return with_tables(bundle, ncs=ncs, emg=emg)
 
 
 def permute_rows(bundle: Bundle, seed: int) -> Bundle:
