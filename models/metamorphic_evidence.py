@@ -34,7 +34,7 @@ from models.metamorphic_core import (
 # MR7: worse is never more normal
 # --------------------------------------------------------------------------------------------
 def _named(frame: pd.DataFrame, change: str, keys: Sequence[str]) -> pd.DataFrame:
-    loc = frame[list(keys)].reset_index(drop=True)
+    loc = frame[list(keys)].drop_duplicates().reset_index(drop=True)
     names = [describe(change, *vals[1:]) for vals in loc.itertuples(index=False)]
     return loc.assign(change=change, variant=names)
 

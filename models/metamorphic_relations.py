@@ -108,8 +108,9 @@ def sensory_targets(bundle: Bundle) -> pd.DataFrame:
     """MR2a variants: each sensory response with amplitude > 0, halved (when >= 1 µV) and absent."""
     first = T.first_rows(bundle.ncs)
     s = first[(first["kind"] == "sensory") & (first["amplitude"] > 0)]
-    keys = s[list(T.RESPONSE_KEYS)]
-    half = keys[s["amplitude"] * 0.5 >= T.SENSORY_AMPLITUDE_MIN_UV]
+    keys = s[list(T.RESPONSE_KEYS)].drop_duplicates()
+    half = s.loc[s["amplitude"] * 0.5 >= T.SENSORY_AMPLITUDE_MIN_UV, list(T.RESPONSE_KEYS)]
+    half = half.drop_duplicates()
     out = [
         half.assign(
             variant=[
@@ -237,6 +238,7 @@ def absent_targets(bundle: Bundle) -> pd.DataFrame:
         lambda s: (s == 0).any()
     )
     f_keys = absent_f[absent_f].index.to_frame(index=False)
+    resp = resp.drop_duplicates(list(T.RESPONSE_KEYS))
     keys = pd.concat([resp[[*T.RESPONSE_KEYS, "recording_site"]], f_keys], ignore_index=True)
     normal = [
         T.has_normal_version(n, k, r)

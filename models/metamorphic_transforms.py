@@ -20,7 +20,11 @@ import pandas as pd
 
 from features.bundle import Bundle
 
+#: one test (invariants.md): all rows of a study, nerve, side and kind
 RESPONSE_KEYS: tuple[str, ...] = ("study_id", "nerve", "side", "kind")
+#: one recorded response, distal-first (a second recording site, e.g. ulnar to FDI beside
+#: ulnar to ADM, is its own distal-first sequence)
+SITE_KEYS: tuple[str, ...] = (*RESPONSE_KEYS, "recording_site")
 NERVE_KEYS: tuple[str, ...] = ("study_id", "nerve", "side")
 EMG_KEYS: tuple[str, ...] = ("study_id", "muscle", "side")
 MUAP_GRADE_COLUMNS: tuple[str, ...] = (
@@ -100,10 +104,10 @@ def rows_matching(
 
 
 def response_position(ncs: pd.DataFrame) -> np.ndarray:
-    """0 for the distal (first) row of each response, 1, 2, ... for the proximal rows."""
+    """0 for the distal (first) row of each response (:data:`SITE_KEYS`), 1, 2, ... for proximal rows."""
     if len(ncs) == 0:
         return np.zeros(0, dtype=np.int64)
-    return ncs.groupby(list(RESPONSE_KEYS), sort=False, dropna=False).cumcount().to_numpy()
+    return ncs.groupby(list(SITE_KEYS), sort=False, dropna=False).cumcount().to_numpy()
 
 
 def first_rows(ncs: pd.DataFrame) -> pd.DataFrame:
@@ -155,7 +159,7 @@ def slow_motor(
     vel = ncs["velocity_m_s"].to_numpy(dtype=float)
     dist = ncs["distance_mm"].to_numpy(dtype=float)
     new_lat, new_vel = lat.copy(), vel.copy()
-    keys = list(zip(*(ncs[k].to_numpy() for k in RESPONSE_KEYS), strict=True))
+    keys = list(zip(*(ncs[k].to_numpy() for k in SITE_KEYS), strict=True))
     previous: dict[tuple, tuple[float, float]] = {}
     dml: dict[tuple, tuple[float, float]] = {}
     for i in np.flatnonzero(motor):
@@ -165,7 +169,8 @@ def slow_motor(
             if distal and not np.isnan(vel[i]):
                 new_vel[i] = vel[i] * factor
             previous[key] = (lat[i], new_lat[i])
-            dml[key[:3]] = (lat[i], new_lat[i])
+            dml.setdefault(key[:3], (lat[i], new_lat[i]))
+            dml[(*key[:3], key[4])] = (lat[i], new_lat[i])
             continue
         if not np.isnan(vel[i]):
             new_vel[i] = vel[i] * factor
@@ -179,7 +184,8 @@ def slow_motor(
         previous[key] = (lat[i], new_lat[i])
     if distal:
         for i in np.flatnonzero(chosen & (kind == "f_wave")):
-            old, new = dml.get(keys[i][:3], (np.nan, np.nan))
+            key = keys[i]
+            old, new = dml.get((*key[:3], key[4]), dml.get(key[:3], (np.nan, np.nan)))
             if not np.isnan(lat[i]) and not np.isnan(old):
                 new_lat[i] = new + (lat[i] - old) / factor
     ncs["latency_ms"] = new_lat
@@ -193,7 +199,7 @@ def lengthen_distal_latency(bundle: Bundle, targets: pd.DataFrame, fraction: flo
     sel = rows_matching(ncs, targets, NERVE_KEYS) & (ncs["kind"] == "motor").to_numpy()
     lat = ncs["latency_ms"].to_numpy(dtype=float).copy()
     pos = response_position(ncs)
-    resp = ncs.groupby(list(RESPONSE_KEYS), sort=False, dropna=False).ngroup().to_numpy()
+    resp = ncs.groupby(list(SITE_KEYS), sort=False, dropna=False).ngroup().to_numpy()
     distal = sel & (pos == 0)
     shift = pd.Series(lat[distal] * fraction, index=resp[distal])
     delta = shift.reindex(resp).to_numpy()
@@ -379,12 +385,13 @@ def swap_sides(bundle: Bundle) -> Bundle:
 
 
 def permute_rows(bundle: Bundle, seed: int) -> Bundle:
-    """Shuffle study rows, EMG rows and whole NCS responses (rows within a response keep their order)."""
+    """Shuffle study rows, EMG rows and whole NCS responses (:data:`SITE_KEYS`; rows within a
+    response keep their distal-first order)."""
     rng = np.random.default_rng(seed)
     studies = bundle.studies.iloc[rng.permutation(len(bundle.studies))].reset_index(drop=True)
     emg = bundle.emg.iloc[rng.permutation(len(bundle.emg))].reset_index(drop=True)
     ncs = bundle.ncs
-    resp = ncs.groupby(list(RESPONSE_KEYS), sort=False, dropna=False).ngroup().to_numpy()
+    resp = ncs.groupby(list(SITE_KEYS), sort=False, dropna=False).ngroup().to_numpy()
     new_rank = rng.permutation(int(resp.max()) + 1 if len(resp) else 0)
     order = np.lexsort((np.arange(len(ncs)), new_rank[resp])) if len(resp) else np.zeros(0, int)
     return Bundle(studies=studies, ncs=ncs.iloc[order].reset_index(drop=True), emg=emg)

@@ -117,6 +117,17 @@ def test_s_b_half_halves_velocities_and_doubles_dml() -> None:
     assert 225.0 / (lat[1] - lat[0]) == pytest.approx(vel[1])
 
 
+def test_second_recording_site_is_its_own_distal_first_response() -> None:
+    """Ulnar to FDI beside ulnar to ADM: the FDI row is a distal row, not a proximal site."""
+    b = tiny_bundle()
+    extra = b.ncs.iloc[[0]].assign(nerve="ulnar", recording_site="fdi", latency_ms=4.3)
+    adm = b.ncs.iloc[[0, 1]].assign(nerve="ulnar", recording_site="adm")
+    ncs = pd.concat([b.ncs, adm, extra], ignore_index=True)
+    out = T.slow_motor(Bundle(b.studies, ncs, b.emg), 0.5, distal=True)
+    assert out.ncs["latency_ms"].iat[-1] == pytest.approx(8.6)  # DML / f, like any distal row
+    assert T.response_position(ncs).tolist() == [0, 1, 0, 0, 0, 1, 0]
+
+
 def test_s_a_keeps_distal_latency_and_f() -> None:
     out = T.slow_motor(tiny_bundle(), 0.8, distal=False)
     lat = out.ncs["latency_ms"].to_numpy()
