@@ -109,8 +109,15 @@ ALS_MIN_REGIONS_EXAMINED = 2
 ALS_UNASSESSABLE_MAX_P = 0.45
 
 
-def _col(X: pd.DataFrame, name: str) -> np.ndarray:
-    return X[name].to_numpy(dtype=float) if name in X.columns else np.full(len(X), np.nan)
+def _col(X: pd.DataFrame, name: str, absent: float = np.nan) -> np.ndarray:
+    """Column as float; ``absent`` fills a column the table does not have at all.
+
+    A table without the coverage or criteria columns says nothing about what was examined, so
+    callers pass a value that means "examined / evidence present" there (never "missing").
+    """
+    if name in X.columns:
+        return X[name].to_numpy(dtype=float)
+    return np.full(len(X), absent)
 
 
 def _pos(values: np.ndarray) -> np.ndarray:
@@ -127,25 +134,25 @@ def evidence_table(X: pd.DataFrame) -> pd.DataFrame:
     ``abnormal_limb_muscles`` (int), ``multi_root``, ``one_nerve``, ``post_ganglionic``,
     ``demyel_evidence``, ``ncs_abnormal``, ``myopathic_muscle``.
     """
-    muscles = np.nan_to_num(_col(X, "cov_muscles_count"))
-    motor = np.nan_to_num(_col(X, "cov_motor_nerves_count"))
-    sensory = np.nan_to_num(_col(X, "cov_sensory_nerves_count"))
-    regions = np.nan_to_num(_col(X, "crit_regions_examined_count"))
-    leg = np.zeros(len(X), dtype=bool)
+    muscles = np.nan_to_num(_col(X, "cov_muscles_count", 99.0))
+    motor = np.nan_to_num(_col(X, "cov_motor_nerves_count", 99.0))
+    sensory = np.nan_to_num(_col(X, "cov_sensory_nerves_count", 99.0))
+    regions = np.nan_to_num(_col(X, "crit_regions_examined_count", 4.0))
+    leg = np.zeros(len(X), dtype=bool) if any(c in X.columns for c in _LEG_NCS) else True
     for c in _LEG_NCS:
-        leg |= ~np.isnan(_col(X, c))
+        leg = leg | ~np.isnan(_col(X, c))
     neuro_regions = np.zeros(len(X))
     for r in REGIONS:
         hit = np.zeros(len(X), dtype=bool)
         for f in _EMG_ABNORMAL:
             hit |= _pos(_col(X, f"emg_{r}_{f}_frac"))
         neuro_regions += hit
-    lmn = np.nan_to_num(_col(X, "crit_lmn_region_count"))
-    limb_abn = np.nan_to_num(_col(X, "crit_abnormal_limb_muscle_count"))
+    lmn = np.nan_to_num(_col(X, "crit_lmn_region_count", 4.0))
+    limb_abn = np.nan_to_num(_col(X, "crit_abnormal_limb_muscle_count", 99.0))
     root_frac = _col(X, "crit_single_root_frac")
     with np.errstate(invalid="ignore"):
         demyel = (
-            _pos(_col(X, "crit_demyel_nerve_count"))
+            _pos(_col(X, "crit_demyel_nerve_count", 1.0))
             | (_col(X, "ncs_motor_min_cv_pct_lln") < DEMYEL_HINT_CV_PCT_LLN)
             | (_col(X, "ncs_motor_max_lat_pct_uln") > DEMYEL_HINT_DML_PCT_ULN)
             | (_col(X, "ncs_f_max_lat_pct_uln") > DEMYEL_HINT_F_PCT_ULN)
@@ -155,7 +162,7 @@ def evidence_table(X: pd.DataFrame) -> pd.DataFrame:
         one_nerve = (limb_abn >= 2) & (_col(X, "crit_single_root_nerves_count") < 2)
         post_ganglionic = _col(X, "crit_neurogenic_limb_snap_abnormal") >= 1
         ncs_abnormal = (
-            _pos(_col(X, "crit_sensory_abnormal_count"))
+            _pos(_col(X, "crit_sensory_abnormal_count", 1.0))
             | _pos(_col(X, "ncs_motor_low_amp_frac"))
             | (_col(X, "crit_length_dependent") >= 1)
         )
@@ -175,7 +182,7 @@ def evidence_table(X: pd.DataFrame) -> pd.DataFrame:
             "post_ganglionic": post_ganglionic,
             "demyel_evidence": demyel,
             "ncs_abnormal": ncs_abnormal,
-            "myopathic_muscle": _pos(_col(X, "crit_myopathic_muscle_frac")),
+            "myopathic_muscle": _pos(_col(X, "crit_myopathic_muscle_frac", 1.0)),
         },
         index=X.index,
     )
