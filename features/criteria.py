@@ -236,13 +236,19 @@ def _single_root(mus: Mapping[str, np.ndarray], n_studies: int) -> tuple[np.ndar
         [np.bincount(key, weights=roots[:, j], minlength=n_studies * 2) for j in range(len(ROOTS))],
         axis=1,
     ).reshape(n_studies, 2 * len(ROOTS))  # column = side * n_roots + root
-    best_col = counts.argmax(axis=1)
-    best = counts[np.arange(n_studies), best_col]
-    best_side, best_root = best_col // len(ROOTS), best_col % len(ROOTS)
+    best = counts.max(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         frac = np.where(n_abn >= 2, best / n_abn, np.nan)
-    explained = (side == best_side[study]) & roots[np.arange(len(study)), best_root[study]]
-    nerves = n_unique_per_group(study[explained], nerve[explained], n_studies)
+    # nerves spanned: the most among the (side, root) candidates tied for best, so that the
+    # result never depends on which side or root comes first (left/right swap is exact)
+    nerves = np.zeros(n_studies)
+    for col in range(counts.shape[1]):
+        c_side, c_root = col // len(ROOTS), col % len(ROOTS)
+        tied = (counts[:, col] == best) & (best > 0)
+        explained = tied[study] & (side == c_side) & roots[:, c_root]
+        nerves = np.maximum(
+            nerves, n_unique_per_group(study[explained], nerve[explained], n_studies)
+        )
     return frac, np.where(n_abn >= 2, nerves, np.nan)
 
 

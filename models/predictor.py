@@ -328,18 +328,8 @@ class Predictor:
         raw = (
             contrib.sum(axis=2) + base
         )  # TreeSHAP is additive: the raw score, without a second pass
-        proba = calibrated_proba(raw, self.temperature)
-        target = self._target_prior()
-        if target is not None:
-            train = np.array(
-                [max(float(self.meta["train_prior"].get(c, 0.0)), 1e-6) for c in self.classes]
-            )
-            proba = shift_prior(proba, train, target)
         classes = self.classes
-        # ALS cannot be assessed from fewer than 2 regions (Gold Coast): never an even chance
-        assessable = als_assessable(X)
-        capped = ~assessable & (proba[:, classes.index("als")] > ALS_UNASSESSABLE_MAX_P)
-        proba = cap_unassessable_als(proba, assessable, classes.index("als"))
+        proba, capped = self.probabilities_from_raw(raw, X)
         order = np.argsort(-proba, axis=1, kind="stable")
         top, second = order[:, 0], order[:, 1]
         rows = np.arange(len(X))
@@ -427,6 +417,26 @@ class Predictor:
             )
         return out
 
+    def probabilities_from_raw(
+        self, raw: np.ndarray, X: pd.DataFrame
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The product's probabilities from raw scores: calibration, prior, ALS evidence cap.
+
+        Returns the probabilities (n, K) and, per row, whether the ALS cap changed them (ALS
+        cannot be assessed from fewer than 2 regions, Gold Coast: never an even chance).
+        """
+        proba = calibrated_proba(raw, self.temperature)
+        target = self._target_prior()
+        if target is not None:
+            train = np.array(
+                [max(float(self.meta["train_prior"].get(c, 0.0)), 1e-6) for c in self.classes]
+            )
+            proba = shift_prior(proba, train, target)
+        als = self.classes.index("als")
+        assessable = als_assessable(X)
+        capped = ~assessable & (proba[:, als] > ALS_UNASSESSABLE_MAX_P)
+        return cap_unassessable_als(proba, assessable, als), capped
+
     # --- checks beside the model --------------------------------------------------------------
     @staticmethod
     def _guideline_rows(X: pd.DataFrame) -> list[dict]:
@@ -455,13 +465,13 @@ def _float_frame(X: pd.DataFrame) -> pd.DataFrame:
 
 
 def predict_proba_frame(predictor: Predictor, X: pd.DataFrame) -> pd.DataFrame:
-    """Calibrated probabilities only (no explanation), one column per class, index of ``X``."""
+    """The product's probabilities only (no explanation), one column per class, index of ``X``.
+
+    The same numbers as :meth:`Predictor.predict_features` (calibration, prior, ALS cap).
+    """
     raw = predictor.booster.predict(predictor.model_frame(X).to_numpy(), raw_score=True)
-    return pd.DataFrame(
-        calibrated_proba(np.asarray(raw, dtype=float), predictor.temperature),
-        index=X.index,
-        columns=predictor.classes,
-    )
+    proba, _ = predictor.probabilities_from_raw(np.asarray(raw, dtype=float), X)
+    return pd.DataFrame(proba, index=X.index, columns=predictor.classes)
 
 
 __all__: Sequence[str] = (

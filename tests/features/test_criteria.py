@@ -187,3 +187,17 @@ def test_sensory_counts_srar_and_length_dependence():
     assert np.isnan(z["crit_length_dependent"])
     assert np.isnan(z["crit_sensory_abnormal_count"])
     assert z["crit_myopathic_muscle_frac"] == 0
+
+
+def test_single_root_nerves_do_not_depend_on_the_side_order():
+    left = [
+        {"muscle": "tibialis_anterior", "side": "L", **LMN},
+        {"muscle": "tibialis_posterior", "side": "L", **LMN},
+    ]  # L5 via deep peroneal and tibial
+    right = [
+        {"muscle": "tibialis_anterior", "side": "R", **LMN},
+        {"muscle": "extensor_hallucis_longus", "side": "R", **LMN},
+    ]  # L5 via deep peroneal only
+    swapped = [{**m, "side": "R" if m["side"] == "L" else "L"} for m in left + right]
+    a, b = crit(emg=left + right), crit(emg=swapped)
+    assert a["crit_single_root_nerves_count"] == b["crit_single_root_nerves_count"] == 2
