@@ -30,7 +30,10 @@ _K = {c: i for i, c in enumerate(CLASSES)}
 
 #: soft targets when the defining evidence of the true class is gone [sim: modelling choices,
 #: each keeps the true class plausible but not certain and spreads the rest over the classes
-#: the remaining findings cannot tell apart]
+#: the remaining findings cannot tell apart]. Within a class, a case reached by adding an
+#: abnormal finding never carries more ``normal`` than the case before it (worse is never
+#: more normal, clinical/invariants.md MR7): no abnormal muscle 0.65 → one muscle or one
+#: nerve 0.25 → several roots or a post-ganglionic finding 0.
 SOFT_TARGETS: Mapping[str, Mapping[str, Mapping[str, float]]] = {
     "als": {
         # LMN change confined to < 2 regions: segmental (radiculopathy, multilevel root disease)
@@ -52,12 +55,12 @@ SOFT_TARGETS: Mapping[str, Mapping[str, Mapping[str, float]]] = {
         "one_muscle": {"radiculopathy": 0.50, "normal": 0.25, "axonal_pn": 0.15, "als": 0.10},
         # abnormal muscles of one nerve only: a mononeuropathy pattern (Wilbourn & Aminoff 1998:
         # ≥ 2 muscles of one root supplied by different nerves, T3.5)
-        "one_nerve": {"radiculopathy": 0.45, "normal": 0.45, "axonal_pn": 0.10},
+        "one_nerve": {"radiculopathy": 0.50, "normal": 0.25, "axonal_pn": 0.15, "als": 0.10},
         # neurogenic change across several roots of one limb: multilevel roots or early ALS
-        "multi_root": {"radiculopathy": 0.50, "als": 0.40, "normal": 0.10},
+        "multi_root": {"radiculopathy": 0.55, "als": 0.45},
         # an abnormal SNAP in the weak limb is post-ganglionic (plexus, nerve, neuropathy):
         # a root lesion spares it (T3.5)
-        "post_ganglionic": {"radiculopathy": 0.50, "axonal_pn": 0.30, "normal": 0.20},
+        "post_ganglionic": {"radiculopathy": 0.50, "axonal_pn": 0.50},
     },
     "myopathy": {
         "no_emg": {"myopathy": 0.30, "normal": 0.40, "radiculopathy": 0.15, "als": 0.15},
