@@ -43,6 +43,7 @@ from models.evidence import (
 )
 from models.explain import explain_raw, group_sums, study_contributions
 from models.ood import PROFILE_FILE, OODProfile
+from models.ovr import load_any_booster
 from models.prediction import StudyPrediction
 from models.rules import mimics
 
@@ -192,7 +193,7 @@ class Predictor:
                 f"{model_dir}: not a trained model directory (needs {BOOSTER_FILE} and "
                 f"{META_FILE}). {_TRAIN_HINT}"
             )
-        booster = lgb.Booster(model_str=booster_path.read_text())
+        booster = load_any_booster(booster_path.read_text())
         meta = json.loads(meta_path.read_text())
         classes = list(meta.get("classes", CLASSES))
         if tuple(classes) != CLASSES:

@@ -286,6 +286,10 @@ def train_model(
     t_tr = soft_targets(X_tr_all, y_names)
     w = class_weights(y_tr, p.class_weight)
     X_tr, y_fit, w_fit = expand_soft(X_tr_all[feats].astype("float64"), t_tr, w)
+    if fit_booster is None and getattr(p, "model", "multiclass") == "ovr_monotone":
+        from models.ovr import fit_ovr
+
+        fit_booster = fit_ovr
     booster = (fit_booster or fit_lightgbm)(
         X_tr,
         y_fit,
@@ -368,6 +372,7 @@ def save_model_dir(
     meta = {
         "name": "emgdx",
         "version": version or now.strftime("%Y%m%d-%H%M%S"),
+        "model_kind": type(model.booster).__name__,
         "classes": list(CLASSES),
         "feature_names": model.feature_names,
         "excluded_groups": model.excluded_groups,
@@ -390,5 +395,7 @@ def load_model_meta(model_dir: Path) -> dict[str, Any]:
 
 
 def load_booster(model_dir: Path) -> lgb.Booster:
-    """Read ``booster.txt`` of a saved model directory."""
-    return lgb.Booster(model_file=str(model_dir / BOOSTER_FILE))
+    """Read ``booster.txt`` of a saved model directory (multiclass, or one-vs-rest heads)."""
+    from models.ovr import load_any_booster
+
+    return load_any_booster((model_dir / BOOSTER_FILE).read_text(encoding="utf-8"))

@@ -148,6 +148,9 @@ class TrainParams(_Section):
     """
 
     seed: int = 42
+    #: ``multiclass`` (one LightGBM multiclass booster) or ``ovr_monotone`` (one binary head per
+    #: class with physiology-consistent monotone constraints, ``models.ovr``)
+    model: Literal["multiclass", "ovr_monotone"] = "multiclass"
     exclude_groups: list[str] = Field(default_factory=lambda: ["coverage"])
     class_weight: Literal["balanced", "none"] = "balanced"
     num_leaves: int = Field(31, ge=2)

@@ -1,0 +1,236 @@
+"""One-vs-rest LightGBM heads with per-class monotone constraints (physiology-consistent model).
+
+LightGBM's multiclass objective takes one ``monotone_constraints`` vector for every class, so
+"slower conduction never pushes away from demyelinating" cannot be said for one class only.
+Here each class is its own binary head (its raw score is that head's log-odds), trained on the
+same evidence-aware, weighted rows as the multiclass model, with its own constraints
+(:func:`monotone_directions`): slower velocities and longer latencies never lower the
+demyelinating head; lower amplitudes never lower the axonal head; more abnormal sensory
+responses never raise the ALS head; any abnormality never raises the normal head. The heads'
+raw scores are combined by a softmax and calibrated jointly by one temperature
+(:mod:`models.calibration`). Each head is explained by exact TreeSHAP, so the explanation stays
+additive in the class's raw score.
+
+:class:`OvRBooster` offers the slice of the ``lightgbm.Booster`` interface the product uses
+(``predict`` with ``raw_score`` / ``pred_contrib``, ``feature_name``, ``num_feature``,
+``num_model_per_iteration``, ``feature_importance``, ``best_iteration``, ``save_model``), so
+the predictor, explanation, evaluation and MLflow code take either model unchanged. It is saved
+as one text file: a header line, then each head's LightGBM model text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from features.vocab import CLASSES
+
+HEADER = "emgdx-ovr-monotone"
+_SEP = "\n=== emgdx head ===\n"
+
+
+class OvRBooster:
+    """Six binary LightGBM heads behaving like one multiclass booster (class order CLASSES)."""
+
+    def __init__(self, heads: Sequence[lgb.Booster]) -> None:
+        if len(heads) != len(CLASSES):
+            raise ValueError(f"need {len(CLASSES)} heads, got {len(heads)}")
+        self.heads = list(heads)
+        names = heads[0].feature_name()
+        if any(h.feature_name() != names for h in heads):
+            raise ValueError("all heads must use the same features in the same order")
+
+    # --- the Booster interface the product uses ----------------------------------------------
+    @property
+    def best_iteration(self) -> int:
+        """Largest best iteration of the heads (for logs and reports)."""
+        return max(int(h.best_iteration or h.current_iteration()) for h in self.heads)
+
+    def feature_name(self) -> list[str]:
+        """Feature names (the same for every head)."""
+        return self.heads[0].feature_name()
+
+    def num_feature(self) -> int:
+        """Number of features."""
+        return self.heads[0].num_feature()
+
+    def num_model_per_iteration(self) -> int:
+        """One raw score per class, like a multiclass booster."""
+        return len(self.heads)
+
+    def predict(
+        self,
+        X: Any,
+        *,
+        raw_score: bool = False,
+        pred_contrib: bool = False,
+        num_threads: int = 0,
+        **_: Any,
+    ) -> np.ndarray:
+        """Raw scores (n, K), or TreeSHAP contributions (n, K·(F+1)) laid out per class.
+
+        Probabilities (neither flag) are the softmax of the raw scores.
+        """
+        kw = {"num_threads": num_threads} if num_threads else {}
+        if pred_contrib:
+            parts = [np.asarray(h.predict(X, pred_contrib=True, **kw)) for h in self.heads]
+            return np.concatenate(parts, axis=1)
+        raw = np.column_stack([np.asarray(h.predict(X, raw_score=True, **kw)) for h in self.heads])
+        if raw_score:
+            return raw
+        e = np.exp(raw - raw.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def feature_importance(self, importance_type: str = "split") -> np.ndarray:
+        """Importance summed over the heads."""
+        return np.sum([h.feature_importance(importance_type) for h in self.heads], axis=0)
+
+    # --- persistence ----------------------------------------------------------------------------
+    def model_to_string(self) -> str:
+        """The saved form: header line, then each head's model text (best iteration)."""
+        texts = [h.model_to_string(num_iteration=h.best_iteration or None) for h in self.heads]
+        return f"{HEADER} {len(self.heads)}" + _SEP + _SEP.join(texts)
+
+    def save_model(self, filename: str, num_iteration: int | None = None) -> OvRBooster:
+        """Write :meth:`model_to_string` to ``filename`` (``num_iteration`` is per head)."""
+        Path(filename).write_text(self.model_to_string(), encoding="utf-8")
+        return self
+
+    @classmethod
+    def from_string(cls, text: str) -> OvRBooster:
+        """Read the saved form."""
+        head, *models = text.split(_SEP)
+        m = re.match(rf"^{HEADER} (\d+)$", head.strip())
+        if m is None or int(m.group(1)) != len(models):
+            raise ValueError(f"not an {HEADER} model file")
+        return cls([lgb.Booster(model_str=t) for t in models])
+
+
+def is_ovr_text(text: str) -> bool:
+    """True when a saved booster text is an :class:`OvRBooster`."""
+    return text.startswith(HEADER)
+
+
+def load_any_booster(text: str) -> lgb.Booster | OvRBooster:
+    """A multiclass ``lightgbm.Booster`` or an :class:`OvRBooster` from its saved text."""
+    return OvRBooster.from_string(text) if is_ovr_text(text) else lgb.Booster(model_str=text)
+
+
+# --- constraints -------------------------------------------------------------------------------
+def _direction(name: str) -> dict[str, int]:
+    """Per-class monotone direction of one feature (+1 rising, -1 falling, absent = free).
+
+    Directions are in the feature's own value direction. "Worse" is lower for amplitudes,
+    velocities and ratios (% of LLN, block ratios) and higher for latencies (% of ULN),
+    dispersion, abnormal-muscle shares and criteria counts.
+    """
+    d: dict[str, int] = {}
+    sensory = "_sensory_" in name or name.startswith("ncs_sensory_")
+    if name.startswith("ncs_") and name.endswith("_cv_pct_lln"):
+        d = {"demyelinating_pn": -1, "normal": +1}
+    elif (
+        name.startswith("ncs_")
+        and "_motor_lat_pct_uln" in name
+        or name == "ncs_motor_max_lat_pct_uln"
+    ):
+        d = {"demyelinating_pn": +1, "normal": -1}
+    elif (
+        name.startswith("ncs_")
+        and name.endswith("_f_lat_pct_uln")
+        or name == "ncs_f_max_lat_pct_uln"
+    ):
+        d = {"demyelinating_pn": +1, "normal": -1}
+    elif name.endswith("_motor_td_ratio"):
+        d = {"demyelinating_pn": +1, "normal": -1}
+    elif name.endswith("_motor_cb_ratio") and "elbow" not in name and "fibular" not in name:
+        d = {"demyelinating_pn": -1, "als": +1, "normal": +1}
+    elif sensory and name.endswith("_amp_pct_lln"):
+        d = {"axonal_pn": -1, "als": +1, "normal": +1}
+    elif sensory and name.endswith("_lat_pct_uln"):
+        d = {"normal": -1}
+    elif (
+        name.endswith("_motor_amp_pct_lln")
+        or name.startswith("ncs_motor_")
+        and "amp_pct_lln" in name
+    ):
+        d = {"axonal_pn": -1, "normal": +1}
+    elif name == "crit_sensory_abnormal_count":
+        d = {"als": -1, "axonal_pn": +1, "normal": -1}
+    elif name == "crit_demyel_nerve_count":
+        d = {"demyelinating_pn": +1, "normal": -1}
+    elif name == "crit_cb_nerve_count":
+        d = {"demyelinating_pn": +1, "als": -1, "normal": -1}
+    elif name in ("crit_lmn_region_count", "crit_lmn_region_frac"):
+        d = {"als": +1, "normal": -1}
+    elif name.startswith("emg_") and name.endswith(
+        ("_fibs_frac", "_large_muap_frac", "_reduced_recruit_frac", "_lmn_muscle_frac")
+    ):
+        d = {"normal": -1}
+    elif name in (
+        "crit_active_denervation_muscle_count",
+        "crit_abnormal_limb_muscle_count",
+        "emg_mean_fib_grade",
+        "emg_max_fib_grade",
+    ):
+        d = {"normal": -1}
+    return d
+
+
+def monotone_directions(feature_names: Sequence[str]) -> dict[str, list[int]]:
+    """Per class, the LightGBM ``monotone_constraints`` vector over ``feature_names``."""
+    per_feature = [_direction(f) for f in feature_names]
+    return {c: [d.get(c, 0) for d in per_feature] for c in CLASSES}
+
+
+def fit_ovr(
+    X_train: pd.DataFrame,
+    y_train: np.ndarray,
+    X_valid: pd.DataFrame,
+    y_valid: np.ndarray,
+    params: Mapping[str, Any],
+    *,
+    num_boost_round: int,
+    early_stopping_rounds: int,
+    sample_weight: np.ndarray | None = None,
+    progress: bool | None = None,
+) -> OvRBooster:
+    """Train one monotone-constrained binary head per class (same signature as ``fit_lightgbm``).
+
+    ``y_*`` are class indices (the evidence-aware weighted rows of ``models.train``); head ``k``
+    learns ``y == k``. Early stopping per head on the validation split.
+    """
+    names = list(X_train.columns)
+    directions = monotone_directions(names)
+    base = {k: v for k, v in params.items() if k not in ("objective", "num_class", "metric")}
+    heads = []
+    for k, cls in enumerate(CLASSES):
+        p = {
+            **base,
+            "objective": "binary",
+            "metric": "binary_logloss",
+            "monotone_constraints": directions[cls],
+            "monotone_constraints_method": "advanced",
+        }
+        train_set = lgb.Dataset(
+            X_train, label=(y_train == k).astype(float), weight=sample_weight, free_raw_data=False
+        )
+        valid_set = lgb.Dataset(
+            X_valid, label=(np.asarray(y_valid) == k).astype(float), reference=train_set
+        )
+        heads.append(
+            lgb.train(
+                p,
+                train_set,
+                num_boost_round=num_boost_round,
+                valid_sets=[valid_set],
+                valid_names=["valid"],
+                callbacks=[lgb.early_stopping(early_stopping_rounds, verbose=False)],
+            )
+        )
+    return OvRBooster(heads)

@@ -1,0 +1,62 @@
+"""One-vs-rest monotone heads: constraints hold, TreeSHAP stays additive, the file round-trips."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.vocab import CLASSES
+from models.ovr import OvRBooster, fit_ovr, load_any_booster, monotone_directions
+
+CV = "ncs_median_motor_cv_pct_lln"
+SNAP = "ncs_sural_sensory_amp_pct_lln"
+DEMY, ALS, NORMAL = (CLASSES.index(c) for c in ("demyelinating_pn", "als", "normal"))
+
+
+@pytest.fixture(scope="module")
+def ovr() -> tuple[OvRBooster, pd.DataFrame]:
+    rng = np.random.default_rng(0)
+    n = 3000
+    X = pd.DataFrame(
+        {CV: rng.uniform(30, 130, n), SNAP: rng.uniform(0, 200, n), "other": rng.normal(size=n)}
+    )
+    # labels that, by chance, make the unconstrained relation non-monotone in places
+    y = np.where(X[CV] < 70, DEMY, np.where(X[SNAP] < 60, ALS, NORMAL))
+    flip = rng.random(n) < 0.25
+    y[flip] = rng.integers(0, len(CLASSES), flip.sum())
+    params = {"verbosity": -1, "num_leaves": 15, "learning_rate": 0.2, "min_data_in_leaf": 5}
+    booster = fit_ovr(X, y, X, y, params, num_boost_round=60, early_stopping_rounds=60)
+    return booster, X
+
+
+def test_directions_follow_physiology():
+    d = monotone_directions([CV, SNAP, "ncs_median_motor_lat_pct_uln", "age_years"])
+    assert d["demyelinating_pn"][:3] == [-1, 0, +1]  # slower / longer never away from demyel.
+    assert d["als"][1] == +1  # a lower SNAP never raises ALS
+    assert d["normal"][:3] == [+1, +1, -1]
+    assert all(v[3] == 0 for v in d.values())  # age is free
+
+
+def test_slower_conduction_never_lowers_the_demyelinating_score(ovr):
+    booster, X = ovr
+    grid = X.iloc[:200].copy()
+    before = booster.predict(grid, raw_score=True)
+    slower = grid.assign(**{CV: grid[CV] * 0.7})
+    after = booster.predict(slower, raw_score=True)
+    assert (after[:, DEMY] >= before[:, DEMY] - 1e-12).all()
+    assert (after[:, NORMAL] <= before[:, NORMAL] + 1e-12).all()
+    lower_snap = booster.predict(grid.assign(**{SNAP: grid[SNAP] * 0.3}), raw_score=True)
+    assert (lower_snap[:, ALS] <= before[:, ALS] + 1e-12).all()
+
+
+def test_treeshap_is_additive_per_head_and_the_file_round_trips(ovr, tmp_path):
+    booster, X = ovr
+    raw = booster.predict(X, raw_score=True)
+    contrib = booster.predict(X.to_numpy(), pred_contrib=True).reshape(len(X), len(CLASSES), -1)
+    np.testing.assert_allclose(contrib.sum(axis=2), raw, atol=1e-9)
+    booster.save_model(str(tmp_path / "booster.txt"))
+    again = load_any_booster((tmp_path / "booster.txt").read_text())
+    assert isinstance(again, OvRBooster)
+    np.testing.assert_array_equal(again.predict(X, raw_score=True), raw)
+    assert again.num_model_per_iteration() == len(CLASSES)
