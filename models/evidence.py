@@ -11,8 +11,8 @@ module says so in three places:
 * :func:`soft_targets` — the training target becomes a distribution over the classes the
   remaining findings allow (never a certainty the findings cannot carry);
 * :func:`limitations` — sentences naming what is missing (shown with every prediction);
-* :func:`als_assessable` — whether ALS can be assessed at all (≥ 2 regions examined), used by
-  the predictor to keep an unassessable ALS below an even chance.
+* :func:`als_assessable` — whether the findings can establish ALS at all (LMN signs in ≥ 2
+  regions), used by the predictor to keep ALS below an even chance otherwise.
 
 All functions read the feature table (every group, coverage included) and are pure.
 """
@@ -258,12 +258,17 @@ def expand_soft(
 
 
 def als_assessable(X: pd.DataFrame) -> np.ndarray:
-    """True where ≥ 2 regions were examined by needle EMG (Gold Coast needs ≥ 2 regions)."""
-    return evidence_table(X)["regions_examined"].to_numpy() >= ALS_MIN_REGIONS_EXAMINED
+    """True where the findings can establish ALS: LMN signs in ≥ 2 regions (Gold Coast, T3.1a).
+
+    Also counted: LMN signs in one region with neurogenic change in another. A study with
+    fewer than 2 regions examined can never qualify; adding normal muscles of a new region
+    never makes it qualify (clinical/invariants.md MR3), adding LMN regions does (MR4).
+    """
+    return evidence_table(X)["lmn_two_regions"].to_numpy()
 
 
 def cap_unassessable_als(proba: np.ndarray, assessable: np.ndarray, als_index: int) -> np.ndarray:
-    """Keep P(ALS) below :data:`ALS_UNASSESSABLE_MAX_P` where ALS cannot be assessed.
+    """Keep P(ALS) at most :data:`ALS_UNASSESSABLE_MAX_P` where the findings cannot establish it.
 
     The excess is shared among the other classes in proportion to their probabilities (Bayes'
     rule with ALS's likelihood scaled down), so their ranking is kept.
@@ -299,6 +304,11 @@ def limitations(X: pd.DataFrame) -> list[list[str]]:
                 f"Needle EMG examined {row.regions_examined} of 4 regions (bulbar, cervical, "
                 "thoracic, lumbosacral): ALS cannot be assessed from one region; the Gold Coast "
                 "criteria need lower motor neuron signs in at least 2."
+            )
+        elif row.abnormal_limb_muscles > 0 and not row.lmn_two_regions:
+            notes.append(
+                "Lower motor neuron signs in fewer than 2 regions: the findings do not establish "
+                "ALS (the Gold Coast criteria need at least 2)."
             )
         if row.has_emg and row.muscles_examined == 1:
             notes.append(

@@ -34,6 +34,7 @@ from models.evaluate import (
     reliability_table,
     subgroup_metrics,
 )
+from models.evidence import als_assessable, cap_unassessable_als, missing_evidence
 from models.plots import (
     plot_confusion,
     plot_metric_bars,
@@ -75,8 +76,14 @@ class Scorer:
     def proba(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
         """``{"lightgbm": (n, 6), "logreg": (n, 6), "rules": (n, 6)}``."""
         X = X.reindex(columns=list(dict.fromkeys([*self.meta["feature_names"], *X.columns])))
+        # the product's probabilities: calibration and the ALS evidence cap (models.evidence)
+        lgbm = cap_unassessable_als(
+            calibrated_proba(raw_scores(self.booster, X), self.temperature),
+            als_assessable(X),
+            CLASSES.index("als"),
+        )
         return {
-            "lightgbm": calibrated_proba(raw_scores(self.booster, X), self.temperature),
+            "lightgbm": lgbm,
             "logreg": logreg_proba(self.logreg, X),
             "rules": rules_proba(X),
         }
@@ -216,13 +223,22 @@ def headline(metrics: dict) -> dict:
     ``{"test": {"lightgbm": {"macro_f1": ..., ...}, ...}, ..., "gap_test_minus_heldout": {...}}``
     """
     out: dict = {}
-    for s in (*SPLITS, "robustness_half", "robustness_protocol_swap", "general_lab_prior"):
+    for s in (
+        *SPLITS,
+        "test_evidence_present",
+        "heldout_site_evidence_present",
+        "robustness_half",
+        "robustness_protocol_swap",
+        "general_lab_prior",
+    ):
         if s in metrics:
             out[s] = {
                 m: {k: metrics[s][m][k] for k in HEADLINE_KEYS}
                 for m in (*MODELS, "lightgbm_prior_corrected")
                 if m in metrics[s]
             }
+            if "share_of_studies" in metrics[s]:
+                out[s]["share_of_studies"] = metrics[s]["share_of_studies"]
     for name, other in (
         ("gap_test_minus_heldout", "heldout_site"),
         ("gap_test_minus_half", "robustness_half"),
@@ -269,6 +285,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             for m in MODELS
         }
     robust_s = time.perf_counter() - t0
+    # the same scores on the studies whose findings hold the evidence that defines their
+    # class (models.evidence); the others are scored above against a label the findings
+    # cannot show (e.g. a radiculopathy with a normal needle study)
+    for s in ("test", "heldout_site"):
+        if s in probas:
+            ids = split.index[split == s]
+            ok = missing_evidence(X.loc[ids], y.loc[ids].to_numpy(dtype=object)) == ""
+            metrics[f"{s}_evidence_present"] = {
+                m: classification_metrics(labels[s][ok], probas[s][m][ok], n_bins=p.ece_bins)
+                for m in MODELS
+            }
+            metrics[f"{s}_evidence_present"]["share_of_studies"] = round(float(ok.mean()), 4)
     if "test" in probas:
         metrics["general_lab_prior"] = general_lab_metrics(
             labels["test"],
