@@ -128,44 +128,52 @@ def _direction(name: str) -> dict[str, int]:
 
     Directions are in the feature's own value direction. "Worse" is lower for amplitudes,
     velocities and ratios (% of LLN, block ratios) and higher for latencies (% of ULN),
-    dispersion, abnormal-muscle shares and criteria counts.
+    dispersion, abnormal-muscle shares and criteria counts. Where a finding is evidence of one
+    class only (slowing, block, dispersion: demyelination), every other head is constrained the
+    other way, so that the probability of that class itself is monotone (invariants MR1, MR6).
+    Lower SNAPs never lower the neuropathy heads and never raise ALS, radiculopathy, myopathy or
+    normal (MR2).
     """
-    d: dict[str, int] = {}
+    demy_only = {c: 0 for c in CLASSES if c != "demyelinating_pn"}
+    neuropathy = ("axonal_pn", "demyelinating_pn")
     sensory = "_sensory_" in name or name.startswith("ncs_sensory_")
+    d: dict[str, int] = {}
     if name.startswith("ncs_") and name.endswith("_cv_pct_lln"):
-        d = {"demyelinating_pn": -1, "normal": +1}
+        d = {**dict.fromkeys(demy_only, +1), "demyelinating_pn": -1}
     elif (
-        name.startswith("ncs_")
-        and "_motor_lat_pct_uln" in name
-        or name == "ncs_motor_max_lat_pct_uln"
+        (name.startswith("ncs_") and "_motor_lat_pct_uln" in name)
+        or name
+        in (
+            "ncs_motor_max_lat_pct_uln",
+            "ncs_f_max_lat_pct_uln",
+        )
+        or (name.startswith("ncs_") and name.endswith("_f_lat_pct_uln"))
     ):
-        d = {"demyelinating_pn": +1, "normal": -1}
-    elif (
-        name.startswith("ncs_")
-        and name.endswith("_f_lat_pct_uln")
-        or name == "ncs_f_max_lat_pct_uln"
-    ):
-        d = {"demyelinating_pn": +1, "normal": -1}
+        d = {**dict.fromkeys(demy_only, -1), "demyelinating_pn": +1}
     elif name.endswith("_motor_td_ratio"):
-        d = {"demyelinating_pn": +1, "normal": -1}
-    elif name.endswith("_motor_cb_ratio") and "elbow" not in name and "fibular" not in name:
-        d = {"demyelinating_pn": -1, "als": +1, "normal": +1}
+        d = {**dict.fromkeys(demy_only, -1), "demyelinating_pn": +1}
+    elif name.endswith("_cb_ratio") and "elbow" not in name and "fibular" not in name:
+        d = {**dict.fromkeys(demy_only, +1), "demyelinating_pn": -1}
+    elif name in ("crit_demyel_nerve_count", "crit_cb_nerve_count"):
+        d = {**dict.fromkeys(demy_only, -1), "demyelinating_pn": +1}
     elif sensory and name.endswith("_amp_pct_lln"):
-        d = {"axonal_pn": -1, "als": +1, "normal": +1}
+        d = {c: (-1 if c in neuropathy else +1) for c in CLASSES}
+    elif name in ("crit_sensory_abnormal_count", "ncs_sensory_abnormal_frac"):
+        d = {c: (+1 if c in neuropathy else -1) for c in CLASSES}
     elif sensory and name.endswith("_lat_pct_uln"):
         d = {"normal": -1}
-    elif (
-        name.endswith("_motor_amp_pct_lln")
-        or name.startswith("ncs_motor_")
-        and "amp_pct_lln" in name
+    elif name == "crit_srar":
+        d = {"axonal_pn": -1, "normal": +1}
+    elif name == "crit_length_dependent":
+        d = {"axonal_pn": +1, "als": -1, "normal": -1}
+    elif name == "crit_non_length_dependent_sensory":
+        d = {"als": -1, "normal": -1}
+    elif name == "crit_neurogenic_limb_snap_abnormal":
+        d = {"radiculopathy": -1, "als": -1, "normal": -1}
+    elif name.endswith("_motor_amp_pct_lln") or (
+        name.startswith("ncs_motor_") and "amp_pct_lln" in name
     ):
         d = {"axonal_pn": -1, "normal": +1}
-    elif name == "crit_sensory_abnormal_count":
-        d = {"als": -1, "axonal_pn": +1, "normal": -1}
-    elif name == "crit_demyel_nerve_count":
-        d = {"demyelinating_pn": +1, "normal": -1}
-    elif name == "crit_cb_nerve_count":
-        d = {"demyelinating_pn": +1, "als": -1, "normal": -1}
     elif name in ("crit_lmn_region_count", "crit_lmn_region_frac"):
         d = {"als": +1, "normal": -1}
     elif name.startswith("emg_") and name.endswith(

@@ -35,6 +35,8 @@ def test_directions_follow_physiology():
     assert d["demyelinating_pn"][:3] == [-1, 0, +1]  # slower / longer never away from demyel.
     assert d["als"][1] == +1  # a lower SNAP never raises ALS
     assert d["normal"][:3] == [+1, +1, -1]
+    assert d["axonal_pn"][:3] == [+1, -1, -1]  # slowing / long latency never raise another head
+    assert d["demyelinating_pn"][1] == -1  # a lower SNAP never lowers the neuropathy heads
     assert all(v[3] == 0 for v in d.values())  # age is free
 
 
