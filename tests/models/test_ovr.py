@@ -62,3 +62,27 @@ def test_treeshap_is_additive_per_head_and_the_file_round_trips(ovr, tmp_path):
     assert isinstance(again, OvRBooster)
     np.testing.assert_array_equal(again.predict(X, raw_score=True), raw)
     assert again.num_model_per_iteration() == len(CLASSES)
+
+
+def test_an_ovr_model_is_saved_loaded_and_explained_like_a_multiclass_one(tmp_path):
+    from models.predictor import Predictor
+    from models.testing import labels_for, make_tiny_cohort
+    from models.train import save_model_dir, train_model
+    from pipelines.config import TrainParams
+
+    bundle, X = make_tiny_cohort(400, 3)
+    y = pd.Series(labels_for(bundle, X), index=X.index)
+    split = pd.Series(
+        np.random.default_rng(0).choice(["train", "valid", "calib"], len(X), p=[0.7, 0.15, 0.15]),
+        index=X.index,
+    )
+    p = TrainParams(model="ovr_monotone", num_boost_round=20, early_stopping_rounds=5, num_leaves=7)
+    model = train_model(X, y, split, p)
+    assert isinstance(model.booster, OvRBooster)
+    out = save_model_dir(model, tmp_path / "model", mlflow_run_id=None, git_commit=None)
+    predictor = Predictor.from_dir(out)
+    preds = predictor.predict_bundle(bundle.subset(bundle.study_ids[:5]))
+    assert len(preds) == 5
+    for pr in preds:
+        assert sum(pr.probabilities.values()) == pytest.approx(1.0)
+        assert pr.explanation  # per-head TreeSHAP contributions
