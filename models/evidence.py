@@ -67,11 +67,12 @@ SOFT_TARGETS: Mapping[str, Mapping[str, Mapping[str, float]]] = {
         "no_myopathic_muscle": {"myopathy": 0.40, "normal": 0.50, "radiculopathy": 0.10},
     },
     "demyelinating_pn": {
+        # the needle study cannot show demyelination at all (MR8c): the label keeps little weight
         "no_ncs": {
-            "demyelinating_pn": 0.25,
-            "axonal_pn": 0.30,
+            "demyelinating_pn": 0.15,
+            "axonal_pn": 0.35,
             "normal": 0.25,
-            "radiculopathy": 0.20,
+            "radiculopathy": 0.25,
         },
         "no_motor": {"demyelinating_pn": 0.35, "axonal_pn": 0.45, "normal": 0.20},
         # motor conduction examined but no demyelinating feature in what remains

@@ -4,9 +4,11 @@ LightGBM's multiclass objective takes one ``monotone_constraints`` vector for ev
 "slower conduction never pushes away from demyelinating" cannot be said for one class only.
 Here each class is its own binary head (its raw score is that head's log-odds), trained on the
 same evidence-aware, weighted rows as the multiclass model, with its own constraints
-(:func:`monotone_directions`): slower velocities and longer latencies never lower the
-demyelinating head; lower amplitudes never lower the axonal head; more abnormal sensory
-responses never raise the ALS head; any abnormality never raises the normal head. The heads'
+(:func:`monotone_directions`): velocities, distal and F latencies, block and dispersion are
+used by the demyelinating head alone, monotonically (so slowing raises P(demyelinating) and
+lowers every other class in proportion); lower SNAPs never lower the neuropathy heads and never
+raise the others; lower CMAPs and worse needle findings never raise the normal head and never
+lower a disease head; more LMN regions never lower ALS. The heads'
 raw scores are combined by a softmax and calibrated jointly by one temperature
 (:mod:`models.calibration`). Each head is explained by exact TreeSHAP, so the explanation stays
 additive in the class's raw score.
@@ -123,70 +125,92 @@ def load_any_booster(text: str) -> lgb.Booster | OvRBooster:
 
 
 # --- constraints -------------------------------------------------------------------------------
+#: needle-EMG shares and counts whose rise is a worse finding (neurogenic or myopathic)
+_EMG_WORSE_SUFFIXES: tuple[str, ...] = (
+    "_fibs_frac",
+    "_fasc_frac",
+    "_large_muap_frac",
+    "_small_muap_frac",
+    "_poly_muap_frac",
+    "_reduced_recruit_frac",
+    "_early_recruit_frac",
+    "_lmn_muscle_frac",
+    "_neurogenic_frac",
+    "_myopathic_frac",
+    "_crd_frac",
+    "_myotonia_frac",
+    "_unstable_frac",
+    "_fib_grade",
+)
+_NEUROPATHY = ("axonal_pn", "demyelinating_pn")
+
+
+def demyelination_only(name: str) -> bool:
+    """Features that are evidence of demyelination and of nothing else (the demyelinating head
+    alone may use them): motor velocities, distal and F latencies, conduction block outside
+    entrapment sites, dispersion, and the EFNS/PNS nerve counts. With the other heads blind to
+    them, slowing, block or dispersion raise P(demyelinating) and lower every other class in
+    proportion — exactly (invariants MR1, MR6, MR10)."""
+    if not name.startswith(("ncs_", "crit_")):
+        return False
+    return (
+        name.endswith("_motor_cv_pct_lln")
+        or name == "ncs_motor_min_cv_pct_lln"
+        or "_motor_lat_pct_uln" in name
+        or name in ("ncs_motor_max_lat_pct_uln", "ncs_f_max_lat_pct_uln")
+        or name.endswith("_f_lat_pct_uln")
+        or name.endswith("_motor_td_ratio")
+        or (name.endswith("_cb_ratio") and "elbow" not in name and "fibular" not in name)
+        or name in ("crit_demyel_nerve_count", "crit_cb_nerve_count")
+    )
+
+
 def _direction(name: str) -> dict[str, int]:
     """Per-class monotone direction of one feature (+1 rising, -1 falling, absent = free).
 
     Directions are in the feature's own value direction. "Worse" is lower for amplitudes,
     velocities and ratios (% of LLN, block ratios) and higher for latencies (% of ULN),
-    dispersion, abnormal-muscle shares and criteria counts. Where a finding is evidence of one
-    class only (slowing, block, dispersion: demyelination), every other head is constrained the
-    other way, so that the probability of that class itself is monotone (invariants MR1, MR6).
-    Lower SNAPs never lower the neuropathy heads and never raise ALS, radiculopathy, myopathy or
-    normal (MR2).
+    dispersion, abnormal-muscle shares and criteria counts.
+
+    * demyelination features (:func:`demyelination_only`): the demyelinating head only;
+    * a lower SNAP never lowers the neuropathy heads and never raises ALS, radiculopathy,
+      myopathy or normal (MR2), and so for the sensory criteria derived from the SNAPs;
+    * a lower CMAP and every worse needle finding never raise the normal head and never lower a
+      disease head (MR7: worse is never more normal);
+    * more LMN regions never lower ALS.
     """
-    demy_only = {c: 0 for c in CLASSES if c != "demyelinating_pn"}
-    neuropathy = ("axonal_pn", "demyelinating_pn")
-    sensory = "_sensory_" in name or name.startswith("ncs_sensory_")
     d: dict[str, int] = {}
-    if name.startswith("ncs_") and name.endswith("_cv_pct_lln"):
-        d = {**dict.fromkeys(demy_only, +1), "demyelinating_pn": -1}
-    elif (
-        (name.startswith("ncs_") and "_motor_lat_pct_uln" in name)
-        or name
-        in (
-            "ncs_motor_max_lat_pct_uln",
-            "ncs_f_max_lat_pct_uln",
-        )
-        or (name.startswith("ncs_") and name.endswith("_f_lat_pct_uln"))
-    ):
-        d = {**dict.fromkeys(demy_only, -1), "demyelinating_pn": +1}
-    elif name.endswith("_motor_td_ratio"):
-        d = {**dict.fromkeys(demy_only, -1), "demyelinating_pn": +1}
-    elif name.endswith("_cb_ratio") and "elbow" not in name and "fibular" not in name:
-        d = {**dict.fromkeys(demy_only, +1), "demyelinating_pn": -1}
-    elif name in ("crit_demyel_nerve_count", "crit_cb_nerve_count"):
-        d = {**dict.fromkeys(demy_only, -1), "demyelinating_pn": +1}
+    sensory = "_sensory_" in name or name.startswith("ncs_sensory_")
+    if demyelination_only(name):
+        worse_high = not (name.endswith(("_cv_pct_lln", "_cb_ratio")))
+        d = {"demyelinating_pn": +1 if worse_high else -1}
     elif sensory and name.endswith("_amp_pct_lln"):
-        d = {c: (-1 if c in neuropathy else +1) for c in CLASSES}
-    elif name in ("crit_sensory_abnormal_count", "ncs_sensory_abnormal_frac"):
-        d = {c: (+1 if c in neuropathy else -1) for c in CLASSES}
+        d = {c: (-1 if c in _NEUROPATHY else +1) for c in CLASSES}
+    elif name in (
+        "crit_sensory_abnormal_count",
+        "ncs_sensory_abnormal_frac",
+        "crit_length_dependent",
+        "crit_non_length_dependent_sensory",
+        "crit_neurogenic_limb_snap_abnormal",
+    ):
+        d = {c: (+1 if c in _NEUROPATHY else -1) for c in CLASSES}
+    elif name == "crit_srar":
+        d = {c: (-1 if c in _NEUROPATHY else +1) for c in CLASSES}
     elif sensory and name.endswith("_lat_pct_uln"):
         d = {"normal": -1}
-    elif name == "crit_srar":
-        d = {"axonal_pn": -1, "normal": +1}
-    elif name == "crit_length_dependent":
-        d = {"axonal_pn": +1, "als": -1, "normal": -1}
-    elif name == "crit_non_length_dependent_sensory":
-        d = {"als": -1, "normal": -1}
-    elif name == "crit_neurogenic_limb_snap_abnormal":
-        d = {"radiculopathy": -1, "als": -1, "normal": -1}
     elif name.endswith("_motor_amp_pct_lln") or (
         name.startswith("ncs_motor_") and "amp_pct_lln" in name
     ):
-        d = {"axonal_pn": -1, "normal": +1}
+        d = {c: (+1 if c == "normal" else -1) for c in CLASSES}
     elif name in ("crit_lmn_region_count", "crit_lmn_region_frac"):
         d = {"als": +1, "normal": -1}
-    elif name.startswith("emg_") and name.endswith(
-        ("_fibs_frac", "_large_muap_frac", "_reduced_recruit_frac", "_lmn_muscle_frac")
-    ):
-        d = {"normal": -1}
-    elif name in (
+    elif (name.startswith("emg_") and name.endswith(_EMG_WORSE_SUFFIXES)) or name in (
         "crit_active_denervation_muscle_count",
         "crit_abnormal_limb_muscle_count",
-        "emg_mean_fib_grade",
-        "emg_max_fib_grade",
+        "crit_neurogenic_muscle_frac",
+        "crit_myopathic_muscle_frac",
     ):
-        d = {"normal": -1}
+        d = {c: (-1 if c == "normal" else +1) for c in CLASSES}
     return d
 
 
@@ -215,6 +239,7 @@ def fit_ovr(
     """
     names = list(X_train.columns)
     directions = monotone_directions(names)
+    demy_only = [demyelination_only(f) for f in names]
     base = {k: v for k, v in params.items() if k not in ("objective", "num_class", "metric")}
     heads = []
     for k, cls in enumerate(CLASSES):
@@ -225,6 +250,8 @@ def fit_ovr(
             "monotone_constraints": directions[cls],
             "monotone_constraints_method": "advanced",
         }
+        if cls != "demyelinating_pn":  # blind to the demyelination-only features
+            p["feature_contri"] = [0.0 if x else 1.0 for x in demy_only]
         train_set = lgb.Dataset(
             X_train, label=(y_train == k).astype(float), weight=sample_weight, free_raw_data=False
         )

@@ -34,10 +34,17 @@ def test_directions_follow_physiology():
     d = monotone_directions([CV, SNAP, "ncs_median_motor_lat_pct_uln", "age_years"])
     assert d["demyelinating_pn"][:3] == [-1, -1, +1]  # slower / longer never away from demyel.
     assert d["als"][1] == +1  # a lower SNAP never raises ALS
-    assert d["normal"][:3] == [+1, +1, -1]
-    assert d["axonal_pn"][:3] == [+1, -1, -1]  # slowing / long latency never raise another head
-    assert d["demyelinating_pn"][1] == -1  # a lower SNAP never lowers the neuropathy heads
+    assert d["axonal_pn"][:3] == [0, -1, 0]  # conduction features are the demyel. head's alone
+    assert d["normal"][:3] == [0, +1, 0]
     assert all(v[3] == 0 for v in d.values())  # age is free
+
+
+def test_only_the_demyelinating_head_uses_conduction_slowing(ovr):
+    booster, _ = ovr
+    i = booster.feature_name().index(CV)
+    used = {c: booster.heads[k].feature_importance("split")[i] for k, c in enumerate(CLASSES)}
+    assert used["demyelinating_pn"] > 0
+    assert all(v == 0 for c, v in used.items() if c != "demyelinating_pn")
 
 
 def test_slower_conduction_never_lowers_the_demyelinating_score(ovr):
