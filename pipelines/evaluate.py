@@ -233,12 +233,14 @@ def headline(metrics: dict) -> dict:
     ):
         if s in metrics:
             out[s] = {
-                m: {k: metrics[s][m][k] for k in HEADLINE_KEYS}
+                m: {
+                    k: metrics[s][m][k]
+                    for k in (*HEADLINE_KEYS, "share_of_studies")
+                    if k in metrics[s][m]
+                }
                 for m in (*MODELS, "lightgbm_prior_corrected")
                 if m in metrics[s]
             }
-            if "share_of_studies" in metrics[s]:
-                out[s]["share_of_studies"] = metrics[s]["share_of_studies"]
     for name, other in (
         ("gap_test_minus_heldout", "heldout_site"),
         ("gap_test_minus_half", "robustness_half"),
@@ -292,11 +294,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if s in probas:
             ids = split.index[split == s]
             ok = missing_evidence(X.loc[ids], y.loc[ids].to_numpy(dtype=object)) == ""
+            share = round(float(ok.mean()), 4)
             metrics[f"{s}_evidence_present"] = {
-                m: classification_metrics(labels[s][ok], probas[s][m][ok], n_bins=p.ece_bins)
+                m: {
+                    **classification_metrics(labels[s][ok], probas[s][m][ok], n_bins=p.ece_bins),
+                    "share_of_studies": share,
+                }
                 for m in MODELS
             }
-            metrics[f"{s}_evidence_present"]["share_of_studies"] = round(float(ok.mean()), 4)
     if "test" in probas:
         metrics["general_lab_prior"] = general_lab_metrics(
             labels["test"],

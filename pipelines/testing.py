@@ -94,8 +94,8 @@ def train_pipeline_model(root: Path, *, project: Path = PROJECT_DIR) -> Path:
     """Run ``simulate`` → ``validate`` → ``features`` → ``split`` → ``train`` as ``make run`` does.
 
     The committed ``params.yaml`` of ``project`` is used unchanged; everything is written under
-    ``root`` (MLflow included, through ``MLFLOW_TRACKING_URI`` set by the caller or a store in
-    ``root``). Returns the model directory.
+    ``root`` (MLflow too: ``MLFLOW_TRACKING_URI`` points into ``root`` while the stages run and
+    is restored afterwards). Returns the model directory.
     """
     import os
 
@@ -103,7 +103,8 @@ def train_pipeline_model(root: Path, *, project: Path = PROJECT_DIR) -> Path:
 
     params = project / "params.yaml"
     d = root / "data"
-    os.environ.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+    previous = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'mlflow.db'}"  # never the project's
     steps = [
         ("simulate", simulate.main, ["--params", str(params), "--out", str(d / "raw")]),
         (
@@ -147,10 +148,16 @@ def train_pipeline_model(root: Path, *, project: Path = PROJECT_DIR) -> Path:
             ],
         ),
     ]
-    for name, main, argv in steps:
-        status = main(argv)
-        if status != 0:
-            raise RuntimeError(f"stage {name} exited with {status}")
+    try:
+        for name, main, argv in steps:
+            status = main(argv)
+            if status != 0:
+                raise RuntimeError(f"stage {name} exited with {status}")
+    finally:
+        if previous is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = previous
     return d / "model"
 
 
