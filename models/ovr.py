@@ -4,11 +4,11 @@ LightGBM's multiclass objective takes one ``monotone_constraints`` vector for ev
 "slower conduction never pushes away from demyelinating" cannot be said for one class only.
 Here each class is its own binary head (its raw score is that head's log-odds), trained on the
 same evidence-aware, weighted rows as the multiclass model, with its own constraints
-(:func:`monotone_directions`): velocities, distal and F latencies, block and dispersion are
-used by the demyelinating head alone, monotonically (so slowing raises P(demyelinating) and
-lowers every other class in proportion); lower SNAPs never lower the neuropathy heads and never
-raise the others; lower CMAPs and worse needle findings never raise the normal head and never
-lower a disease head; more LMN regions never lower ALS. The heads'
+(:func:`monotone_directions`, :func:`owner`): velocities, latencies, block and dispersion are
+used by the demyelinating head alone and the SNAPs by the axonal head alone, monotonically (so
+slowing raises P(demyelinating), and a lost SNAP raises P(axonal), lowering every other class in
+proportion); lower CMAPs and worse needle findings never raise the normal head and never lower a
+disease head; more LMN regions never lower ALS. The heads'
 raw scores are combined by a softmax and calibrated jointly by one temperature
 (:mod:`models.calibration`). Each head is explained by exact TreeSHAP, so the explanation stays
 additive in the class's raw score.
@@ -147,22 +147,62 @@ _NEUROPATHY = ("axonal_pn", "demyelinating_pn")
 
 def demyelination_only(name: str) -> bool:
     """Features that are evidence of demyelination and of nothing else (the demyelinating head
-    alone may use them): motor velocities, distal and F latencies, conduction block outside
-    entrapment sites, dispersion, and the EFNS/PNS nerve counts. With the other heads blind to
-    them, slowing, block or dispersion raise P(demyelinating) and lower every other class in
-    proportion — exactly (invariants MR1, MR6, MR10)."""
+    alone may use them): motor velocities, distal, F and sensory peak latencies, conduction
+    block outside entrapment sites, dispersion, and the EFNS/PNS nerve counts. With the other
+    heads blind to them, slowing, block or dispersion raise P(demyelinating) and lower every
+    other class in proportion — exactly (invariants MR1, MR6, MR10)."""
     if not name.startswith(("ncs_", "crit_")):
         return False
     return (
         name.endswith("_motor_cv_pct_lln")
         or name == "ncs_motor_min_cv_pct_lln"
         or "_motor_lat_pct_uln" in name
+        or "_sensory_lat_pct_uln" in name
         or name in ("ncs_motor_max_lat_pct_uln", "ncs_f_max_lat_pct_uln")
         or name.endswith("_f_lat_pct_uln")
         or name.endswith("_motor_td_ratio")
         or (name.endswith("_cb_ratio") and "elbow" not in name and "fibular" not in name)
         or name in ("crit_demyel_nerve_count", "crit_cb_nerve_count")
     )
+
+
+#: sensory findings derived from the SNAPs (besides the amplitudes themselves)
+_SNAP_DERIVED_WORSE_HIGH: tuple[str, ...] = (
+    "crit_sensory_abnormal_count",
+    "ncs_sensory_abnormal_frac",
+    "crit_length_dependent",
+    "crit_non_length_dependent_sensory",
+    "crit_neurogenic_limb_snap_abnormal",
+)
+
+
+def sensory_loss_only(name: str) -> bool:
+    """SNAP amplitudes and the criteria derived from them: the axonal and normal heads use them.
+
+    A lost SNAP is evidence of sensory axon loss: it raises the axonal head and, through it,
+    lowers ALS, radiculopathy, myopathy and normal in proportion (MR2b, MR7) while the
+    neuropathy mass only rises (MR2a); a cool limb's higher SNAP limit can then never make
+    demyelination more likely (MR10).
+    """
+    sensory = "_sensory_" in name or name.startswith("ncs_sensory_")
+    return (
+        (sensory and name.endswith("_amp_pct_lln"))
+        or name in _SNAP_DERIVED_WORSE_HIGH
+        or name == "crit_srar"
+    )
+
+
+def owners(name: str) -> tuple[str, ...] | None:
+    """The classes whose heads alone use a feature (None: every head may use it).
+
+    Conduction slowing belongs to the demyelinating head; the SNAPs to the axonal head (a lost
+    SNAP raises it) and the normal head (a lost SNAP lowers it).
+    """
+    if demyelination_only(name):
+        return ("demyelinating_pn",)
+    if sensory_loss_only(name):
+        return ("axonal_pn", "normal")
+    return None
 
 
 def _direction(name: str) -> dict[str, int]:
@@ -172,33 +212,19 @@ def _direction(name: str) -> dict[str, int]:
     velocities and ratios (% of LLN, block ratios) and higher for latencies (% of ULN),
     dispersion, abnormal-muscle shares and criteria counts.
 
-    * demyelination features (:func:`demyelination_only`): the demyelinating head only;
-    * a lower SNAP never lowers the neuropathy heads and never raises ALS, radiculopathy,
-      myopathy or normal (MR2), and so for the sensory criteria derived from the SNAPs;
+    * features with :func:`owners`: monotone in those heads (worse raises a disease head and
+      lowers the normal head);
     * a lower CMAP and every worse needle finding never raise the normal head and never lower a
       disease head (MR7: worse is never more normal);
     * more LMN regions never lower ALS.
     """
+    heads = owners(name)
+    if heads is not None:
+        worse = -1 if name.endswith(("_cv_pct_lln", "_cb_ratio", "_amp_pct_lln")) else +1
+        worse = -1 if name == "crit_srar" else worse
+        return {c: (-worse if c == "normal" else worse) for c in heads}
     d: dict[str, int] = {}
-    sensory = "_sensory_" in name or name.startswith("ncs_sensory_")
-    if demyelination_only(name):
-        worse_high = not (name.endswith(("_cv_pct_lln", "_cb_ratio")))
-        d = {"demyelinating_pn": +1 if worse_high else -1}
-    elif sensory and name.endswith("_amp_pct_lln"):
-        d = {c: (-1 if c in _NEUROPATHY else +1) for c in CLASSES}
-    elif name in (
-        "crit_sensory_abnormal_count",
-        "ncs_sensory_abnormal_frac",
-        "crit_length_dependent",
-        "crit_non_length_dependent_sensory",
-        "crit_neurogenic_limb_snap_abnormal",
-    ):
-        d = {c: (+1 if c in _NEUROPATHY else -1) for c in CLASSES}
-    elif name == "crit_srar":
-        d = {c: (-1 if c in _NEUROPATHY else +1) for c in CLASSES}
-    elif sensory and name.endswith("_lat_pct_uln"):
-        d = {"normal": -1}
-    elif name.endswith("_motor_amp_pct_lln") or (
+    if name.endswith("_motor_amp_pct_lln") or (
         name.startswith("ncs_motor_") and "amp_pct_lln" in name
     ):
         d = {c: (+1 if c == "normal" else -1) for c in CLASSES}
@@ -239,7 +265,7 @@ def fit_ovr(
     """
     names = list(X_train.columns)
     directions = monotone_directions(names)
-    demy_only = [demyelination_only(f) for f in names]
+    feature_owners = [owners(f) for f in names]
     base = {k: v for k, v in params.items() if k not in ("objective", "num_class", "metric")}
     heads = []
     for k, cls in enumerate(CLASSES):
@@ -250,8 +276,10 @@ def fit_ovr(
             "monotone_constraints": directions[cls],
             "monotone_constraints_method": "advanced",
         }
-        if cls != "demyelinating_pn":  # blind to the demyelination-only features
-            p["feature_contri"] = [0.0 if x else 1.0 for x in demy_only]
+        # blind to the features another head owns (feature_contri 0: never split on)
+        p["feature_contri"] = [
+            0.0 if o is not None and cls not in o else 1.0 for o in feature_owners
+        ]
         train_set = lgb.Dataset(
             X_train, label=(y_train == k).astype(float), weight=sample_weight, free_raw_data=False
         )

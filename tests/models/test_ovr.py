@@ -31,20 +31,27 @@ def ovr() -> tuple[OvRBooster, pd.DataFrame]:
 
 
 def test_directions_follow_physiology():
-    d = monotone_directions([CV, SNAP, "ncs_median_motor_lat_pct_uln", "age_years"])
-    assert d["demyelinating_pn"][:3] == [-1, -1, +1]  # slower / longer never away from demyel.
-    assert d["als"][1] == +1  # a lower SNAP never raises ALS
-    assert d["axonal_pn"][:3] == [0, -1, 0]  # conduction features are the demyel. head's alone
-    assert d["normal"][:3] == [0, +1, 0]
+    d = monotone_directions(
+        [CV, SNAP, "ncs_median_motor_lat_pct_uln", "age_years", "ncs_median_motor_amp_pct_lln"]
+    )
+    assert d["demyelinating_pn"][:3] == [-1, 0, +1]  # slower / longer never away from demyel.
+    assert d["axonal_pn"][:3] == [0, -1, 0]  # the SNAPs are the axonal and normal heads' ...
+    assert d["normal"][1] == +1
+    assert d["als"][:3] == [0, 0, 0]  # ... the others never see them
+    assert d["normal"][4] == +1  # a lower CMAP never raises normal ...
+    assert all(d[c][4] == -1 for c in CLASSES if c != "normal")  # ... nor lowers a disease
     assert all(v[3] == 0 for v in d.values())  # age is free
 
 
-def test_only_the_demyelinating_head_uses_conduction_slowing(ovr):
+@pytest.mark.parametrize(
+    ("feature", "heads"), [(CV, {"demyelinating_pn"}), (SNAP, {"axonal_pn", "normal"})]
+)
+def test_an_owned_finding_is_used_by_its_heads_alone(ovr, feature, heads):
     booster, _ = ovr
-    i = booster.feature_name().index(CV)
+    i = booster.feature_name().index(feature)
     used = {c: booster.heads[k].feature_importance("split")[i] for k, c in enumerate(CLASSES)}
-    assert used["demyelinating_pn"] > 0
-    assert all(v == 0 for c, v in used.items() if c != "demyelinating_pn")
+    assert all(v == 0 for c, v in used.items() if c not in heads)
+    assert used["normal"] > 0 or "normal" not in heads
 
 
 def test_slower_conduction_never_lowers_the_demyelinating_score(ovr):
