@@ -527,6 +527,13 @@ def _build() -> dict[str, FeatureInfo]:
             "Sural over radial SNAP amplitude on the same side (Rutkove 1997).",
             "below 0.40 (0.25 from 60 y, 0.08 from 70 y) suggests a length-dependent neuropathy",
         ),
+        "crit_srar_pct_lln": (
+            "Sural/radial amplitude ratio vs its age limit",
+            "% of LLN",
+            "pct_lln",
+            "Sural/radial amplitude ratio as % of its age-band limit (0.40; 0.25 from 60 y; 0.08 from 70 y).",
+            "below 100 % suggests a length-dependent neuropathy",
+        ),
         "crit_myopathic_muscle_frac": (
             "Share of myopathic muscles",
             "share of muscles",

@@ -53,6 +53,7 @@ CRITERIA_COLUMNS: tuple[str, ...] = (
     "crit_sensory_tested_count",
     "crit_length_dependent",
     "crit_srar",
+    "crit_srar_pct_lln",
     "crit_myopathic_muscle_frac",
     "crit_neurogenic_muscle_frac",
     "crit_active_denervation_muscle_count",
@@ -300,6 +301,8 @@ def criteria_features(
     )
     with np.errstate(invalid="ignore", divide="ignore"):
         spared = (up_min >= 100) | (lo_min < LD_RATIO * up_min)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f["crit_srar_pct_lln"] = 100.0 * srar / thr  # relative to the age band's limit
     ld = (srar < thr) | ((lo_min < 100) & spared)
     assessable = ~np.isnan(srar) | (~np.isnan(lo_min) & ~np.isnan(up_min)) | (lo_min >= 100)
     f["crit_length_dependent"] = flag(ld, assessable)

@@ -188,7 +188,7 @@ def sensory_loss_only(name: str) -> bool:
     return (
         (sensory and name.endswith("_amp_pct_lln"))
         or name in _SNAP_DERIVED_WORSE_HIGH
-        or name == "crit_srar"
+        or name == "crit_srar_pct_lln"
     )
 
 
@@ -200,6 +200,8 @@ def owners(name: str) -> tuple[str, ...] | None:
     """
     if demyelination_only(name):
         return ("demyelinating_pn",)
+    if name == "crit_srar":  # the raw ratio: its age-adjusted form crit_srar_pct_lln is used
+        return ()
     if sensory_loss_only(name):
         return ("axonal_pn", "normal")
     return None
@@ -220,8 +222,7 @@ def _direction(name: str) -> dict[str, int]:
     """
     heads = owners(name)
     if heads is not None:
-        worse = -1 if name.endswith(("_cv_pct_lln", "_cb_ratio", "_amp_pct_lln")) else +1
-        worse = -1 if name == "crit_srar" else worse
+        worse = -1 if name.endswith(("_cv_pct_lln", "_cb_ratio", "_pct_lln")) else +1
         return {c: (-worse if c == "normal" else worse) for c in heads}
     d: dict[str, int] = {}
     if name.endswith("_motor_amp_pct_lln") or (

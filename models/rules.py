@@ -15,7 +15,8 @@ applies the criteria in a fixed order, first match wins:
 3. myopathy — short, small, polyphasic MUAPs / early recruitment in a sizeable share of the
    muscles sampled, not outnumbered by neurogenic muscles (T3.4);
 4. axonal PN — abnormal sensory responses in ≥2 nerves (England 2005 case definition, T3.2),
-   a length-dependent gradient, or a sural/radial amplitude ratio < 0.40 (Rutkove 1997, T3.2);
+   a length-dependent gradient, or a sural/radial amplitude ratio below its age limit (0.40,
+   Rutkove 1997; 0.25 from 60 y; 0.08 from 70 y; T3.2);
 5. radiculopathy — sensory responses normal (lesion proximal to the DRG) with neurogenic change
    in muscles of one root supplied by ≥2 different nerves, or with active paraspinal
    denervation, or active denervation in ≥2 muscles (Wilbourn & Aminoff 1998, T3.5);
@@ -79,7 +80,7 @@ def _masks(X: pd.DataFrame) -> dict[str, np.ndarray]:
     lmn = _col(X, "crit_lmn_region_count")
     sens_abn = _col(X, "crit_sensory_abnormal_count")
     length_dep = _col(X, "crit_length_dependent")
-    srar = _col(X, "crit_srar")
+    srar_pct = _col(X, "crit_srar_pct_lln")
     root_frac = _col(X, "crit_single_root_frac")
     root_nerves = _col(X, "crit_single_root_nerves_count")
     paraspinal = _col(X, "crit_paraspinal_active")
@@ -102,7 +103,7 @@ def _masks(X: pd.DataFrame) -> dict[str, np.ndarray]:
             "demyelinating_pn": (demyel >= DEMYEL_MIN_NERVES)
             | ((demyel >= 1) & ((cb >= 1) | sensory_abnormal)),
             "myopathy": (myo >= MYOPATHIC_MIN_FRAC) & ~(neuro > myo),
-            "axonal_pn": sensory_abnormal | (length_dep >= 1) | (srar < SRAR_LIMIT),
+            "axonal_pn": sensory_abnormal | (length_dep >= 1) | (srar_pct < 100),
             "radiculopathy": (((neuro > 0) & one_root) | (active >= RADIC_MIN_ACTIVE_MUSCLES))
             & ~sensory_abnormal,
         }
@@ -188,7 +189,9 @@ def guideline_summary(X: pd.DataFrame) -> list[dict]:
         ld = v["crit_length_dependent"]
         length_text = "not assessable" if np.isnan(ld) else ("yes" if ld >= 1 else "no")
         if not np.isnan(v["crit_srar"]):
-            length_text += f" (sural/radial ratio {v['crit_srar']:.2f}, limit {SRAR_LIMIT:.2f})"
+            pct = v.get("crit_srar_pct_lln", float("nan"))
+            lim = v["crit_srar"] * 100.0 / pct if pct and not np.isnan(pct) else SRAR_LIMIT
+            length_text += f" (sural/radial ratio {v['crit_srar']:.2f}, limit {lim:.2f} for age)"
         myo, neuro = v["crit_myopathic_muscle_frac"], v["crit_neurogenic_muscle_frac"]
         myo_text = "not assessable" if np.isnan(myo) else f"{myo:.0%} of muscles myopathic"
         if not np.isnan(neuro):

@@ -180,7 +180,10 @@ def test_sensory_counts_srar_and_length_dependence():
     assert x["crit_sensory_abnormal_count"] == 1
     assert x["crit_sensory_tested_count"] == 3
     assert x["crit_srar"] == pytest.approx(0.12)
+    assert x["crit_srar_pct_lln"] == pytest.approx(100 * 0.12 / 0.40)
     assert x["crit_length_dependent"] == 1
+    old = crit(ncs=[s("sural", "R", 3.0), s("radial", "R", 25.0)], age=79)
+    assert old["crit_srar_pct_lln"] == pytest.approx(100 * 0.12 / 0.08)  # normal at 79 y
     y = crit(ncs=[s("sural", "R", 15.0), s("radial", "R", 25.0)], age=50)
     assert y["crit_length_dependent"] == 0
     z = crit(emg=[{"muscle": "biceps", "side": "L", **NORMAL}])

@@ -18,6 +18,7 @@ NORMAL = {
     "crit_sensory_tested_count": 4,
     "crit_length_dependent": 0,
     "crit_srar": 0.8,
+    "crit_srar_pct_lln": 200.0,
     "crit_myopathic_muscle_frac": 0.0,
     "crit_neurogenic_muscle_frac": 0.0,
     "crit_active_denervation_muscle_count": 0,
@@ -47,6 +48,7 @@ ROWS = {
         "crit_sensory_abnormal_count": 3,
         "crit_length_dependent": 1,
         "crit_srar": 0.2,
+        "crit_srar_pct_lln": 50.0,
         "crit_neurogenic_muscle_frac": 0.3,
     },
     "demyelinating_pn": {
