@@ -73,12 +73,13 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 def _pipeline_model_current(project: Path) -> bool:
     """True when ``data/model`` exists and DVC reports the train stage up to date."""
     import subprocess
+    import sys
 
     if not (project / "data" / "model" / "booster.txt").is_file():
         return False
     try:
         out = subprocess.run(
-            ["dvc", "status", "train", "--json"],
+            [sys.executable, "-m", "dvc", "status", "train", "--json"],
             cwd=project,
             capture_output=True,
             text=True,
