@@ -196,14 +196,14 @@ def owners(name: str) -> tuple[str, ...] | None:
     """The classes whose heads alone use a feature (None: every head may use it).
 
     Conduction slowing belongs to the demyelinating head; the SNAPs to the axonal head (a lost
-    SNAP raises it) and the normal head (a lost SNAP lowers it).
+    SNAP raises it), the normal head and the ALS head (a lost SNAP lowers them).
     """
     if demyelination_only(name):
         return ("demyelinating_pn",)
     if name == "crit_srar":  # the raw ratio: its age-adjusted form crit_srar_pct_lln is used
         return ()
     if sensory_loss_only(name):
-        return ("axonal_pn", "normal")
+        return ("axonal_pn", "normal", "als")
     return None
 
 
@@ -223,7 +223,9 @@ def _direction(name: str) -> dict[str, int]:
     heads = owners(name)
     if heads is not None:
         worse = -1 if name.endswith(("_cv_pct_lln", "_cb_ratio", "_pct_lln")) else +1
-        return {c: (-worse if c == "normal" else worse) for c in heads}
+        # worse raises a disease head; it lowers the normal head and, for sensory loss, the ALS
+        # head (abnormal sensory responses argue against ALS: Kennedy disease, T3.1c, T3.6)
+        return {c: (-worse if c in ("normal", "als") else worse) for c in heads}
     d: dict[str, int] = {}
     if name.endswith("_motor_amp_pct_lln") or (
         name.startswith("ncs_motor_") and "amp_pct_lln" in name
