@@ -151,7 +151,7 @@ def _entrapment_rows(
         if not here.any():
             continue
         rows = np.flatnonzero(here)
-        ok = np.array([stim[r] in sites and stim[prev[r]] in before for r in rows], dtype=bool)
+        ok = np.isin(stim[rows], list(sites)) & np.isin(stim[prev[rows]], list(before))
         entrap[rows[ok]] = True
     return entrap, prev
 

@@ -67,30 +67,25 @@ def fit_temperature(raw_scores: np.ndarray, y: np.ndarray) -> float:
         The fitted temperature (``> 1`` softens an over-confident model).
     """
     raw = np.asarray(raw_scores, dtype=float)
-    if np.asarray(y).ndim == 2:  # soft targets (models.evidence.soft_targets)
-        soft = np.asarray(y, dtype=float)
-        if soft.shape != raw.shape or len(soft) == 0:
+    target = np.asarray(y)
+    if target.ndim == 2:  # soft targets (models.evidence.soft_targets)
+        target = target.astype(float)
+        if target.shape != raw.shape or len(target) == 0:
             raise ValueError(
-                f"need matching non-empty raw_scores and soft targets, got {raw.shape} and {soft.shape}"
+                f"need matching non-empty raw_scores and soft targets, got {raw.shape} and {target.shape}"
             )
-        res = minimize_scalar(
-            lambda log_t: nll(raw, soft, float(np.exp(log_t))),
-            bounds=_LOG_T_BOUNDS,
-            method="bounded",
-            options={"xatol": 1e-4},
-        )
-        return float(np.exp(res.x))
-    labels = np.asarray(y, dtype=int)
-    if raw.ndim != 2 or len(raw) != len(labels) or len(labels) == 0:
-        raise ValueError(
-            f"need matching non-empty raw_scores (n, K) and y (n,), got {raw.shape} and {labels.shape}"
-        )
-    if labels.min() < 0 or labels.max() >= raw.shape[1]:
-        raise ValueError(
-            f"y must hold class indices 0..{raw.shape[1] - 1}, got {labels.min()}..{labels.max()}"
-        )
+    else:
+        target = target.astype(int)
+        if raw.ndim != 2 or len(raw) != len(target) or len(target) == 0:
+            raise ValueError(
+                f"need matching non-empty raw_scores (n, K) and y (n,), got {raw.shape} and {target.shape}"
+            )
+        if target.min() < 0 or target.max() >= raw.shape[1]:
+            raise ValueError(
+                f"y must hold class indices 0..{raw.shape[1] - 1}, got {target.min()}..{target.max()}"
+            )
     result = minimize_scalar(
-        lambda log_t: nll(raw, labels, float(np.exp(log_t))),
+        lambda log_t: nll(raw, target, float(np.exp(log_t))),
         bounds=_LOG_T_BOUNDS,
         method="bounded",
         options={"xatol": 1e-4},

@@ -14,7 +14,8 @@ module says so in three places:
 * :func:`als_assessable` — whether the findings can establish ALS at all (LMN signs in ≥ 2
   regions), used by the predictor to keep ALS below an even chance otherwise.
 
-All functions read the feature table (every group, coverage included) and are pure.
+All functions read the feature table (every group, coverage included) and are pure; those that
+take ``ev`` accept the :func:`evidence_table` already computed for the same rows.
 """
 
 from __future__ import annotations
@@ -192,9 +193,9 @@ def evidence_table(X: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def missing_evidence(X: pd.DataFrame, y: np.ndarray) -> np.ndarray:
+def missing_evidence(X: pd.DataFrame, y: np.ndarray, ev: pd.DataFrame | None = None) -> np.ndarray:
     """Per row, the :data:`SOFT_TARGETS` case of class ``y`` (class names) that applies, or ""."""
-    ev = evidence_table(X)
+    ev = evidence_table(X) if ev is None else ev
     y = np.asarray(y, dtype=object)
     case = np.full(len(X), "", dtype=object)
 
@@ -258,14 +259,14 @@ def expand_soft(
     return X_rep, cls.astype(int), np.asarray(weights, dtype=float)[rows] * targets[rows, cls]
 
 
-def als_assessable(X: pd.DataFrame) -> np.ndarray:
+def als_assessable(X: pd.DataFrame, ev: pd.DataFrame | None = None) -> np.ndarray:
     """True where the findings can establish ALS: LMN signs in ≥ 2 regions (Gold Coast, T3.1a).
 
     Also counted: LMN signs in one region with neurogenic change in another. A study with
     fewer than 2 regions examined can never qualify; adding normal muscles of a new region
     never makes it qualify (clinical/invariants.md MR3), adding LMN regions does (MR4).
     """
-    return evidence_table(X)["lmn_two_regions"].to_numpy()
+    return (evidence_table(X) if ev is None else ev)["lmn_two_regions"].to_numpy()
 
 
 def cap_unassessable_als(proba: np.ndarray, assessable: np.ndarray, als_index: int) -> np.ndarray:
@@ -289,9 +290,9 @@ def cap_unassessable_als(proba: np.ndarray, assessable: np.ndarray, als_index: i
     return p
 
 
-def limitations(X: pd.DataFrame) -> list[list[str]]:
+def limitations(X: pd.DataFrame, ev: pd.DataFrame | None = None) -> list[list[str]]:
     """Per study, sentences naming what the study cannot show because it was not examined."""
-    ev = evidence_table(X)
+    ev = evidence_table(X) if ev is None else ev
     out: list[list[str]] = []
     for row in ev.itertuples():
         notes: list[str] = []
@@ -335,14 +336,16 @@ def limitations(X: pd.DataFrame) -> list[list[str]]:
     return out
 
 
-def class_lacks_evidence(X: pd.DataFrame, classes: np.ndarray) -> np.ndarray:
+def class_lacks_evidence(
+    X: pd.DataFrame, classes: np.ndarray, ev: pd.DataFrame | None = None
+) -> np.ndarray:
     """True where the named class of each row is not supported by the evidence examined.
 
     A class lacks evidence when its :func:`missing_evidence` case applies, or — for ``normal``
     — when the needle study or the NCS was not done (a normal half-study is not a normal study).
     """
-    ev = evidence_table(X)
+    ev = evidence_table(X) if ev is None else ev
     classes = np.asarray(classes, dtype=object)
-    lacks = missing_evidence(X, classes) != ""
+    lacks = missing_evidence(X, classes, ev) != ""
     half = ~(ev["has_emg"].to_numpy() & ev["has_ncs"].to_numpy())
     return lacks | ((classes == "normal") & half)

@@ -266,6 +266,8 @@ def fit_ovr(
     ``y_*`` are class indices (the evidence-aware weighted rows of ``models.train``); head ``k``
     learns ``y == k``. Early stopping per head on the validation split.
     """
+    from models.train import fit_lightgbm
+
     names = list(X_train.columns)
     directions = monotone_directions(names)
     feature_owners = [owners(f) for f in names]
@@ -283,20 +285,17 @@ def fit_ovr(
         p["feature_contri"] = [
             0.0 if o is not None and cls not in o else 1.0 for o in feature_owners
         ]
-        train_set = lgb.Dataset(
-            X_train, label=(y_train == k).astype(float), weight=sample_weight, free_raw_data=False
-        )
-        valid_set = lgb.Dataset(
-            X_valid, label=(np.asarray(y_valid) == k).astype(float), reference=train_set
-        )
         heads.append(
-            lgb.train(
+            fit_lightgbm(
+                X_train,
+                (np.asarray(y_train) == k).astype(float),
+                X_valid,
+                (np.asarray(y_valid) == k).astype(float),
                 p,
-                train_set,
                 num_boost_round=num_boost_round,
-                valid_sets=[valid_set],
-                valid_names=["valid"],
-                callbacks=[lgb.early_stopping(early_stopping_rounds, verbose=False)],
+                early_stopping_rounds=early_stopping_rounds,
+                sample_weight=sample_weight,
+                progress=progress,
             )
         )
     return OvRBooster(heads)

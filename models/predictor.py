@@ -39,6 +39,7 @@ from models.evidence import (
     als_assessable,
     cap_unassessable_als,
     class_lacks_evidence,
+    evidence_table,
     limitations,
 )
 from models.explain import explain_raw, group_sums, study_contributions
@@ -330,7 +331,8 @@ class Predictor:
             contrib.sum(axis=2) + base
         )  # TreeSHAP is additive: the raw score, without a second pass
         classes = self.classes
-        proba, capped = self.probabilities_from_raw(raw, X)
+        ev = evidence_table(X)  # once per batch: the cap, the limitations and the flag
+        proba, capped = self.probabilities_from_raw(raw, X, ev)
         order = np.argsort(-proba, axis=1, kind="stable")
         top, second = order[:, 0], order[:, 1]
         rows = np.arange(len(X))
@@ -344,8 +346,8 @@ class Predictor:
         guideline = self._guideline_rows(X)
         mimic = self._als_sensory_mimic(X) & (np.asarray(classes)[top] == "als")
         low_margin = margin < self.low_confidence_margin
-        limits = limitations(X)
-        unsupported = class_lacks_evidence(X, np.asarray(classes)[top]) | capped
+        limits = limitations(X, ev)
+        unsupported = class_lacks_evidence(X, np.asarray(classes)[top], ev) | capped
         mimic_notes = mimics(X)
 
         out: list[StudyPrediction] = []
@@ -419,12 +421,13 @@ class Predictor:
         return out
 
     def probabilities_from_raw(
-        self, raw: np.ndarray, X: pd.DataFrame
+        self, raw: np.ndarray, X: pd.DataFrame, ev: pd.DataFrame | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """The product's probabilities from raw scores: calibration, prior, ALS evidence cap.
 
-        Returns the probabilities (n, K) and, per row, whether the ALS cap changed them (ALS
-        cannot be assessed from fewer than 2 regions, Gold Coast: never an even chance).
+        Returns the probabilities (n, K) and, per row, whether the ALS cap changed them (ALS is
+        not established without LMN signs in 2 regions, Gold Coast: never an even chance).
+        ``ev``: the rows' :func:`models.evidence.evidence_table`, when already computed.
         """
         proba = calibrated_proba(raw, self.temperature)
         target = self._target_prior()
@@ -434,7 +437,7 @@ class Predictor:
             )
             proba = shift_prior(proba, train, target)
         als = self.classes.index("als")
-        assessable = als_assessable(X)
+        assessable = als_assessable(X, ev)
         capped = ~assessable & (proba[:, als] > ALS_UNASSESSABLE_MAX_P)
         return cap_unassessable_als(proba, assessable, als), capped
 

@@ -286,7 +286,7 @@ def train_model(
     t_tr = soft_targets(X_tr_all, y_names)
     w = class_weights(y_tr, p.class_weight)
     X_tr, y_fit, w_fit = expand_soft(X_tr_all[feats].astype("float64"), t_tr, w)
-    if fit_booster is None and getattr(p, "model", "multiclass") == "ovr_monotone":
+    if fit_booster is None and p.model == "ovr_monotone":
         from models.ovr import fit_ovr
 
         fit_booster = fit_ovr
