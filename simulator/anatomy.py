@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from features.reference import load_muscles
 from features.vocab import MUSCLES, REGIONS
@@ -42,6 +43,8 @@ class Anatomy:
         Root membership (dominant roots; all roots) in :data:`ROOTS` order.
     recording_idx : ndarray of int
         Muscle index of each motor unit's recording muscle.
+    nerve : ndarray of int
+        Code of each muscle's peripheral nerve (equal codes = same nerve).
     """
 
     region: np.ndarray
@@ -55,6 +58,7 @@ class Anatomy:
     main_root: np.ndarray
     any_root: np.ndarray
     recording_idx: np.ndarray
+    nerve: np.ndarray
 
     @property
     def paraspinal(self) -> np.ndarray:
@@ -92,4 +96,5 @@ def build_anatomy() -> Anatomy:
         main_root=main_root,
         any_root=any_root | main_root,
         recording_idx=np.array([MUSCLES.index(RECORDING_MUSCLE[u]) for u in MOTOR_UNITS]),
+        nerve=pd.factorize(table["nerve"].fillna("").to_numpy())[0],
     )

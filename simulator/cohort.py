@@ -32,6 +32,7 @@ from features.bundle_io import file_frame
 from features.vocab import CLASSES, MUSCLES
 from simulator import comorbidity, diseases
 from simulator.anatomy import ROOTS, Anatomy, build_anatomy
+from simulator.examination import extend_needle_for_findings, visibly_abnormal
 from simulator.labs import lab_table, make_labs
 from simulator.latent import Latent
 from simulator.ncs import render_ncs
@@ -244,7 +245,9 @@ def _simulate_chunk(
     lab_ok = rng.random(n) >= lab["p_partial"]
     samp = extend_for_findings(samp, index_side, abnormal, lab_ok, rng)
     habits = draw_habits(referral, lab, params.reporting_habits, rng)
-    samp = apply_habits(samp, habits, index_side, ref.anatomy, rng)
+    seen = visibly_abnormal(lat)
+    samp = apply_habits(samp, habits, index_side, ref.anatomy, rng, abnormal=seen)
+    samp = extend_needle_for_findings(samp, lat, ref.anatomy, habits.one_limb, rng)
     lab = dict(lab, muap_mode=np.where(habits.grades_only, "grades", lab["muap_mode"]))
     samp = _ensure_nonempty(samp, index_side)
     keys = np.arange(n)

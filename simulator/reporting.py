@@ -55,6 +55,8 @@ _ARM_BY_REFERRAL = {
     "myopathy": 0.5,
 }
 _P_OMIT_NORMAL = 0.85
+#: a short list keeps an abnormal muscle before the normal ones with this probability [sim †]
+_P_SHORT_LIST_KEEPS_ABNORMAL = 0.8
 _P_KEEP_ONE_NORMAL = 0.5
 
 
@@ -100,8 +102,13 @@ def apply_habits(
     index_side: np.ndarray,
     anatomy: Anatomy,
     rng: np.random.Generator,
+    abnormal: np.ndarray | None = None,
 ) -> Sampling:
     """Restrict what each study reports (one limb, short muscle list, EMG only).
+
+    ``abnormal`` (n, muscle, side) marks muscles whose needle study shows a finding: a short
+    list keeps them first (a report lists the muscles that carry the conclusion) with
+    :data:`_P_SHORT_LIST_KEEPS_ABNORMAL`.
 
     EMG-only applies only to studies that still have a muscle after the other habits, so a
     study never loses all its rows here (:func:`simulator.cohort._ensure_nonempty` still
@@ -133,7 +140,13 @@ def apply_habits(
     sl = habits.short_list
     if sl.any():
         flat = muscles.reshape(n, -1)
-        score = np.where(flat, rng.random(flat.shape), np.inf)
+        score = rng.random(flat.shape)
+        if abnormal is not None:
+            first = abnormal.reshape(n, -1) & (
+                rng.random(flat.shape) < _P_SHORT_LIST_KEEPS_ABNORMAL
+            )
+            score = np.where(first, score - 1.0, score)
+        score = np.where(flat, score, np.inf)
         rank = np.argsort(np.argsort(score, axis=1), axis=1)
         k = rng.integers(2, 8, n)
         keep = rank < k[:, None]

@@ -239,3 +239,67 @@ def test_physiology_constants_change_the_findings() -> None:
         para = MUSCLES.index("lumbar_paraspinal")
         share.append(float((lat.fib[:, para] > 0).any(axis=1).mean()))
     assert share[1] > share[0] + 0.15
+
+
+# --- the examiner follows the findings (simulator.examination) ----------------------------
+
+
+def test_radiculopathy_needle_yield_matches_published_series(sim_cohort) -> None:
+    # CR7.4 / So 1999: 50-70 % of true radiculopathies show any EMG abnormality; Tong (T3.5
+    # yield, lumbar): about 46 % meet >= 2 abnormal muscles of one root once MUAP changes
+    # count. Before the examiner extended abnormal screens only ~25 % reached two muscles.
+    from features.build import build_features
+    from models.evidence import evidence_table
+
+    radic = sim_cohort.subset(
+        list(sim_cohort.studies.loc[sim_cohort.studies["diagnosis"] == "radiculopathy", "study_id"])
+    )
+    ev = evidence_table(build_features(radic))
+    ev = ev[ev["has_emg"]]
+    abnormal = ev["abnormal_limb_muscles"]
+    assert 0.50 <= (abnormal >= 1).mean() <= 0.80
+    assert 0.35 <= (abnormal >= 2).mean() <= 0.65
+
+
+def test_extension_adds_same_root_muscles_of_other_nerves() -> None:
+    from simulator.anatomy import build_anatomy
+    from simulator.examination import extend_needle_for_findings
+    from simulator.latent import Latent
+    from simulator.protocols import REFERRALS, Sampling
+
+    an = build_anatomy()
+    n, m = 400, len(MUSCLES)
+    ta = MUSCLES.index("tibialis_anterior")
+    muscles = np.zeros((n, m, 2), dtype=bool)
+    muscles[:, ta, 0] = True
+    zeros = np.zeros((n, m, 2), dtype=np.float32)
+    fields = dict.fromkeys(Latent.__dataclass_fields__, zeros)
+    fib = zeros.copy()
+    fib[:, ta, 0] = 2.0
+    lat = Latent(**{**fields, "fib": fib})
+    samp = Sampling(
+        np.full(n, REFERRALS.index("lumbar_radic")),
+        np.zeros((n, 5, 2), dtype=bool),
+        np.zeros((n, 5, 2), dtype=bool),
+        np.zeros((n, 5, 2), dtype=bool),
+        muscles,
+        np.zeros((n, 5, 2), dtype=bool),
+    )
+    out = extend_needle_for_findings(
+        samp, lat, an, np.zeros(n, dtype=bool), np.random.default_rng(0)
+    )
+    added = out.muscles & ~muscles
+    assert 0.6 <= added.any(axis=(1, 2)).mean() <= 0.9  # P_EXTEND_ROOT 0.75
+    assert not added[:, :, 1].any()  # the abnormal side only
+    cols = np.flatnonzero(added[:, :, 0].any(axis=0))
+    limb = cols[~an.axial[cols]]
+    assert limb.size > 0
+    assert (an.main_root[limb] & an.main_root[ta]).any(axis=1).all()  # share a root (L5)
+    assert (an.nerve[limb] != an.nerve[ta]).all()  # supplied by another nerve
+    assert an.lower[limb].all()
+    # a normal screen is never extended
+    quiet = Latent(**fields)
+    same = extend_needle_for_findings(
+        samp, quiet, an, np.zeros(n, dtype=bool), np.random.default_rng(0)
+    )
+    assert (same.muscles == muscles).all()
