@@ -245,6 +245,27 @@ def soft_targets(X: pd.DataFrame, y: np.ndarray) -> np.ndarray:
     return out
 
 
+#: a remaining-findings class needs at least this target to be a conclusion (else inconclusive)
+CONCLUSION_MIN_TARGET = 0.5
+
+
+def electrodiagnostic_reference(X: pd.DataFrame, y: np.ndarray) -> np.ndarray:
+    """Per row, the conclusion the study's findings allow (class name), or "" if none.
+
+    ``y`` is the true disease. A lab's reference label is the electromyographer's
+    conclusion, which can only rest on what was examined: a radiculopathy with a normal needle
+    study is reported as a normal study, an ALS examined in one region cannot be called
+    either way. The conclusion is the :func:`soft_targets` class with the unique largest
+    target of at least :data:`CONCLUSION_MIN_TARGET`; where no class has one the study is
+    inconclusive (""). Where the evidence is present this is ``y`` itself.
+    """
+    t = soft_targets(X, y)
+    top = t.max(axis=1)
+    unique = (t == top[:, None]).sum(axis=1) == 1
+    ok = unique & (top >= CONCLUSION_MIN_TARGET)
+    return np.where(ok, np.asarray(CLASSES, dtype=object)[t.argmax(axis=1)], "")
+
+
 def expand_soft(
     X: pd.DataFrame, targets: np.ndarray, weights: np.ndarray
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -272,19 +293,28 @@ def als_assessable(X: pd.DataFrame, ev: pd.DataFrame | None = None) -> np.ndarra
 def cap_unassessable_als(proba: np.ndarray, assessable: np.ndarray, als_index: int) -> np.ndarray:
     """Keep P(ALS) at most :data:`ALS_UNASSESSABLE_MAX_P` where the findings cannot establish it.
 
-    The excess is shared among the other classes in proportion to their probabilities (Bayes'
-    rule with ALS's likelihood scaled down), so their ranking is kept.
+    The excess goes to the other *diseases* in proportion to their probabilities (Bayes' rule
+    with ALS's likelihood scaled down among the abnormal classes), so their ranking is kept and
+    P(normal) is untouched: LMN signs too few to establish ALS are still abnormal findings, and
+    a cap that fed P(normal) would make a worse study look more normal (invariants MR7). If the
+    other diseases hold nothing, the excess goes to radiculopathy, the segmental alternative.
+    Columns are in :data:`features.vocab.CLASSES` order.
     """
     p = np.asarray(proba, dtype=float).copy()
     over = ~np.asarray(assessable) & (p[:, als_index] > ALS_UNASSESSABLE_MAX_P)
     if not over.any():
         return p
-    rest = 1.0 - p[over, als_index]
-    scale = (1.0 - ALS_UNASSESSABLE_MAX_P) / np.maximum(rest, 1e-12)
-    others = np.ones(p.shape[1], dtype=bool)
-    others[als_index] = False
     sub = p[over]
-    sub[:, others] *= scale[:, None]
+    excess = sub[:, als_index] - ALS_UNASSESSABLE_MAX_P
+    others = np.ones(p.shape[1], dtype=bool)
+    others[[als_index, _K["normal"]]] = False
+    mass = sub[:, others].sum(axis=1)
+    share = np.where(
+        (mass > 1e-9)[:, None],
+        sub[:, others] / np.maximum(mass, 1e-12)[:, None],
+        (np.flatnonzero(others) == _K["radiculopathy"])[None, :].astype(float),
+    )
+    sub[:, others] += excess[:, None] * share
     sub[:, als_index] = ALS_UNASSESSABLE_MAX_P
     p[over] = sub
     return p

@@ -4,13 +4,15 @@ LightGBM's multiclass objective takes one ``monotone_constraints`` vector for ev
 "slower conduction never pushes away from demyelinating" cannot be said for one class only.
 Here each class is its own binary head (its raw score is that head's log-odds), trained on the
 same evidence-aware, weighted rows as the multiclass model, with its own constraints
-(:func:`monotone_directions`, :func:`owner`): velocities, latencies, block and dispersion are
+(:func:`monotone_directions`, :func:`owners`): velocities, latencies, block and dispersion are
 used by the demyelinating head alone and the SNAPs by the axonal head alone, monotonically (so
 slowing raises P(demyelinating), and a lost SNAP raises P(axonal), lowering every other class in
 proportion); lower CMAPs and worse needle findings never raise the normal head and never lower a
-disease head; more LMN regions never lower ALS. The heads'
-raw scores are combined by a softmax and calibrated jointly by one temperature
-(:mod:`models.calibration`). Each head is explained by exact TreeSHAP, so the explanation stays
+disease head; more LMN regions never lower ALS. The normal head never uses the pattern
+features that tell diseases apart (:func:`normal_blind`). The heads' raw scores are calibrated
+jointly in the gated form of :mod:`models.calibration`: P(normal) from the normal head alone,
+the diseases sharing the rest by a tempered softmax, so no finding that leaves the normal
+head unchanged or lower can make a study more normal (MR7). Each head is explained by exact TreeSHAP, so the explanation stays
 additive in the class's raw score.
 
 :class:`OvRBooster` offers the slice of the ``lightgbm.Booster`` interface the product uses
@@ -146,11 +148,12 @@ _NEUROPATHY = ("axonal_pn", "demyelinating_pn")
 
 
 def demyelination_only(name: str) -> bool:
-    """Features that are evidence of demyelination and of nothing else (the demyelinating head
-    alone may use them): motor velocities, distal, F and sensory peak latencies, conduction
-    block outside entrapment sites, dispersion, and the EFNS/PNS nerve counts. With the other
-    heads blind to them, slowing, block or dispersion raise P(demyelinating) and lower every
-    other class in proportion — exactly (invariants MR1, MR6, MR10)."""
+    """Features that are evidence of demyelination and of nothing else: motor velocities,
+    distal, F and sensory peak latencies, conduction block outside entrapment sites,
+    dispersion, and the EFNS/PNS nerve counts. Of the disease heads only the demyelinating
+    head uses them (the normal head does too), so slowing, block or dispersion lower
+    P(normal) and raise P(demyelinating) at the expense of every other disease (invariants
+    MR1, MR6, MR10)."""
     if not name.startswith(("ncs_", "crit_")):
         return False
     return (
@@ -192,14 +195,60 @@ def sensory_loss_only(name: str) -> bool:
     )
 
 
+#: pattern features: which disease, not whether abnormal. A single worse finding can move them
+#: either way (halving the radial SNAP raises the sural/radial ratio; halving an arm SNAP can
+#: end a length-dependent pattern), so the normal head, which alone sets P(normal) under the
+#: gated calibration (models.calibration), never uses them (MR7: worse is never more normal)
+_NORMAL_BLIND_EXACT: tuple[str, ...] = (
+    "crit_srar_pct_lln",
+    "crit_length_dependent",
+    "crit_non_length_dependent_sensory",
+    "ncs_sensory_lower_upper_ratio",
+    "ncs_split_hand_ratio",
+    "ncs_median_ulnar_sensory_lat_diff_ms",
+    "crit_single_root_frac",
+    "crit_single_root_nerves_count",
+    "crit_cts_pattern",
+    "crit_focal_entrapment",
+    "emg_proximal_distal_myopathic_diff",
+)
+
+
+def normal_blind(name: str) -> bool:
+    """Features the normal head never uses (:data:`_NORMAL_BLIND_EXACT`, side ratios, CMAP
+    durations and the focal entrapment segments)."""
+    return (
+        name in _NORMAL_BLIND_EXACT
+        or name.endswith(("_amp_side_ratio", "_motor_dur_pct_uln"))
+        or "_elbow_" in name
+        or "_fibular_head_" in name
+    )
+
+
+def conduction_block(name: str) -> bool:
+    """Conduction block outside the entrapment sites (per-nerve ratios and the nerve count)."""
+    return (
+        name.startswith("ncs_")
+        and name.endswith("_cb_ratio")
+        and "elbow" not in name
+        and "fibular" not in name
+    ) or name == "crit_cb_nerve_count"
+
+
 def owners(name: str) -> tuple[str, ...] | None:
     """The classes whose heads alone use a feature (None: every head may use it).
 
-    Conduction slowing belongs to the demyelinating head; the SNAPs to the axonal head (a lost
-    SNAP raises it), the normal head and the ALS head (a lost SNAP lowers them).
+    Conduction slowing belongs to the demyelinating head (it raises it) and the normal head (it
+    lowers it); the SNAPs to the axonal head (a lost SNAP raises it), the normal head and the
+    ALS head (a lost SNAP lowers them).
     """
+    if conduction_block(name):
+        # block is the MMN-versus-ALS discriminator (T3.6): it also lowers the ALS head (MR6)
+        return ("demyelinating_pn", "normal", "als")
     if demyelination_only(name):
-        return ("demyelinating_pn",)
+        # the normal head too (slower is never more normal): under the gated calibration it
+        # alone sets P(normal), so it must see that a study with slowed conduction is abnormal
+        return ("demyelinating_pn", "normal")
     if name == "crit_srar":  # the raw ratio: its age-adjusted form crit_srar_pct_lln is used
         return ()
     if sensory_loss_only(name):
@@ -233,6 +282,10 @@ def _direction(name: str) -> dict[str, int]:
         d = {c: (+1 if c == "normal" else -1) for c in CLASSES}
     elif name in ("crit_lmn_region_count", "crit_lmn_region_frac"):
         d = {"als": +1, "normal": -1}
+    elif name in ("ncs_motor_low_amp_frac", "crit_paraspinal_active"):
+        d = {"normal": -1}  # more low CMAPs, paraspinal denervation: never more normal
+    elif name.endswith("_f_persist_pct"):
+        d = {"normal": +1}  # fewer F-waves (absent = 0 %): never more normal
     elif (name.startswith("emg_") and name.endswith(_EMG_WORSE_SUFFIXES)) or name in (
         "crit_active_denervation_muscle_count",
         "crit_abnormal_limb_muscle_count",
@@ -283,7 +336,10 @@ def fit_ovr(
         }
         # blind to the features another head owns (feature_contri 0: never split on)
         p["feature_contri"] = [
-            0.0 if o is not None and cls not in o else 1.0 for o in feature_owners
+            0.0
+            if (o is not None and cls not in o) or (cls == "normal" and normal_blind(f))
+            else 1.0
+            for f, o in zip(names, feature_owners, strict=True)
         ]
         heads.append(
             fit_lightgbm(

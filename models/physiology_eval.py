@@ -21,7 +21,7 @@ from sklearn.metrics import f1_score
 
 from features.build import build_features
 from features.vocab import CLASSES
-from models.calibration import calibrated_proba
+from models.calibration import Calibration
 from models.splits import make_splits
 from models.train import augmented_features, encode_labels, raw_scores, train_model
 
@@ -47,8 +47,8 @@ class PhysiologyScore:
         return self.macro_f1_in_range - self.macro_f1_heldout_physiology
 
 
-def _macro_f1(booster: Any, temperature: float, X: pd.DataFrame, y: pd.Series) -> float:
-    proba = calibrated_proba(raw_scores(booster, X), temperature)
+def _macro_f1(booster: Any, calibration: Calibration, X: pd.DataFrame, y: pd.Series) -> float:
+    proba = calibration.apply(raw_scores(booster, X))
     return float(
         f1_score(
             encode_labels(y), proba.argmax(axis=1), average="macro", labels=range(len(CLASSES))
@@ -110,9 +110,9 @@ def heldout_physiology(
         test_span=tuple(test_span),
         n_train=n_train,
         n_test=n_test,
-        macro_f1_in_range=round(_macro_f1(model.booster, model.temperature, X_in, y_in), 4),
+        macro_f1_in_range=round(_macro_f1(model.booster, model.calibration, X_in, y_in), 4),
         macro_f1_heldout_physiology=round(
-            _macro_f1(model.booster, model.temperature, X_out, y_out), 4
+            _macro_f1(model.booster, model.calibration, X_out, y_out), 4
         ),
     )
     logger.info(

@@ -33,7 +33,7 @@ from features.vocab import (
     PRIORS,
     check_option,
 )
-from models.calibration import calibrated_proba, shift_prior
+from models.calibration import Calibration, shift_prior
 from models.evidence import (
     ALS_UNASSESSABLE_MAX_P,
     als_assessable,
@@ -174,8 +174,14 @@ class Predictor:
 
     @property
     def temperature(self) -> float:
-        """Calibration temperature (1 when model.json has none)."""
+        """Calibration (softmax) temperature (1 when model.json has none)."""
         return float(self.meta.get("calibration", {}).get("temperature", 1.0))
+
+    @property
+    def calibration(self) -> Calibration:
+        """The calibration of ``model.json`` (plain softmax when it has none)."""
+        meta = self.meta.get("calibration")
+        return Calibration.from_meta(meta) if meta else Calibration(1.0)
 
     @property
     def low_confidence_margin(self) -> float:
@@ -429,7 +435,7 @@ class Predictor:
         not established without LMN signs in 2 regions, Gold Coast: never an even chance).
         ``ev``: the rows' :func:`models.evidence.evidence_table`, when already computed.
         """
-        proba = calibrated_proba(raw, self.temperature)
+        proba = self.calibration.apply(raw)
         target = self._target_prior()
         if target is not None:
             train = np.array(

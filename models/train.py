@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from features.bundle import Bundle
 from features.catalog import FEATURES
 from features.vocab import CLASSES
-from models.calibration import calibrated_proba, fit_temperature
+from models.calibration import Calibration, fit_calibration
 
 logger = logging.getLogger(__name__)
 
@@ -230,12 +230,17 @@ class TrainedModel:
     booster: lgb.Booster
     feature_names: list[str]
     excluded_groups: list[str]
-    temperature: float
+    calibration: Calibration
     low_confidence_margin: float
     train_prior: dict[str, float]
     logreg: Any
     metrics: dict[str, float] = field(default_factory=dict)
     ood_profile: Any = None
+
+    @property
+    def temperature(self) -> float:
+        """The softmax temperature of the calibration."""
+        return self.calibration.temperature
 
 
 def train_model(
@@ -301,8 +306,17 @@ def train_model(
         sample_weight=w_fit,
     )
     t_ca = soft_targets(X.loc[ca], y[ca].to_numpy(dtype=object))
-    temperature = fit_temperature(raw_scores(booster, X.loc[ca]), t_ca)
-    proba_va = calibrated_proba(raw_scores(booster, X.loc[va]), temperature)
+    # one-vs-rest heads: P(normal) from the normal head alone (models.calibration, MR7)
+    from models.ovr import OvRBooster
+
+    calibration = fit_calibration(
+        raw_scores(booster, X.loc[ca]),
+        t_ca,
+        gated=isinstance(booster, OvRBooster),
+        normal_index=CLASSES.index("normal"),
+    )
+    temperature = calibration.temperature
+    proba_va = calibration.apply(raw_scores(booster, X.loc[va]))
     margin = choose_margin(
         proba_va,
         codes[va].to_numpy(),
@@ -347,7 +361,7 @@ def train_model(
         booster=booster,
         feature_names=feats,
         excluded_groups=list(p.exclude_groups),
-        temperature=temperature,
+        calibration=calibration,
         low_confidence_margin=margin,
         train_prior={c: round(float(v), 6) for c, v in prior.items()},
         logreg=logreg,
@@ -376,7 +390,7 @@ def save_model_dir(
         "classes": list(CLASSES),
         "feature_names": model.feature_names,
         "excluded_groups": model.excluded_groups,
-        "calibration": {"method": "temperature", "temperature": model.temperature},
+        "calibration": model.calibration.to_meta(),
         "train_prior": model.train_prior,
         "low_confidence_margin": model.low_confidence_margin,
         "mlflow_run_id": mlflow_run_id,

@@ -25,7 +25,7 @@ from features.contract import load_bundle, valid_subset
 from features.vocab import CLASSES, GENERAL_LAB_PRIOR
 from models import tracking
 from models.baselines import load_logreg, logreg_proba
-from models.calibration import calibrated_proba, shift_prior
+from models.calibration import Calibration, shift_prior
 from models.evaluate import (
     age_band,
     classification_metrics,
@@ -34,7 +34,12 @@ from models.evaluate import (
     reliability_table,
     subgroup_metrics,
 )
-from models.evidence import als_assessable, cap_unassessable_als, missing_evidence
+from models.evidence import (
+    als_assessable,
+    cap_unassessable_als,
+    electrodiagnostic_reference,
+    missing_evidence,
+)
 from models.plots import (
     plot_confusion,
     plot_metric_bars,
@@ -71,14 +76,14 @@ class Scorer:
         self.meta = load_model_meta(model_dir)
         self.booster = load_booster(model_dir)
         self.logreg = load_logreg(model_dir / "baselines")
-        self.temperature = float(self.meta["calibration"]["temperature"])
+        self.calibration = Calibration.from_meta(self.meta["calibration"])
 
     def proba(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
         """``{"lightgbm": (n, 6), "logreg": (n, 6), "rules": (n, 6)}``."""
         X = X.reindex(columns=list(dict.fromkeys([*self.meta["feature_names"], *X.columns])))
         # the product's probabilities: calibration and the ALS evidence cap (models.evidence)
         lgbm = cap_unassessable_als(
-            calibrated_proba(raw_scores(self.booster, X), self.temperature),
+            self.calibration.apply(raw_scores(self.booster, X)),
             als_assessable(X),
             CLASSES.index("als"),
         )
@@ -227,6 +232,8 @@ def headline(metrics: dict) -> dict:
         *SPLITS,
         "test_evidence_present",
         "heldout_site_evidence_present",
+        "test_ed_reference",
+        "heldout_site_ed_reference",
         "robustness_half",
         "robustness_protocol_swap",
         "general_lab_prior",
@@ -299,6 +306,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                 m: {
                     **classification_metrics(labels[s][ok], probas[s][m][ok], n_bins=p.ece_bins),
                     "share_of_studies": share,
+                }
+                for m in MODELS
+            }
+    # scored against the conclusion the findings allow (models.evidence): what a lab's own
+    # labels would be; inconclusive studies (no class a clinician could name) are left out
+    for s in ("test", "heldout_site"):
+        if s in probas:
+            ids = split.index[split == s]
+            ref = electrodiagnostic_reference(X.loc[ids], y.loc[ids].to_numpy(dtype=object))
+            ok = ref != ""
+            metrics[f"{s}_ed_reference"] = {
+                m: {
+                    **classification_metrics(
+                        encode_labels(pd.Series(ref[ok])), probas[s][m][ok], n_bins=p.ece_bins
+                    ),
+                    "share_of_studies": round(float(ok.mean()), 4),
                 }
                 for m in MODELS
             }

@@ -66,3 +66,28 @@ def test_shift_prior_rejects_a_zero_training_share():
 
     with pytest.raises(ValueError, match="train_prior must be positive"):
         shift_prior(np.array([[1.0, 0.0]]), np.array([1.0, 0.0]), np.array([0.5, 0.5]))
+
+
+def test_gated_calibration_p_normal_depends_on_the_normal_head_alone():
+    from models.calibration import Calibration, fit_calibration
+
+    rng = np.random.default_rng(3)
+    raw = rng.normal(0.0, 2.0, (600, 6))
+    y = raw.argmax(axis=1)
+    cal = fit_calibration(raw, y, gated=True, normal_index=0)
+    assert cal.normal_gate is not None
+    assert cal.normal_gate[0] > 0
+    p = cal.apply(raw)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    # lowering a disease head never raises P(normal) (MR7); in the softmax form it does
+    lower = raw.copy()
+    lower[:, 3] -= 5.0
+    np.testing.assert_allclose(cal.apply(lower)[:, 0], p[:, 0])
+    plain = Calibration(cal.temperature)
+    assert (plain.apply(lower)[:, 0] > plain.apply(raw)[:, 0] + 1e-6).any()
+    # the disease ranking follows the disease heads
+    d = p[:, 1:].argmax(axis=1) + 1
+    np.testing.assert_array_equal(d, raw[:, 1:].argmax(axis=1) + 1)
+    assert Calibration.from_meta(cal.to_meta()) == cal
+    with pytest.raises(ValueError, match="calibration.method"):
+        Calibration.from_meta({"method": "isotonic"})

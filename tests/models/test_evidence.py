@@ -11,6 +11,7 @@ from models.evidence import (
     ALS_UNASSESSABLE_MAX_P,
     cap_unassessable_als,
     class_lacks_evidence,
+    electrodiagnostic_reference,
     expand_soft,
     limitations,
     soft_targets,
@@ -72,14 +73,21 @@ def test_weighted_duplication_keeps_each_study_total_weight():
     assert set(y[Xr.index == "s0"]) == set(np.flatnonzero(t[0]))
 
 
-def test_cap_keeps_unassessable_als_below_even_and_others_in_order():
+def test_cap_keeps_unassessable_als_below_even_and_other_diseases_in_order():
+    NORMAL = CLASSES.index("normal")
     p = np.array([[0.05, 0.80, 0.05, 0.02, 0.03, 0.05], [0.1, 0.8, 0.02, 0.02, 0.02, 0.04]])
     out = cap_unassessable_als(p, np.array([False, True]), ALS)
     assert out[0, ALS] == pytest.approx(ALS_UNASSESSABLE_MAX_P)
     np.testing.assert_allclose(out.sum(axis=1), 1.0)
-    others = [i for i in range(6) if i != ALS]
-    assert np.argsort(out[0, others]).tolist() == np.argsort(p[0, others]).tolist()
+    assert out[0, NORMAL] == p[0, NORMAL]  # the cap never makes a study more normal (MR7)
+    diseases = [i for i in range(6) if i not in (ALS, NORMAL)]
+    assert np.argsort(out[0, diseases]).tolist() == np.argsort(p[0, diseases]).tolist()
     np.testing.assert_array_equal(out[1], p[1])  # assessable: unchanged
+    # nothing on the other diseases: the excess goes to radiculopathy
+    q = np.zeros((1, 6))
+    q[0, ALS], q[0, NORMAL] = 0.9, 0.1
+    out = cap_unassessable_als(q, np.array([False]), ALS)
+    assert out[0, CLASSES.index("radiculopathy")] == pytest.approx(0.45)
 
 
 def test_limitations_name_what_is_missing():
@@ -101,3 +109,16 @@ def test_a_normal_half_study_lacks_evidence_a_full_one_does_not():
     X = rows(cov_muscles_count=[0.0, 8.0])
     lacks = class_lacks_evidence(X, np.array(["normal", "normal"], dtype=object))
     assert lacks.tolist() == [True, False]
+
+
+def test_electrodiagnostic_reference_is_what_the_findings_allow():
+    # ALS with LMN signs in 3 regions; ALS seen in one region (inconclusive: ALS or root);
+    # myopathy without a myopathic muscle (a normal study); myopathy with one (myopathy)
+    X = rows(
+        crit_lmn_region_count=[3.0, 1.0, 0.0, 0.0],
+        crit_neurogenic_muscle_frac=[0.8, 0.8, 0.0, 0.0],
+        crit_myopathic_muscle_frac=[0.0, 0.0, 0.0, 0.5],
+    )
+    y = np.array(["als", "als", "myopathy", "myopathy"], dtype=object)
+    ref = electrodiagnostic_reference(X, y)
+    assert list(ref) == ["als", "", "normal", "myopathy"]

@@ -35,6 +35,8 @@ def test_directions_follow_physiology():
         [CV, SNAP, "ncs_median_motor_lat_pct_uln", "age_years", "ncs_median_motor_amp_pct_lln"]
     )
     assert d["demyelinating_pn"][:3] == [-1, 0, +1]  # slower / longer never away from demyel.
+    assert d["normal"][0] == +1  # ... and never more normal
+    assert d["normal"][2] == -1
     assert d["axonal_pn"][:3] == [0, -1, 0]  # the SNAPs are the axonal and normal heads' ...
     assert d["normal"][1] == +1
     assert d["als"][:3] == [0, +1, 0]  # ... and the ALS head's (a lost SNAP lowers it)
@@ -45,7 +47,7 @@ def test_directions_follow_physiology():
 
 
 @pytest.mark.parametrize(
-    ("feature", "heads"), [(CV, {"demyelinating_pn"}), (SNAP, {"axonal_pn", "normal", "als"})]
+    ("feature", "heads"), [(CV, {"demyelinating_pn", "normal"}), (SNAP, {"axonal_pn", "normal", "als"})]
 )
 def test_an_owned_finding_is_used_by_its_heads_alone(ovr, feature, heads):
     booster, _ = ovr
@@ -94,6 +96,15 @@ def test_an_ovr_model_is_saved_loaded_and_explained_like_a_multiclass_one(tmp_pa
     p = TrainParams(model="ovr_monotone", num_boost_round=20, early_stopping_rounds=5, num_leaves=7)
     model = train_model(X, y, split, p)
     assert isinstance(model.booster, OvRBooster)
+    assert model.calibration.normal_gate is not None  # P(normal) from the normal head alone
+    # the normal head never splits on a pattern feature (models.ovr.normal_blind)
+    from models.ovr import normal_blind
+
+    names = model.booster.feature_name()
+    used = model.booster.heads[NORMAL].feature_importance("split")
+    blind = [f for f, u in zip(names, used, strict=True) if normal_blind(f) and u > 0]
+    assert blind == []
+    assert any(normal_blind(f) for f in names)
     out = save_model_dir(model, tmp_path / "model", mlflow_run_id=None, git_commit=None)
     predictor = Predictor.from_dir(out)
     preds = predictor.predict_bundle(bundle.subset(bundle.study_ids[:5]))
