@@ -4,16 +4,23 @@ LightGBM's multiclass objective takes one ``monotone_constraints`` vector for ev
 "slower conduction never pushes away from demyelinating" cannot be said for one class only.
 Here each class is its own binary head (its raw score is that head's log-odds), trained on the
 same evidence-aware, weighted rows as the multiclass model, with its own constraints
-(:func:`monotone_directions`, :func:`owners`): velocities, latencies, block and dispersion are
-used by the demyelinating head alone and the SNAPs by the axonal head alone, monotonically (so
-slowing raises P(demyelinating), and a lost SNAP raises P(axonal), lowering every other class in
-proportion); lower CMAPs and worse needle findings never raise the normal head and never lower a
-disease head; more LMN regions never lower ALS. The normal head never uses the pattern
-features that tell diseases apart (:func:`normal_blind`). The heads' raw scores are calibrated
-jointly in the gated form of :mod:`models.calibration`: P(normal) from the normal head alone,
-the diseases sharing the rest by a tempered softmax, so no finding that leaves the normal
-head unchanged or lower can make a study more normal (MR7). Each head is explained by exact TreeSHAP, so the explanation stays
-additive in the class's raw score.
+(:func:`monotone_directions`, :func:`owners`):
+
+* velocities, latencies, block and dispersion are read, of the disease heads, by the
+  demyelinating head alone (slowing raises it), and by the normal head (slowing lowers it);
+  conduction block also lowers the ALS head;
+* the SNAPs are read by the axonal head (a lost SNAP raises it) and by the normal, ALS,
+  radiculopathy and myopathy heads (a lost SNAP lowers them: those processes spare the
+  SNAPs); contrasts of two SNAPs (side and leg/arm ratios) by none;
+* lower CMAPs never raise the normal head and never lower a disease head; worse needle
+  findings never raise the normal head; more LMN regions never lower ALS;
+* the normal head never reads the pattern features that tell diseases apart
+  (:func:`normal_blind`).
+
+The heads' raw scores are calibrated jointly in the gated form of :mod:`models.calibration`:
+P(normal) from the normal head alone, the diseases sharing the rest by a tempered softmax, so
+no worse finding can make a study more normal (MR7). Each head is explained by exact TreeSHAP,
+so the explanation stays additive in the class's raw score.
 
 :class:`OvRBooster` offers the slice of the ``lightgbm.Booster`` interface the product uses
 (``predict`` with ``raw_score`` / ``pred_contrib``, ``feature_name``, ``num_feature``,
@@ -235,6 +242,21 @@ def conduction_block(name: str) -> bool:
     ) or name == "crit_cb_nerve_count"
 
 
+#: the heads that read the SNAPs: a lost SNAP raises the axonal head and lowers the others. A
+#: root lesion spares the SNAPs (pre-ganglionic, T3.5), so do myopathy and motor neuron disease
+#: (T3.1c; Kennedy disease and neuronopathies are the sensory mimics, T3.6): a lost SNAP never
+#: raises radiculopathy, myopathy, ALS or normal, and never lowers the neuropathy mass (MR2a)
+_SNAP_HEADS: tuple[str, ...] = ("axonal_pn", "normal", "als", "radiculopathy", "myopathy")
+
+
+def snap_contrast(name: str) -> bool:
+    """SNAP side ratios and the leg/arm SNAP ratio: contrasts of two SNAPs, so losing one SNAP
+    moves them either way (an absent sural beside a present one reads as "asymmetric", not as
+    a neuropathy). No head reads them; the SNAP amplitudes themselves and SRAR carry the
+    sensory evidence (MR2a)."""
+    return name.endswith("_sensory_amp_side_ratio") or name == "ncs_sensory_lower_upper_ratio"
+
+
 def owners(name: str) -> tuple[str, ...] | None:
     """The classes whose heads alone use a feature (None: every head may use it).
 
@@ -251,8 +273,10 @@ def owners(name: str) -> tuple[str, ...] | None:
         return ("demyelinating_pn", "normal")
     if name == "crit_srar":  # the raw ratio: its age-adjusted form crit_srar_pct_lln is used
         return ()
+    if snap_contrast(name):
+        return ()
     if sensory_loss_only(name):
-        return ("axonal_pn", "normal", "als")
+        return _SNAP_HEADS
     return None
 
 
@@ -265,15 +289,17 @@ def _direction(name: str) -> dict[str, int]:
 
     * features with :func:`owners`: monotone in those heads (worse raises a disease head and
       lowers the normal head);
-    * a lower CMAP and every worse needle finding never raise the normal head and never lower a
-      disease head (MR7: worse is never more normal);
+    * a lower CMAP never raises the normal head and never lowers a disease head, and every worse
+      needle finding never raises the normal head (MR7: worse is never more normal);
     * more LMN regions never lower ALS.
     """
     heads = owners(name)
     if heads is not None:
         worse = -1 if name.endswith(("_cv_pct_lln", "_cb_ratio", "_pct_lln")) else +1
-        # worse raises a disease head; it lowers the normal head and, for sensory loss, the ALS
-        # head (abnormal sensory responses argue against ALS: Kennedy disease, T3.1c, T3.6)
+        # worse raises a disease head and lowers the normal head; sensory loss raises only the
+        # axonal head (the SNAPs are spared in root lesions, myopathy and ALS: _SNAP_HEADS)
+        if heads == _SNAP_HEADS:
+            return {c: (worse if c == "axonal_pn" else -worse) for c in heads}
         return {c: (-worse if c in ("normal", "als") else worse) for c in heads}
     d: dict[str, int] = {}
     if name.endswith("_motor_amp_pct_lln") or (
@@ -292,7 +318,11 @@ def _direction(name: str) -> dict[str, int]:
         "crit_neurogenic_muscle_frac",
         "crit_myopathic_muscle_frac",
     ):
-        d = {c: (-1 if c == "normal" else +1) for c in CLASSES}
+        # the normal head only: a share of abnormal muscles also falls when normal muscles are
+        # added elsewhere, which argues for a focal process (a root) against a diffuse one
+        # (ALS), so the disease heads read these freely (MR3, MR5); under the gated
+        # calibration the normal head alone makes MR7 hold
+        d = {"normal": -1}
     return d
 
 

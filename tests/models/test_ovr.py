@@ -40,14 +40,15 @@ def test_directions_follow_physiology():
     assert d["axonal_pn"][:3] == [0, -1, 0]  # the SNAPs are the axonal and normal heads' ...
     assert d["normal"][1] == +1
     assert d["als"][:3] == [0, +1, 0]  # ... and the ALS head's (a lost SNAP lowers it)
-    assert d["radiculopathy"][:3] == [0, 0, 0]  # the others never see them
+    assert d["radiculopathy"][:3] == [0, +1, 0]  # a lost SNAP never raises a root lesion
+    assert d["myopathy"][1] == +1
     assert d["normal"][4] == +1  # a lower CMAP never raises normal ...
     assert all(d[c][4] == -1 for c in CLASSES if c != "normal")  # ... nor lowers a disease
     assert all(v[3] == 0 for v in d.values())  # age is free
 
 
 @pytest.mark.parametrize(
-    ("feature", "heads"), [(CV, {"demyelinating_pn", "normal"}), (SNAP, {"axonal_pn", "normal", "als"})]
+    ("feature", "heads"), [(CV, {"demyelinating_pn", "normal"}), (SNAP, {"axonal_pn", "normal", "als", "radiculopathy", "myopathy"})]
 )
 def test_an_owned_finding_is_used_by_its_heads_alone(ovr, feature, heads):
     booster, _ = ovr
