@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from app.findings import emg_flags, ncs_flags
-from features.bundle import Bundle
+from bundle.tables import Bundle
 from models.prediction import StudyPrediction
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ def build_dataset(
     predictions: dict[str, StudyPrediction] = {}
     valid = [s for s in bundle.study_ids if s not in invalid_ids]
     if predictor is not None and valid:
-        subset = bundle if len(valid) == len(bundle.study_ids) else bundle.subset(valid)
+        subset = bundle if len(valid) == len(bundle.studies) else bundle.subset(valid)
         predictions = {p.study_id: p for p in predictor.predict_bundle(subset, top_k=top_k)}
     log.info(
         "dataset %s: %d studies, %d predicted, %d with errors",

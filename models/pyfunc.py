@@ -122,7 +122,8 @@ class EmgdxModel(mlflow.pyfunc.PythonModel):
         one study dict; returns a DataFrame. (No type hints on purpose: MLflow 3 would turn
         them into its own, stricter input validation.)
         """
-        from features.contract import load_study_json, valid_subset
+        from bundle.json_form import load_study_json
+        from bundle.load import valid_subset
 
         docs = _documents(model_input)
         bundle, report = load_study_json(docs, source="pyfunc input")

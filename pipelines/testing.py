@@ -12,8 +12,8 @@ from typing import Any
 
 import yaml
 
+from bundle.writers import write_bundle
 from features.build import build_features
-from features.bundle_io import write_bundle
 from simulator.cohort import simulate_cohort
 
 

@@ -1,4 +1,4 @@
-"""Orchestration: simulate a labelled cohort as a :class:`~features.bundle.Bundle`.
+"""Orchestration: simulate a labelled cohort as a :class:`~bundle.tables.Bundle`.
 
 Order of generation per chunk of studies (each chunk has its own child seed of
 ``np.random.SeedSequence(seed)``, so the output is identical for a seed and a chunk size):
@@ -27,8 +27,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from features.bundle import NCS_COLUMNS, STUDY_COLUMNS, TABLES, Bundle
-from features.bundle_io import file_frame
+from bundle.tables import NCS_COLUMNS, STUDY_COLUMNS, TABLES, Bundle
+from bundle.writers import file_frame
 from features.vocab import CLASSES, MUSCLES
 from simulator import comorbidity, diseases
 from simulator.anatomy import ROOTS, Anatomy, build_anatomy
@@ -405,7 +405,7 @@ def simulate_to_dir(
     """Simulate chunk by chunk and append to ``studies``/``ncs``/``emg`` files in ``out``.
 
     Memory stays bounded by one chunk, so very large cohorts can be written. The files are the
-    same as :func:`features.bundle_io.write_bundle` of :func:`simulate_cohort`'s bundle, plus
+    same as :func:`bundle.writers.write_bundle` of :func:`simulate_cohort`'s bundle, plus
     the physiology side table ``physiology.parquet`` (always Parquet; the bundle readers only
     look for ``studies``/``ncs``/``emg`` and ignore it).
     """

@@ -46,7 +46,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small simulated bundle folder (CSV), listed on the start page."""
-    from features.bundle_io import write_bundle
+    from bundle.writers import write_bundle
     from simulator.cohort import simulate_cohort
 
     return write_bundle(simulate_cohort(12, 7), tmp_path_factory.mktemp("app-bundle") / "bundle")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from features.contract import study_to_json
+from bundle.json_form import study_to_json
 from features.vocab import CLASSES
 from models.predictor import Predictor
 
