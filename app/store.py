@@ -141,8 +141,10 @@ def build_dataset(
     """
     from features.limits import muap_limits, ncs_limits
 
-    nflags = ncs_flags(bundle.ncs, ncs_limits(bundle.ncs, bundle.studies))
-    eflags = emg_flags(bundle.emg, muap_limits(bundle.emg, bundle.studies))
+    # an invalid bundle may repeat a study_id or leave one empty: limits need one row a study
+    studies = bundle.studies.dropna(subset=["study_id"]).drop_duplicates("study_id")
+    nflags = ncs_flags(bundle.ncs, ncs_limits(bundle.ncs, studies))
+    eflags = emg_flags(bundle.emg, muap_limits(bundle.emg, studies))
     predictions: dict[str, StudyPrediction] = {}
     valid = [s for s in bundle.study_ids if s not in invalid_ids]
     if predictor is not None and valid:

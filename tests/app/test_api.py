@@ -89,8 +89,9 @@ def test_predict_bad_json_and_wrong_shape(client: Any) -> None:
     assert r.status_code == 422
     (err,) = r.json()["errors"]
     assert err["kind"] == "unreadable_file"
-    assert "valid JSON (Expecting property name enclosed in double quotes at line 1, column 18)" in (
-        err["expected"]
+    assert (
+        "valid JSON (Expecting property name enclosed in double quotes at line 1, column 18)"
+        in (err["expected"])
     )
     r = client.post("/api/predict", json="just a string")
     assert r.status_code == 422

@@ -17,20 +17,6 @@ import pytest
 from tests.bundle import corrupt
 
 
-@pytest.fixture(scope="module")
-def big_client(tiny_model_dir: Path, bundle_dir: Path) -> Any:
-    """An app with the default request limits (20 MB body, 64 MiB expanded, 200 studies)."""
-    from fastapi.testclient import TestClient
-
-    from app.main import create_app
-    from app.settings import Settings
-
-    settings = Settings(model=str(tiny_model_dir), bundle=bundle_dir, top_k=3)
-    with TestClient(create_app(settings)) as c:
-        assert c.app.state.emgdx.bundle_ready.wait(120)
-        yield c
-
-
 def _post_zip(client: Any, data: bytes, name: str = "bundle.zip") -> Any:
     return client.post("/upload", files=[("files", (name, data, "application/zip"))])
 

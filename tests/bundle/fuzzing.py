@@ -64,12 +64,8 @@ class _Capture(logging.Handler):
 
 def base_files(n_studies: int = 4, seed: int = 7) -> dict[str, bytes]:
     """A small valid simulated bundle as CSV bytes (the corruptions start from it)."""
+    from bundle.writers import write_bundle
     from simulator.cohort import simulate_cohort
-
-    try:
-        from bundle.writers import write_bundle
-    except ImportError:  # the loader before the bundle package existed
-        from features.bundle_io import write_bundle  # type: ignore[no-redef]
 
     bundle = simulate_cohort(n_studies, seed)
     with tempfile.TemporaryDirectory() as tmp:
@@ -79,11 +75,9 @@ def base_files(n_studies: int = 4, seed: int = 7) -> dict[str, bytes]:
 
 def base_document(files: dict[str, bytes]) -> dict[str, Any]:
     """The first study of ``files`` in the contract's JSON form."""
-    try:
-        from bundle.json_form import study_to_json
-        from bundle.load import load_bundle
-    except ImportError:
-        from features.contract import load_bundle, study_to_json  # type: ignore[no-redef]
+    from bundle.json_form import study_to_json
+    from bundle.load import load_bundle
+
     with tempfile.TemporaryDirectory() as tmp:
         for k, v in files.items():
             (Path(tmp) / k).write_bytes(v)
@@ -93,10 +87,7 @@ def base_document(files: dict[str, bytes]) -> dict[str, Any]:
 
 def default_loader() -> Callable[[Path], tuple[Any, Any, list[str]]]:
     """``path -> (bundle, report, predicted ids)`` with the current library."""
-    try:
-        from bundle.load import load_bundle, valid_subset
-    except ImportError:
-        from features.contract import load_bundle, valid_subset  # type: ignore[no-redef]
+    from bundle.load import load_bundle, valid_subset
 
     def run(path: Path) -> tuple[Any, Any, list[str]]:
         b, r = load_bundle(path)
