@@ -15,7 +15,8 @@ from pathlib import Path
 from bundle.json_form import load_study_json, parse_json
 from bundle.limits import DEFAULT_LIMITS, ReadLimits
 from bundle.problems import FILE_LEVEL_KINDS, ID_PATTERN, Problem, ValidationReport
-from bundle.readers import BundleReadError, read_tables
+from bundle.readers import BundleReadError
+from bundle.sources import read_tables
 from bundle.spec import TABLE_NAMES
 from bundle.tables import Bundle
 from bundle.validate import empty_table_of, validate_tables

@@ -6,7 +6,7 @@ row of every problem. A file that cannot be read at all raises :class:`BundleRea
 the line and what was expected, in our own words: a parser's message (which may quote a row of
 patient values) is never passed on. Wrong encodings (UTF-16, Windows-1252) and wrong delimiters
 (``;``, tab, ``|``) are recognised and said, never guessed around. Zip archives are read by
-:mod:`bundle.zipped`. Nothing here interprets, fills or drops a value, and the user's files are
+:mod:`bundle.zipped`; :func:`bundle.sources.read_tables` picks the reader for a path. Nothing here interprets, fills or drops a value, and the user's files are
 only ever opened for reading.
 """
 
@@ -19,9 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from bundle.limits import DEFAULT_LIMITS, ReadLimits
-from bundle.tables import TABLES
 
 #: file suffixes a table may have, in order of preference
 TABLE_SUFFIXES: tuple[str, ...] = (".csv", ".parquet")
@@ -237,51 +234,3 @@ def pick_tables(candidates: dict[str, list[str]], where: str) -> dict[str, str]:
         if files:
             chosen[name] = files[0]
     return chosen
-
-
-def _read_folder(folder: Path) -> dict[str, RawTable]:
-    candidates = {
-        name: [f"{name}{sfx}" for sfx in TABLE_SUFFIXES if (folder / f"{name}{sfx}").is_file()]
-        for name in TABLES
-    }
-    chosen = pick_tables(candidates, str(folder))
-    return {
-        name: RawTable.from_frame(name, file, read_file(folder / file, file, Path(file).suffix))
-        for name, file in chosen.items()
-    }
-
-
-def read_tables(path: str | Path, limits: ReadLimits = DEFAULT_LIMITS) -> dict[str, RawTable]:
-    """Read the raw tables of a bundle folder or ``.zip`` (tables missing from it are absent).
-
-    Parameters
-    ----------
-    path : str or Path
-        A folder holding ``studies``, ``ncs`` and ``emg`` as ``NAME.csv`` or ``NAME.parquet``,
-        or a ``.zip`` of such files (possibly inside one sub-folder).
-    limits : ReadLimits
-        Size limits (zip expansion).
-
-    Returns
-    -------
-    dict of str to RawTable
-        Table name -> raw table. A table whose file is absent is simply not in the dict.
-
-    Raises
-    ------
-    BundleReadError
-        If the path does not exist, is not a folder or zip, a table is given twice, or a file
-        cannot be parsed at all.
-    """
-    p = Path(path)
-    if not p.exists():
-        raise BundleReadError(str(p), "does not exist")
-    if p.is_dir():
-        return _read_folder(p)
-    if p.suffix.lower() == ".zip":
-        from bundle.zipped import read_zip
-
-        return read_zip(p, limits)
-    raise BundleReadError(
-        p.name, "is not a bundle: expected a folder, a .zip of one, or a .json study document"
-    )

@@ -63,7 +63,10 @@ def arrow_schema(table: str) -> pa.Schema:
     from bundle.spec import columns_of
 
     return pa.schema(
-        [(c.name, pa.float64() if c.is_numeric else pa.string()) for c in columns_of(table).values()]
+        [
+            (c.name, pa.float64() if c.is_numeric else pa.string())
+            for c in columns_of(table).values()
+        ]
     )
 
 

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from bundle.load import load_bundle
-from bundle.readers import BundleReadError, read_tables
+from bundle.readers import BundleReadError
+from bundle.sources import read_tables
 from bundle.tables import Bundle
 from bundle.writers import write_bundle
 
