@@ -37,6 +37,13 @@ def is_missing(x: Any) -> bool:
 def map_cells(s: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
     """Apply ``fn`` to each distinct non-missing cell once, then broadcast; missing -> NaN."""
     values = s.to_numpy(dtype=object)
+    if values.dtype == object and len(values):
+        # True == 1 and False == 0 to a hash table: booleans are mapped on their own
+        flags = np.fromiter((isinstance(v, bool | np.bool_) for v in values), bool, len(values))
+        if flags.any() and not flags.all():
+            out = map_cells(pd.Series(np.where(flags, None, values), index=s.index), fn)
+            out[flags] = [fn(v) for v in values[flags]]
+            return out
     try:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
     except TypeError:  # an unhashable cell (a JSON array or object): map every cell

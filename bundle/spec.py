@@ -150,7 +150,7 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ),  # noqa: E501
     _number("ncs", "duration_ms", "duration in ms, ≥ 0", "ms", impossible=500),
     _number("ncs", "distance_mm", "distance in mm, ≥ 0", "mm", impossible=3000),
-    _number("ncs", "velocity_m_s", "conduction velocity in m/s, ≥ 0", "m/s", impossible=1000),
+    _number("ncs", "velocity_m_s", "conduction velocity in m/s, ≥ 0", "m/s"),  # > 120: rules.py
     _number("ncs", "persistence_pct", "F-wave persistence in %, 0–100", "%", 0, 100),
     # --- emg ---
     ColumnSpec("emg", "study_id", "id", _ID_TEXT, required=True),
