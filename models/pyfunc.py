@@ -139,8 +139,8 @@ class EmgdxModel(mlflow.pyfunc.PythonModel):
             {"study_id": sid, "error": "; ".join(errors.get(sid, ["invalid study"]))}
             for sid in sorted(report.invalid_study_ids)
         ]
-        if report.errors and not report.invalid_study_ids and not preds:
-            rejected.append({"study_id": None, "error": "; ".join(map(str, report.errors))})
+        # an error in no study (a study without study_id, an unreadable document): its own row
+        rejected += [{"study_id": None, "error": str(p)} for p in report.errors if p.study_id is None]
         if rejected:
             flat = pd.concat([flat, pd.DataFrame(rejected)], ignore_index=True)
         return flat
