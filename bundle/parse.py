@@ -34,26 +34,38 @@ def is_missing(x: Any) -> bool:
     return isinstance(x, str) and not x.strip()
 
 
-def map_cells(s: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
-    """Apply ``fn`` to each distinct non-missing cell once, then broadcast; missing -> NaN."""
+def _map(s: pd.Series, fn: Callable[[Any], Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(``fn`` of each cell, mask of cells ``fn`` refused as :data:`BAD`); missing -> NaN.
+
+    ``fn`` runs once per distinct non-missing value; the refused mask is computed on the
+    distinct values too, so a column of millions of rows costs a factorisation.
+    """
     values = s.to_numpy(dtype=object)
-    if values.dtype == object and len(values):
+    kind = pd.api.types.infer_dtype(values, skipna=True) if len(values) else "empty"
+    if kind not in ("string", "empty", "floating", "integer", "bytes"):
         # True == 1 and False == 0 to a hash table: booleans are mapped on their own
         flags = np.fromiter((isinstance(v, bool | np.bool_) for v in values), bool, len(values))
         if flags.any() and not flags.all():
-            out = map_cells(pd.Series(np.where(flags, None, values), index=s.index), fn)
+            out, bad = _map(pd.Series(np.where(flags, None, values), index=s.index), fn)
             out[flags] = [fn(v) for v in values[flags]]
-            return out
+            bad[flags] = [v is BAD for v in out[flags]]
+            return out, bad
     try:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
     except TypeError:  # an unhashable cell (a JSON array or object): map every cell
-        return pd.Series(
-            [np.nan if is_missing(v) else fn(v) for v in values], index=s.index, dtype=object
-        )
+        out = np.empty(len(values), dtype=object)
+        out[:] = [np.nan if is_missing(v) else fn(v) for v in values]
+        return out, np.fromiter((v is BAD for v in out), bool, len(out))
     mapped = np.empty(len(uniques) + 1, dtype=object)
     mapped[:-1] = [np.nan if is_missing(u) else fn(u) for u in uniques]
     mapped[-1] = np.nan
-    return pd.Series(mapped[codes], index=s.index, dtype=object)
+    refused = np.fromiter((v is BAD for v in mapped), bool, len(mapped))
+    return mapped[codes], refused[codes]
+
+
+def map_cells(s: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
+    """Apply ``fn`` to each distinct non-missing cell once, then broadcast; missing -> NaN."""
+    return pd.Series(_map(s, fn)[0], index=s.index, dtype=object)
 
 
 def cell_text(x: Any) -> Any:
@@ -82,9 +94,8 @@ def _text_cell(x: Any) -> Any:
 
 def parse_text(raw: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     """Text column: (trimmed text with NaN for empty, missing mask, refused mask)."""
-    out = map_cells(raw, _text_cell)
-    bad = np.fromiter((v is BAD for v in out), dtype=bool, count=len(out))
-    out = out.where(~bad, np.nan)
+    values, bad = _map(raw, _text_cell)
+    out = pd.Series(values, index=raw.index, dtype=object).where(~bad, np.nan)
     missing = pd.isna(out.to_numpy()) & ~bad
     return out, missing, bad
 
@@ -135,9 +146,8 @@ def parse_numbers(raw: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
                 given = raw.notna().to_numpy()
                 bad = np.isinf(values) | (np.isnan(values) & given)  # "nan", "inf" as text
                 return fast.where(~bad, np.nan), ~given, bad
-        parsed = map_cells(raw, _number_cell)
-        bad = np.fromiter((v is BAD for v in parsed), dtype=bool, count=len(parsed))
-        num = pd.Series(np.where(bad, np.nan, parsed.to_numpy()), index=raw.index).astype("float64")
+        parsed, bad = _map(raw, _number_cell)
+        num = pd.Series(np.where(bad, np.nan, parsed), index=raw.index).astype("float64")
         return num, np.isnan(num.to_numpy()) & ~bad, bad
     # datetimes, timedeltas, categories, intervals...: nothing here is a number
     missing = raw.isna().to_numpy()
@@ -205,7 +215,6 @@ def parse_boolean(raw: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
             return float(x)
         return BAD
 
-    parsed = map_cells(raw, cell)
-    bad = np.fromiter((v is BAD for v in parsed), dtype=bool, count=len(parsed))
-    out = pd.Series(np.where(bad, np.nan, parsed.to_numpy()), index=raw.index).astype("float64")
+    parsed, bad = _map(raw, cell)
+    out = pd.Series(np.where(bad, np.nan, parsed), index=raw.index).astype("float64")
     return out, np.isnan(out.to_numpy()) & ~bad, bad
