@@ -181,9 +181,6 @@ def read_csv(data: bytes, file: str) -> pd.DataFrame:
         )
     except Exception:  # noqa: BLE001 - any parser failure: locate it ourselves
         raise _locate_csv_error(text, file) from None
-    located = _locate_csv_error(text, file)
-    if located.line is not None:  # Arrow accepted what the strict reader refuses
-        raise located
     return frame
 
 
