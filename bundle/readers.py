@@ -119,7 +119,9 @@ def decode_text(data: bytes, file: str) -> str:
 
 def _check_header(text: str, file: str) -> None:
     """Refuse an empty file and a header split by another delimiter than the comma."""
-    header = text.lstrip("\r\n").split("\n", 1)[0].rstrip("\r")
+    start = len(text) - len(text.lstrip("\r\n")) if text[:1] in ("\r", "\n") else 0
+    end = text.find("\n", start)
+    header = text[start : end if end >= 0 else len(text)].rstrip("\r")
     if not header.strip():
         raise BundleReadError(file, f"is empty; expected {_CSV_EXPECTED}", line=1)
     if "," in header:
