@@ -8,7 +8,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DVC_NO_ANALYTICS := 1
 export MLFLOW_TRACKING_URI ?= sqlite:///$(CURDIR)/mlflow.db
 
-.PHONY: install run test lint bench browser clean
+.PHONY: install run test fuzz lint bench browser clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -32,6 +32,13 @@ browser:
 test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+## fuzz: the long fuzz run of the data boundary: hypothesis with random seeds (1,200 corrupted
+## bundles, 300 hostile JSON documents, 700 requests to the upload page and the API), then the
+## fixed corpus (1,282 bundles, 300 documents) with its counts; `make test` runs a smaller part
+fuzz: install
+	EMGDX_FUZZ=1 $(BIN)/python -m pytest -q tests/bundle/test_fuzz.py tests/app/test_fuzz_api.py
+	$(BIN)/python -m tests.bundle.fuzzing --bundles 1282 --json 300
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

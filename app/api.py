@@ -80,10 +80,23 @@ class ProblemOut(BaseModel):
     kind: str | None = None
 
 
+class RejectedOut(BaseModel):
+    """A posted study that was not predicted, with the problems that say why.
+
+    ``study_id`` is None for an error that belongs to no study (a study without identifier).
+    """
+
+    study_id: str | None = None
+    problems: list[ProblemOut]
+
+
 class PredictResponse(BaseModel):
-    """Predictions of the posted studies plus the decision-support statement."""
+    """Predictions of the valid posted studies, the rejected ones, and the decision-support statement."""
 
     predictions: list[PredictionOut]
+    rejected: list[RejectedOut] = Field(
+        default=[], description="studies of the document that were not predicted, with why"
+    )
     warnings: list[ProblemOut] = []
     disclaimer: str
 
@@ -148,8 +161,11 @@ def health(request: Request) -> Health:
     "/predict",
     response_model=PredictResponse,
     responses={
-        413: {"model": ErrorResponse, "description": "Body larger than the upload limit"},
-        422: {"model": ErrorResponse, "description": "Validation errors, row by row"},
+        413: {
+            "model": ErrorResponse,
+            "description": "Body larger than the upload limit, or more studies than allowed",
+        },
+        422: {"model": ErrorResponse, "description": "No valid study: the errors, row by row"},
         503: {"model": ErrorResponse, "description": "No model loaded"},
     },
     openapi_extra={
@@ -178,25 +194,41 @@ async def predict(request: Request, top_k: Annotated[int | None, Query(ge=1, le=
         return JSONResponse(
             {"errors": [problem("(model)", state.model_error or "No model loaded.")]}, 503
         )
-    doc, err = parse_json_bytes(await request.body(), "request.json")
+    limits = state.settings.read_limits()
+    doc, err = parse_json_bytes(await request.body(), "request.json", limits)
     if err is not None:
-        return JSONResponse({"errors": [err]}, 422)
+        return JSONResponse({"errors": [err]}, 413 if err.get("kind") == "too_large" else 422)
     k = top_k or state.settings.top_k
-    return await run_in_threadpool(_predict_document, state, doc, k)
+    return await run_in_threadpool(_predict_document, state, doc, k, limits)
 
 
-def _predict_document(state: Any, doc: Any, top_k: int) -> Any:
-    """Validate and predict (CPU-bound: runs in the thread pool)."""
-    result = load_json_document(doc, "request.json")
-    if result.bundle is None or result.errors or not result.bundle.study_ids:
+def _predict_document(state: Any, doc: Any, top_k: int, limits: Any) -> Any:
+    """Validate and predict the valid studies; list the rejected (runs in the thread pool).
+
+    The policy of ``emgdx predict`` and the upload page: every valid study is predicted, every
+    other one is listed under ``rejected`` with its problems. 422 only when no study is valid,
+    413 when the document holds more studies than allowed.
+    """
+    result = load_json_document(doc, "request.json", limits)
+    valid = result.valid
+    if result.too_large:
+        log.info("predict refused: over a size limit")
+        return JSONResponse({"errors": result.errors}, 413)
+    if valid is None or not valid.study_ids:
         errors = result.errors or [problem("request.json", "No study found in the document.")]
         log.info("predict rejected: %d errors", len(errors))
         return JSONResponse({"errors": errors}, 422)
-    predictions = state.predictor.predict_bundle(result.bundle, top_k=top_k)
-    log.info("predict: %d studies", len(predictions))
-    warnings = [p for p in result.problems if p.get("severity") == "warning"]
+    predictions = state.predictor.predict_bundle(valid, top_k=top_k)
+    rejected = result.rejected()
+    log.info("predict: %d studies, %d rejected", len(predictions), len(rejected))
+    warnings = [
+        p
+        for p in result.problems
+        if p.get("severity") == "warning" and p.get("study_id") not in result.invalid_ids
+    ]
     return {
         "predictions": [p.to_dict() for p in predictions],
+        "rejected": rejected,
         "warnings": warnings,
         "disclaimer": state.disclaimer,
     }

@@ -126,7 +126,9 @@ async def upload(request: Request, files: Annotated[list[UploadFile], File()]) -
             dest = Path(tmp) / f"part{i}{suffix if suffix in SAFE_SUFFIXES else ''}"
             budget -= await save_upload(f, dest, budget, limit)
             saved.append((name, dest))
-        result: LoadResult = await run_in_threadpool(load_saved_files, saved, Path(tmp))
+        result: LoadResult = await run_in_threadpool(
+            load_saved_files, saved, Path(tmp), state.settings.read_limits()
+        )
     dataset = None
     if result.bundle is not None and result.bundle.study_ids:
         key = state.store.next_upload_key()
@@ -145,7 +147,7 @@ async def upload(request: Request, files: Annotated[list[UploadFile], File()]) -
     log.info(
         "upload: %d files, %d problems, %d valid studies", len(files), len(result.problems), n_valid
     )
-    status = 200 if n_valid else 422
+    status = 413 if result.too_large else 200 if n_valid else 422
     return render(
         request,
         "upload.html",

@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bundle.limits import ReadLimits
+
 #: the registry alias tried first when no model source is configured
 DEFAULT_MODEL_URI = "models:/emgdx@champion"
 #: the DVC output tried next
@@ -37,6 +39,11 @@ class Settings(BaseSettings):
         TCP port.
     max_upload_bytes : int
         Largest accepted request body (upload or API call), in bytes.
+    max_expanded_bytes : int
+        Largest total an uploaded zip may expand to, in bytes (declared and actual sizes are
+        checked before and while reading, so a zip bomb is refused with 413).
+    max_studies_per_request : int
+        Studies one JSON document (API call or uploaded ``.json``) may hold.
     top_k : int
         Number of contributions explained per study.
     prior : str
@@ -56,9 +63,19 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    max_expanded_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
+    max_studies_per_request: int = Field(default=200, ge=1)
     top_k: int = Field(default=8, ge=1, le=50)
     max_uploads: int = Field(default=20, ge=1)
     page_size: int = Field(default=200, ge=1)
+
+    def read_limits(self) -> ReadLimits:
+        """The readers' limits for one request."""
+        return ReadLimits(
+            max_expanded_bytes=self.max_expanded_bytes,
+            max_json_bytes=self.max_upload_bytes,
+            max_json_studies=self.max_studies_per_request,
+        )
 
     def bundle_dir(self) -> Path | None:
         """The bundle folder to list: the configured one, else ``data/validated`` if present."""

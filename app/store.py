@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from app.findings import emg_flags, ncs_flags
-from features.bundle import Bundle
+from bundle.tables import Bundle
 from models.prediction import StudyPrediction
 
 log = logging.getLogger(__name__)
@@ -141,12 +141,14 @@ def build_dataset(
     """
     from features.limits import muap_limits, ncs_limits
 
-    nflags = ncs_flags(bundle.ncs, ncs_limits(bundle.ncs, bundle.studies))
-    eflags = emg_flags(bundle.emg, muap_limits(bundle.emg, bundle.studies))
+    # an invalid bundle may repeat a study_id or leave one empty: limits need one row a study
+    studies = bundle.studies.dropna(subset=["study_id"]).drop_duplicates("study_id")
+    nflags = ncs_flags(bundle.ncs, ncs_limits(bundle.ncs, studies))
+    eflags = emg_flags(bundle.emg, muap_limits(bundle.emg, studies))
     predictions: dict[str, StudyPrediction] = {}
     valid = [s for s in bundle.study_ids if s not in invalid_ids]
     if predictor is not None and valid:
-        subset = bundle if len(valid) == len(bundle.study_ids) else bundle.subset(valid)
+        subset = bundle if len(valid) == len(bundle.studies) else bundle.subset(valid)
         predictions = {p.study_id: p for p in predictor.predict_bundle(subset, top_k=top_k)}
     log.info(
         "dataset %s: %d studies, %d predicted, %d with errors",

@@ -2,20 +2,22 @@
 
 Uploaded bytes are copied into a private temporary directory under fixed names (the client's
 file name is only ever displayed, escaped, never used as a path) while counting against the
-size limit. Validation is :mod:`features.contract`'s; its problems are turned into plain
-dicts with the columns the page and the API show row by row.
+size limit. Reading and validation are :mod:`bundle`'s (under the request's
+:class:`~bundle.limits.ReadLimits`: zip expansion, JSON depth, number length and studies per
+document); its problems are plain dicts of the same shape as ``emgdx validate --report``
+(:meth:`bundle.problems.Problem.to_dict`), shown row by row on the page and by the API.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from features.bundle import Bundle
+from bundle.limits import DEFAULT_LIMITS, ReadLimits
+from bundle.tables import Bundle
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +51,37 @@ class UploadTooLargeError(Exception):
 
 @dataclass
 class LoadResult:
-    """A loaded upload: the bundle (``None`` when nothing could be read) and its problems."""
+    """A loaded upload: the bundle (``None`` when nothing could be read) and its problems.
+
+    ``valid`` holds the studies to predict (:func:`bundle.load.valid_subset`): a well-formed
+    id and no error.
+    """
 
     bundle: Bundle | None
     problems: list[dict[str, Any]] = field(default_factory=list)
     invalid_ids: set[str] = field(default_factory=set)
+    valid: Bundle | None = None
 
     @property
     def errors(self) -> list[dict[str, Any]]:
         """Problems of severity ``error``."""
         return [p for p in self.problems if p.get("severity", "error") == "error"]
+
+    @property
+    def too_large(self) -> bool:
+        """True when the input was refused for a size limit (answered with 413)."""
+        return any(p.get("kind") == "too_large" for p in self.problems)
+
+    def rejected(self) -> list[dict[str, Any]]:
+        """Each rejected study (and each error that belongs to no study) with its problems."""
+        by_study: dict[Any, list[dict[str, Any]]] = {s: [] for s in sorted(self.invalid_ids)}
+        general = [p for p in self.errors if p.get("study_id") is None]
+        for p in self.problems:
+            if p.get("study_id") in by_study:
+                by_study[p["study_id"]].append(p)
+        out = [{"study_id": s, "problems": ps + general} for s, ps in by_study.items()]
+        out.extend({"study_id": None, "problems": [p]} for p in general)
+        return out
 
 
 def problem(
@@ -98,7 +121,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def problem_dicts(report: Any) -> list[dict[str, Any]]:
-    """The problems of a :class:`features.contract.ValidationReport` as plain dicts."""
+    """The problems of a :class:`bundle.problems.ValidationReport` as plain dicts."""
     out = []
     for p in getattr(report, "problems", []):
         d = {k: getattr(p, k, None) for k in PROBLEM_FIELDS}
@@ -110,14 +133,16 @@ def problem_dicts(report: Any) -> list[dict[str, Any]]:
 
 
 def _from_report(bundle: Bundle, report: Any) -> LoadResult:
+    from bundle.load import valid_subset
+
     problems = problem_dicts(report)
     invalid = {str(s) for s in getattr(report, "invalid_study_ids", set()) or set()}
-    return LoadResult(bundle, problems, invalid)
+    return LoadResult(bundle, problems, invalid, valid_subset(bundle, report))
 
 
-def load_json_document(doc: Any, source: str) -> LoadResult:
+def load_json_document(doc: Any, source: str, limits: ReadLimits = DEFAULT_LIMITS) -> LoadResult:
     """Validate a parsed single-study JSON document (an object, or a list of objects)."""
-    from features.contract import load_study_json
+    from bundle.json_form import load_study_json
 
     if not isinstance(doc, dict | list):
         return LoadResult(
@@ -132,7 +157,7 @@ def load_json_document(doc: Any, source: str) -> LoadResult:
         )
     # the loader logs its source: give it a neutral name (a client's file name may name the
     # patient) and put the real name back into the problems shown to the user
-    bundle, report = load_study_json(doc, source=NEUTRAL_SOURCE)
+    bundle, report = load_study_json(doc, source=NEUTRAL_SOURCE, limits=limits)
     result = _from_report(bundle, report)
     for p in result.problems:
         if isinstance(p.get("file"), str) and p["file"].startswith(NEUTRAL_SOURCE):
@@ -140,19 +165,14 @@ def load_json_document(doc: Any, source: str) -> LoadResult:
     return result
 
 
-def parse_json_bytes(data: bytes, source: str) -> tuple[Any, dict[str, Any] | None]:
-    """Parse JSON bytes; on failure return ``(None, problem)`` naming line and column."""
-    try:
-        return json.loads(data.decode("utf-8")), None
-    except UnicodeDecodeError:
-        return None, problem(source, "The file is not UTF-8 text.", expected="UTF-8 JSON")
-    except json.JSONDecodeError as exc:
-        return None, problem(
-            source,
-            f"Not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.",
-            row=exc.lineno,
-            expected="a JSON object",
-        )
+def parse_json_bytes(
+    data: bytes, source: str, limits: ReadLimits = DEFAULT_LIMITS
+) -> tuple[Any, dict[str, Any] | None]:
+    """Parse JSON bytes under ``limits``; on failure ``(None, problem)`` naming line and column."""
+    from bundle.json_form import parse_json
+
+    doc, err = parse_json(data, source, limits)
+    return doc, None if err is None else err.to_dict()
 
 
 def _table_name(filename: str) -> tuple[str, str] | None:
@@ -164,7 +184,9 @@ def _table_name(filename: str) -> tuple[str, str] | None:
     return None
 
 
-def load_saved_files(files: list[tuple[str, Path]], workdir: Path) -> LoadResult:
+def load_saved_files(
+    files: list[tuple[str, Path]], workdir: Path, limits: ReadLimits = DEFAULT_LIMITS
+) -> LoadResult:
     """Load uploaded files already saved under ``workdir``.
 
     Parameters
@@ -175,6 +197,8 @@ def load_saved_files(files: list[tuple[str, Path]], workdir: Path) -> LoadResult
         ``.parquet`` files.
     workdir : Path
         A private temporary directory for unpacking.
+    limits : ReadLimits
+        Size limits of the request (zip expansion, JSON caps).
     """
     if not files:
         return LoadResult(
@@ -190,8 +214,8 @@ def load_saved_files(files: list[tuple[str, Path]], workdir: Path) -> LoadResult
     names = [name for name, _ in files]
     if len(files) == 1 and names[0].lower().endswith(".json"):
         name, path = files[0]
-        doc, err = parse_json_bytes(path.read_bytes(), name)
-        return LoadResult(None, [err]) if err else load_json_document(doc, name)
+        doc, err = parse_json_bytes(path.read_bytes(), name, limits)
+        return LoadResult(None, [err]) if err else load_json_document(doc, name, limits)
     if len(files) == 1 and names[0].lower().endswith(".zip"):
         name, path = files[0]
         if not zipfile.is_zipfile(path):
@@ -205,7 +229,7 @@ def load_saved_files(files: list[tuple[str, Path]], workdir: Path) -> LoadResult
                     )
                 ],
             )
-        return load_bundle_path(path, name)
+        return load_bundle_path(path, name, limits)
     tables = [(_table_name(n), n, p) for n, p in files]
     bad = [n for t, n, _ in tables if t is None]
     if bad:
@@ -224,21 +248,19 @@ def load_saved_files(files: list[tuple[str, Path]], workdir: Path) -> LoadResult
     folder.mkdir(parents=True, exist_ok=True)
     for (table, suffix), _, path in tables:  # type: ignore[misc]
         path.replace(folder / f"{table}{suffix}")
-    return load_bundle_path(folder, ", ".join(names))
+    return load_bundle_path(folder, ", ".join(names), limits)
 
 
-def load_bundle_path(path: Path, name: str) -> LoadResult:
-    """Run the contract's bundle loader on a folder or ``.zip``; a failure becomes one problem row."""
-    from features.contract import load_bundle
+def load_bundle_path(path: Path, name: str, limits: ReadLimits = DEFAULT_LIMITS) -> LoadResult:
+    """Run the bundle loader on a folder or ``.zip`` (it reports, never raises, for bad input)."""
+    from bundle.load import load_bundle
 
-    try:
-        bundle, report = load_bundle(path)
-    except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
-        log.info("upload could not be read as a bundle: %s", type(exc).__name__)
-        return LoadResult(
-            None, [problem(name, str(exc), expected="a bundle of studies, ncs and emg tables")]
-        )
-    return _from_report(bundle, report)
+    bundle, report = load_bundle(path, limits=limits)
+    result = _from_report(bundle, report)
+    for p in result.problems:  # the saved file's private name -> the name the user gave
+        if isinstance(p.get("file"), str) and p["file"].startswith(path.name):
+            p["file"] = name + p["file"][len(path.name) :]
+    return result
 
 
 async def save_upload(upload: Any, dest: Path, budget: int, limit: int) -> int:

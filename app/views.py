@@ -9,7 +9,7 @@ from typing import Any
 from app.charts import probability_bars_svg, waterfall_svg
 from app.findings import emg_rows, fmt_number, ncs_rows, plain
 from app.store import Dataset, StudyStore
-from features.bundle import STUDY_COLUMNS
+from bundle.tables import STUDY_COLUMNS
 from features.vocab import CLASS_LABELS, CLASSES
 from models.prediction import StudyPrediction
 

@@ -128,15 +128,15 @@ def _over_http(model_dir: Path, doc: dict[str, Any], n: int) -> dict[str, float]
 
 def _breakdown(model_dir: Path, doc: dict[str, Any], n: int) -> dict[str, dict[str, float]]:
     """Where the time goes: contract validation, features, prediction + explanation."""
+    from bundle.json_form import load_study_json
     from features.build import build_features
-    from features.contract import load_study_json
     from models.predictor import Predictor
 
     predictor = Predictor.load(str(model_dir))
     bundle, _ = load_study_json(doc, source="request.json")
     X = build_features(bundle)
     return {
-        "validate (features.contract.load_study_json)": _timed(lambda: load_study_json(doc), n),
+        "validate (bundle.json_form.load_study_json)": _timed(lambda: load_study_json(doc), n),
         "features (features.build.build_features)": _timed(lambda: build_features(bundle), n),
         "predict + explain (Predictor.predict_features)": _timed(
             lambda: predictor.predict_features(X, top_k=8), n

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.bundle import Bundle
+from bundle.tables import Bundle
 
 #: the build_features columns the peer reproduces
 PEER_FEATURES: tuple[str, ...] = (

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.bundle import Bundle
+from bundle.tables import Bundle
 from features.limits import muap_limit_arrays
 from features.reference import load_muscles
 from features.vocab import LOWER_LIMB_NERVES, UPPER_LIMB_NERVES

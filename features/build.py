@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from bundle.tables import Bundle
 from features._grouping import (
     group_count,
     group_frac,
@@ -26,7 +27,6 @@ from features._grouping import (
     numeric_column,
     vocab_codes,
 )
-from features.bundle import Bundle
 from features.criteria import criteria_features
 from features.emg import _muscle_attributes, emg_features, muscle_arrays
 from features.ncs import F_WAVE, MOTOR, SENSORY, ncs_features, response_arrays

@@ -26,7 +26,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from features.bundle import EMG_COLUMNS, NCS_COLUMNS, STUDY_COLUMNS, Bundle
+from bundle.tables import EMG_COLUMNS, NCS_COLUMNS, STUDY_COLUMNS, Bundle
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ def partition_by_study(
     ----------
     studies, ncs, emg : dask.dataframe.DataFrame
         The bundle's tables with a ``study_id`` column (any partitioning, e.g. as read from
-        Parquet); canonical values as in :class:`features.bundle.Bundle`.
+        Parquet); canonical values as in :class:`bundle.tables.Bundle`.
     npartitions : int
         Number of study partitions wanted.
 

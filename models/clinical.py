@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from features.bundle import Bundle
+from bundle.tables import Bundle
 from features.vocab import CLASSES
 from models.prediction import StudyPrediction
 
@@ -128,7 +128,7 @@ def load_expectations(path: str | Path) -> dict[str, Expectation]:
 
 def load_vignettes(folder: str | Path) -> Bundle:
     """The vignette bundle, validated and normalised; an invalid vignette is an error."""
-    from features.contract import load_bundle
+    from bundle.load import load_bundle
 
     bundle, report = load_bundle(folder)
     if not report.ok:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from features.bundle import Bundle
+from bundle.tables import Bundle
 from models.metamorphic_core import (
     EPSILON,
     EXACT,

@@ -14,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from features.bundle import Bundle
+from bundle.tables import Bundle
 from features.vocab import CLASSES
 from models.prediction import StudyPrediction
 

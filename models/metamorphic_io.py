@@ -1,8 +1,8 @@
 """Metamorphic relations about input and presentation: MR11 (unit mix-ups) and MR12 (exact).
 
 Both go through files: a transformed bundle is written with
-:func:`features.bundle_io.write_bundle` and read back with
-:func:`features.contract.load_bundle`, the path ``emgdx validate`` and ``emgdx predict`` take.
+:func:`bundle.writers.write_bundle` and read back with
+:func:`bundle.load.load_valid`, the path ``emgdx validate`` and ``emgdx predict`` take.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.bundle import TABLES, Bundle
-from features.bundle_io import write_bundle
-from features.contract import ValidationReport, load_bundle, study_to_json, valid_subset
+from bundle.json_form import study_to_json
+from bundle.load import load_bundle, valid_subset
+from bundle.problems import ValidationReport
+from bundle.tables import TABLES, Bundle
+from bundle.writers import write_bundle
 from models import metamorphic_transforms as T
 from models.metamorphic_core import (
     EXACT,

@@ -13,7 +13,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from features.bundle import EMG_COLUMNS, Bundle
+from bundle.tables import EMG_COLUMNS, Bundle
 from features.reference import load_muap_norms, load_muscles
 from models.metamorphic_transforms import (
     EMG_KEYS,

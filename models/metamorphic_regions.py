@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from features.bundle import Bundle
+from bundle.tables import Bundle
 from models import metamorphic_muscles as M
 from models import metamorphic_transforms as T
 from models.metamorphic_core import (

@@ -1,6 +1,6 @@
 """Pure ``Bundle -> Bundle`` transforms of the metamorphic relations (``clinical/invariants.md``).
 
-Every function returns a new :class:`~features.bundle.Bundle` and never changes its argument.
+Every function returns a new :class:`~bundle.tables.Bundle` and never changes its argument.
 A transform acts on every study of the bundle it is given; the ones that change a single test
 take ``targets``, a frame naming the tests (``study_id`` plus the response columns
 ``nerve, side, kind`` for NCS, or ``muscle, side`` for EMG rows). An NCS *response* is all rows
@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from features.bundle import Bundle
+from bundle.tables import Bundle
 
 #: one test (invariants.md): all rows of a study, nerve, side and kind
 RESPONSE_KEYS: tuple[str, ...] = ("study_id", "nerve", "side", "kind")
@@ -76,7 +76,7 @@ REFERENCE_HEIGHT_CM = 170.0
 #: MR7: MUAP duration reference grows 0.7 % a year from age 25 (T2.1, §7.2)
 MUAP_AGE_SLOPE_PER_YR = 0.007
 MUAP_REFERENCE_AGE_YEARS = 25.0
-#: smallest values that still pass the contract's plausibility rules (features.contract)
+#: smallest values that still pass the contract's plausibility rules (bundle.rules)
 SENSORY_AMPLITUDE_MIN_UV = 0.5
 MUAP_AMPLITUDE_MIN_UV = 20.0
 SPONTANEOUS_MAX_GRADE = 4.0

@@ -23,7 +23,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from features.bundle import Bundle
+from bundle.tables import Bundle
 from features.vocab import (
     CLASS_LABELS,
     CLASSES,

@@ -122,7 +122,8 @@ class EmgdxModel(mlflow.pyfunc.PythonModel):
         one study dict; returns a DataFrame. (No type hints on purpose: MLflow 3 would turn
         them into its own, stricter input validation.)
         """
-        from features.contract import load_study_json, valid_subset
+        from bundle.json_form import load_study_json
+        from bundle.load import valid_subset
 
         docs = _documents(model_input)
         bundle, report = load_study_json(docs, source="pyfunc input")
@@ -138,8 +139,8 @@ class EmgdxModel(mlflow.pyfunc.PythonModel):
             {"study_id": sid, "error": "; ".join(errors.get(sid, ["invalid study"]))}
             for sid in sorted(report.invalid_study_ids)
         ]
-        if report.errors and not report.invalid_study_ids and not preds:
-            rejected.append({"study_id": None, "error": "; ".join(map(str, report.errors))})
+        # an error in no study (a study without study_id, an unreadable document): its own row
+        rejected += [{"study_id": None, "error": str(p)} for p in report.errors if p.study_id is None]
         if rejected:
             flat = pd.concat([flat, pd.DataFrame(rejected)], ignore_index=True)
         return flat

@@ -17,7 +17,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from features.bundle import Bundle
+from bundle.tables import Bundle
 from features.vocab import CLASSES
 from models.calibration import calibrated_proba, fit_temperature
 from models.ood import fit_ood_profile

@@ -22,7 +22,7 @@ import pandas as pd
 from sklearn.utils.class_weight import compute_sample_weight
 from tqdm.auto import tqdm
 
-from features.bundle import Bundle
+from bundle.tables import Bundle
 from features.catalog import FEATURES
 from features.vocab import CLASSES
 from models.calibration import Calibration, fit_calibration

@@ -26,9 +26,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
+from bundle.chunks import iter_validated_chunks, plan_chunks
+from bundle.load import valid_subset
 from features.build import build_features
-from features.chunks import iter_validated_chunks, plan_chunks
-from features.contract import valid_subset
 
 logger = logging.getLogger(__name__)
 

@@ -2,6 +2,10 @@
 
 Each subcommand is ``pipelines.<module>.main(argv)`` (or ``app.serve.main``); the module parses
 its own arguments, so ``emgdx <stage> ...`` and ``python -m pipelines.<stage> ...`` are the same.
+
+Exit status, for every command: 0 success (a valid bundle), 1 invalid input, 2 usage or internal
+error. An internal error is one line on stderr (its type only: an exception's text may quote
+patient values); ``--debug`` (anywhere on the command line) shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -34,13 +38,19 @@ def _usage() -> str:
     width = max(map(len, COMMANDS))
     lines = ["usage: emgdx <command> [options]", "", "commands:"]
     lines += [f"  {name.ljust(width)}  {help_}" for name, (_, help_) in COMMANDS.items()]
-    lines += ["", "Run 'emgdx <command> --help' for the options of one command."]
+    lines += [
+        "",
+        "Run 'emgdx <command> --help' for the options of one command; --debug shows tracebacks.",
+        "Exit status: 0 success, 1 invalid input, 2 usage or internal error.",
+    ]
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Dispatch ``emgdx <command> ...`` to the command's own ``main``."""
     args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    args = [a for a in args if a != "--debug"]
     if not args or args[0] in {"-h", "--help", "help"}:
         sys.stdout.write(_usage() + "\n")
         return 0 if args else 2
@@ -49,8 +59,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"emgdx: unknown command {name!r}.\n\n{_usage()}\n")
         return 2
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    module = importlib.import_module(COMMANDS[name][0])
-    return int(module.main(rest))
+    try:
+        module = importlib.import_module(COMMANDS[name][0])
+        return int(module.main(rest))
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        if debug:
+            raise
+        sys.stderr.write(
+            f"emgdx {name}: internal error ({type(exc).__name__}). Run again with --debug for "
+            "the traceback, and report it.\n"
+        )
+        return 2
 
 
 if __name__ == "__main__":

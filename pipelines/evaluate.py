@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.bundle import Bundle
-from features.contract import load_bundle, valid_subset
+from bundle.load import load_valid
+from bundle.tables import Bundle
 from features.vocab import CLASSES, GENERAL_LAB_PRIOR
 from models import tracking
 from models.baselines import load_logreg, logreg_proba
@@ -265,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
     p = load_params(args.params).evaluate
     t_start = time.perf_counter()
-    bundle = valid_subset(*load_bundle(args.bundle))
+    bundle = load_valid(args.bundle)
     X, y, split = labelled_inputs(
         read_features(args.features), bundle.studies, pd.read_parquet(args.splits)
     )

@@ -1,7 +1,9 @@
 """``emgdx features``: compute the per-study feature table of a bundle.
 
-Reads the bundle with :func:`features.contract.load_bundle` (folder, .zip or .json), leaves out
-the studies validation found invalid (counted in the log, never silently), and writes the
+Reads the bundle with :func:`bundle.load.load_valid`: the validated bundle that ``emgdx
+validate --out`` wrote is read back (schema-checked, not validated again); any other bundle
+(folder, .zip or .json) is validated and its invalid studies left out (counted in the log,
+never silently). Writes the
 feature table as Parquet with ``study_id`` as the index (``pd.read_parquet(path)`` gives it
 back as the index). Labels stay in the bundle; the table holds features only.
 
@@ -22,9 +24,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from bundle.load import load_valid
+from bundle.tables import Bundle
 from features.build import build_features
-from features.bundle import Bundle
-from features.contract import load_bundle, valid_subset
 from features.distributed import build_features_dask, bundle_to_dask
 from models.distributed import close_client, get_client
 from pipelines.config import EngineParams, load_params
@@ -66,18 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     src = args.bundle or args.bundle_in
-    bundle, report = load_bundle(src)
-    valid = valid_subset(bundle, report)
-    n_invalid = len(bundle.studies) - len(valid.studies)
-    if n_invalid:
-        logger.warning(
-            "%d of %d studies are invalid and left out (run 'emgdx validate %s')",
-            n_invalid,
-            len(bundle.studies),
-            src,
-        )
+    valid = load_valid(src)  # the validated bundle is read, not validated again
     if len(valid.studies) == 0:
-        sys.stderr.write(report.format(max_problems=10) + "\nno valid study to featurise\n")
+        sys.stderr.write(f"no valid study to featurise in {src} (run 'emgdx validate {src}')\n")
         return 1
     t0 = time.perf_counter()
     engine = load_params(args.params).engine if args.params else EngineParams()

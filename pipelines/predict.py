@@ -1,8 +1,13 @@
 """``emgdx predict BUNDLE --out FILE``: predict and explain every valid study of a bundle.
 
-Studies that fail validation are reported (log + ``FILE.rejected.json``), never dropped
-silently; the others are still predicted. Output is the contract's prediction output: CSV
-(flat, one row a study, ``p_<class>`` columns) or JSON (a list of nested predictions).
+Studies that fail validation are reported (``FILE.rejected.json``: every invalid study and
+every study row without an identifier, with its problems; the log counts them and names where,
+never a value), never dropped silently; the others are still predicted. Output is the
+contract's prediction output: CSV (flat, one row a study, ``p_<class>`` columns) or JSON (a
+list of nested predictions).
+
+Exit status: 0 when at least one study was predicted; 1 when the input holds no valid study;
+2 for usage errors (no model found) and internal errors.
 """
 
 from __future__ import annotations
@@ -12,13 +17,13 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
-from features.contract import Problem, ValidationReport, load_bundle, valid_subset
+from bundle.load import load_bundle, valid_subset
+from bundle.problems import Problem, ValidationReport, log_text
 from features.vocab import PRIORS
 from models.prediction import StudyPrediction, to_flat_frame
 from models.predictor import ModelNotFoundError, Predictor
@@ -65,33 +70,32 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def problem_text(problem: Problem) -> str:
-    """A problem without the offending value (logs carry no patient values beyond study_id)."""
-    where = problem.file if problem.row is None else f"{problem.file} row {problem.row}"
-    if problem.column is not None:
-        where += f", column {problem.column}"
-    text = f"{where}: expected {problem.expected}"
-    if problem.cause:
-        text += f"; likely cause: {problem.cause}"
-    if problem.study_id:
-        text = f"[{problem.study_id}] {text}"
-    return text
+    """A problem for the log: where and what was expected, never a value (see ``log_text``)."""
+    return log_text(problem)
 
 
 def rejected_studies(report: ValidationReport) -> list[dict[str, Any]]:
-    """Each invalid study with its problems (errors and warnings), sorted by study_id."""
+    """Each invalid study with its problems (errors and warnings), sorted by study_id.
+
+    Errors that belong to no study (a row without study_id, a file that cannot be read) are
+    listed with every study, and once more on their own with ``study_id`` None, so a study
+    row that has no identifier is accounted for too.
+    """
     by_study: dict[str, list[Problem]] = {s: [] for s in report.invalid_study_ids}
     general = [p for p in report.errors if p.study_id is None]
     for p in report.problems:
         if p.study_id in by_study:
             by_study[p.study_id].append(p)
-    return [
+    out = [
         {
             "study_id": sid,
             "problems": [str(p) for p in by_study[sid] + general],
-            "details": [asdict(p) for p in by_study[sid] + general],
+            "details": [p.to_dict() for p in by_study[sid] + general],
         }
-        for sid in sorted(by_study)
+        for sid in sorted(by_study, key=str)
     ]
+    out.extend({"study_id": None, "problems": [str(p)], "details": [p.to_dict()]} for p in general)
+    return out
 
 
 def predict_in_chunks(
@@ -135,13 +139,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     rejected = rejected_studies(report)
     n_problems = len(report.problems)
     if n_problems:
+        n_anonymous = sum(1 for p in report.errors if p.study_id is None)
         logger.warning(
-            "%s: %d validation problems (%d errors), %d of %d studies rejected",
+            "%s: %d validation problems (%d errors), %d of %d studies rejected, "
+            "%d errors in no study (rows without study_id or unreadable files)",
             args.bundle,
             n_problems,
             len(report.errors),
-            len(rejected),
+            len(report.invalid_study_ids),
             report.n_studies,
+            n_anonymous,
         )
         for p in report.problems[:SHOWN_PROBLEMS]:
             logger.warning("  %s", problem_text(p))
@@ -161,7 +168,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         predictor = Predictor.load(args.model).with_prior(args.prior)
     except ModelNotFoundError as exc:
         logger.error("%s", exc)
-        return 1
+        return 2
+    except Exception as exc:  # noqa: BLE001 - a corrupt model file (LightGBMError, ...)
+        logger.error("the model at %s cannot be loaded (%s)", args.model, type(exc).__name__)
+        return 2
     logger.info(
         "model %s %s (%s): predicting %d studies",
         predictor.name,

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from features.contract import load_bundle, valid_subset
+from bundle.load import load_valid
 from models.splits import check_grouping, make_splits
 from pipelines.config import load_params
 
@@ -30,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the split stage; returns the exit status."""
     args = _parse_args(argv)
     params = load_params(args.params).split
-    bundle = valid_subset(*load_bundle(args.bundle))
+    bundle = load_valid(args.bundle)
     splits = make_splits(
         bundle.studies,
         {"train": params.train, "valid": params.valid, "calib": params.calib, "test": params.test},

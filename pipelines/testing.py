@@ -12,15 +12,15 @@ from typing import Any
 
 import yaml
 
+from bundle.validated import write_validated
 from features.build import build_features
-from features.bundle_io import write_bundle
 from simulator.cohort import simulate_cohort
 
 
 def make_tiny_project(root: Path, params: Mapping[str, Any], *, n_studies: int, seed: int) -> Path:
     """Write a validated bundle, its feature table and ``params.yaml`` under ``root``."""
     bundle = simulate_cohort(n_studies, seed)
-    write_bundle(bundle, root / "data" / "validated", fmt="parquet")
+    write_validated(bundle, root / "data" / "validated")
     (root / "data" / "features").mkdir(parents=True, exist_ok=True)
     build_features(bundle).to_parquet(root / "data" / "features" / "features.parquet")
     (root / "params.yaml").write_text(yaml.safe_dump(dict(params)))

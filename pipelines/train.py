@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from features.contract import load_bundle, valid_subset
+from bundle.load import load_valid
 from models import tracking
 from models.baselines import save_logreg
 from models.distributed import close_client, dask_booster_fitter, get_client
@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = params.train
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    bundle = valid_subset(*load_bundle(args.bundle))
+    bundle = load_valid(args.bundle)
     X, y, split = labelled_inputs(
         read_features(args.features), bundle.studies, pd.read_parquet(args.splits)
     )

@@ -3,11 +3,12 @@
 Prints the report (counts per kind and the first ``--max-problems`` problems, each naming file,
 row, column, value, expectation and likely cause) to stdout. Optionally writes the full report
 as JSON (``--report``; its ``summary`` key holds flat numbers for DVC metrics) and the
-normalised bundle of the *valid* studies as Parquet (``--out``).
+canonical validated bundle of the *valid* studies (``--out``, :mod:`bundle.validated`): the
+later stages read it back schema-checked, without validating it again.
 
-Exit status: 0 when there is no error; 1 when there is any error, unless ``--allow-invalid`` is
-given and at least one study is valid (the DVC stage uses this: invalid studies are listed in the
-report, never dropped silently); 2 for usage errors.
+Exit status: 0 when there is no error; 1 when the input is invalid (any error), unless
+``--allow-invalid`` is given and at least one study is valid (the DVC stage uses this: invalid
+studies are listed in the report, never dropped silently); 2 for usage or internal errors.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from features.bundle_io import write_bundle
-from features.contract import load_bundle, valid_subset
+from bundle.load import load_bundle, valid_subset
+from bundle.validated import write_validated
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--out",
         type=Path,
         default=None,
-        help="write the normalised bundle of the valid studies here (Parquet)",
+        help="write the canonical validated bundle of the valid studies here (Parquet)",
     )
     parser.add_argument(
         "--allow-invalid",
@@ -63,7 +64,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--progress",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="progress bar on stderr (default: when stderr is a terminal)",
+        help="accepted for compatibility; validation shows no progress bar",
     )
     args = parser.parse_args(argv)
     if (args.bundle is None) == (args.bundle_in is None):
@@ -77,8 +78,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``emgdx validate``; see the module docstring for options and exit status."""
     args = _parse_args(argv)
-    progress = sys.stderr.isatty() if args.progress is None else args.progress
-    bundle, report = load_bundle(args.bundle, progress=progress)
+    bundle, report = load_bundle(args.bundle)
     sys.stdout.write(report.format(max_problems=args.max_problems) + "\n")
     if args.report is not None:
         args.report.parent.mkdir(parents=True, exist_ok=True)
@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.info("validation report written to %s", args.report)
     if args.out is not None:
         valid = valid_subset(bundle, report)
-        write_bundle(valid, args.out, fmt="parquet")
+        write_validated(valid, args.out)
         logger.info(
             "wrote %d valid studies (%d NCS rows, %d EMG rows) to %s; %d studies left out (listed in the report)",
             len(valid.studies),

@@ -1,4 +1,4 @@
-"""Orchestration: simulate a labelled cohort as a :class:`~features.bundle.Bundle`.
+"""Orchestration: simulate a labelled cohort as a :class:`~bundle.tables.Bundle`.
 
 Order of generation per chunk of studies (each chunk has its own child seed of
 ``np.random.SeedSequence(seed)``, so the output is identical for a seed and a chunk size):
@@ -23,12 +23,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from features.bundle import NCS_COLUMNS, STUDY_COLUMNS, TABLES, Bundle
-from features.bundle_io import file_frame
+from bundle.tables import NCS_COLUMNS, STUDY_COLUMNS, Bundle
+from bundle.writers import BundleWriter
 from features.vocab import CLASSES, MUSCLES
 from simulator import comorbidity, diseases
 from simulator.anatomy import ROOTS, Anatomy, build_anatomy
@@ -388,15 +387,6 @@ def simulate_cohort(
     return simulate_cohort_with_physiology(n_studies, seed, params, progress)[0]
 
 
-def _arrow_schema(columns: dict[str, str]) -> pa.Schema:
-    return pa.schema(
-        [
-            (c, pa.float64() if k == "float" and c != "muap_unstable" else pa.string())
-            for c, k in columns.items()
-        ]
-    )
-
-
 def simulate_to_dir(
     out: str | Path,
     n_studies: int,
@@ -408,51 +398,32 @@ def simulate_to_dir(
     """Simulate chunk by chunk and append to ``studies``/``ncs``/``emg`` files in ``out``.
 
     Memory stays bounded by one chunk, so very large cohorts can be written. The files are the
-    same as :func:`features.bundle_io.write_bundle` of :func:`simulate_cohort`'s bundle, plus
+    same as :func:`bundle.writers.write_bundle` of :func:`simulate_cohort`'s bundle, plus
     the physiology side table ``physiology.parquet`` (always Parquet; the bundle readers only
     look for ``studies``/``ncs``/``emg`` and ignore it).
     """
-    if fmt not in ("csv", "parquet"):
-        raise ValueError(f"Invalid value for the 'fmt' parameter: {fmt!r}. Allowed: csv, parquet.")
     params = params or SimulatorParams()
     ref = _reference(params, seed)
     out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    writers: dict[str, pq.ParquetWriter | pacsv.CSVWriter] = {}
-    counts = dict.fromkeys(TABLES, 0)
     phys_writer: pq.ParquetWriter | None = None
-    try:
-        for start, size, rng in tqdm(
-            _chunks(n_studies, seed, params.chunk_size),
-            disable=not progress,
-            desc="simulate",
-            unit="chunk",
-        ):
-            bundle, phys = _simulate_chunk(start, size, rng, params, ref, seed)
-            phys_table = pa.Table.from_pandas(phys, preserve_index=False)
-            if phys_writer is None:
-                phys_writer = pq.ParquetWriter(out_dir / PHYSIOLOGY_FILE, phys_table.schema)
-            phys_writer.write_table(phys_table)
-            for name, columns in TABLES.items():
-                frame = file_frame(getattr(bundle, name), columns)
-                counts[name] += len(frame)
-                path = out_dir / f"{name}.{fmt}"
-                schema = _arrow_schema(columns)
-                table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
-                if name not in writers:
-                    writers[name] = (
-                        pacsv.CSVWriter(
-                            path, schema, write_options=pacsv.WriteOptions(quoting_style="none")
-                        )
-                        if fmt == "csv"
-                        else pq.ParquetWriter(path, schema)
-                    )
-                writers[name].write_table(table)
-    finally:
-        for w in writers.values():
-            w.close()
-        if phys_writer is not None:
-            phys_writer.close()
+    with BundleWriter(out_dir, fmt) as writer:
+        try:
+            for start, size, rng in tqdm(
+                _chunks(n_studies, seed, params.chunk_size),
+                disable=not progress,
+                desc="simulate",
+                unit="chunk",
+            ):
+                bundle, phys = _simulate_chunk(start, size, rng, params, ref, seed)
+                phys_table = pa.Table.from_pandas(phys, preserve_index=False)
+                if phys_writer is None:
+                    phys_writer = pq.ParquetWriter(out_dir / PHYSIOLOGY_FILE, phys_table.schema)
+                phys_writer.write_table(phys_table)
+                writer.write(bundle)
+        finally:
+            if phys_writer is not None:
+                phys_writer.close()
+    counts = writer.counts
     logger.info(
         "wrote %d studies, %d ncs rows, %d emg rows to %s (%s)",
         counts["studies"],

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.bundle import NCS_COLUMNS
+from bundle.tables import NCS_COLUMNS
 from simulator import measurement as ms
 from simulator.latent import Latent
 from simulator.patients import Subjects

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.bundle import EMG_COLUMNS
+from bundle.tables import EMG_COLUMNS
 from features.vocab import MUSCLES
 from simulator import measurement as ms
 from simulator.latent import Latent

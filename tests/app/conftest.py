@@ -46,7 +46,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small simulated bundle folder (CSV), listed on the start page."""
-    from features.bundle_io import write_bundle
+    from bundle.writers import write_bundle
     from simulator.cohort import simulate_cohort
 
     return write_bundle(simulate_cohort(12, 7), tmp_path_factory.mktemp("app-bundle") / "bundle")
@@ -161,3 +161,18 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
     """A laptop screen: 1280 × 800."""
     return {**browser_context_args, "viewport": {"width": 1280, "height": 800}}
+
+
+@pytest.fixture(scope="module")
+def big_client(tiny_model_dir: Path, bundle_dir: Path) -> Any:
+    """An app of its own with the default request limits (20 MB body, 64 MiB expanded, 200
+    studies); uploads stored by hostile-input tests do not reach the shared ``client``."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.settings import Settings
+
+    settings = Settings(model=str(tiny_model_dir), bundle=bundle_dir, top_k=3)
+    with TestClient(create_app(settings)) as c:
+        assert c.app.state.emgdx.bundle_ready.wait(120)
+        yield c

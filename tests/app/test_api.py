@@ -87,7 +87,12 @@ def test_predict_bad_json_and_wrong_shape(client: Any) -> None:
         "/api/predict", content=b'{"study_id": "x",', headers={"content-type": "application/json"}
     )
     assert r.status_code == 422
-    assert "Not valid JSON" in r.json()["errors"][0]["cause"]
+    (err,) = r.json()["errors"]
+    assert err["kind"] == "unreadable_file"
+    assert (
+        "valid JSON (Expecting property name enclosed in double quotes at line 1, column 18)"
+        in (err["expected"])
+    )
     r = client.post("/api/predict", json="just a string")
     assert r.status_code == 422
     assert r.json()["errors"]

@@ -10,8 +10,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from features.bundle_io import write_bundle
-from features.contract import load_bundle
+from bundle.load import load_bundle
+from bundle.writers import write_bundle
 from features.vocab import CLASS_LABELS
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from features.bundle import Bundle
+from bundle.tables import Bundle
 from models.clinical import CLINICAL_DIR, Expectation, load_expectations, load_vignettes
 from models.predictor import Predictor
 from pipelines.testing import pipeline_model_dir

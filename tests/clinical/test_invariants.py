@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.bundle import EMG_COLUMNS, NCS_COLUMNS, STUDY_COLUMNS, Bundle
-from features.contract import load_bundle
+from bundle.load import load_bundle
+from bundle.tables import EMG_COLUMNS, NCS_COLUMNS, STUDY_COLUMNS, Bundle
 from features.vocab import CLASSES
 from models import metamorphic_muscles as M
 from models import metamorphic_transforms as T
@@ -248,7 +248,7 @@ def test_synonyms_read_back_canonical(tmp_path: Path) -> None:
 
 
 def _write(b: Bundle, path: Path) -> Path:
-    from features.bundle_io import write_bundle
+    from bundle.writers import write_bundle
 
     return write_bundle(b, path)
 
@@ -411,7 +411,7 @@ def test_mr11_api_rejects_unit_mixups(
 
     from app.main import create_app
     from app.settings import Settings
-    from features.contract import study_to_json
+    from bundle.json_form import study_to_json
     from models.clinical import CLINICAL_DIR
 
     _, transform, table, column, kind, cause = mixup

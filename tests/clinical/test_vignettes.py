@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from features.bundle import Bundle
+from bundle.tables import Bundle
 from features.vocab import CLASSES
 from models.clinical import CLINICAL_DIR, grade, load_expectations, parse_bounds
 from models.evidence import evidence_table

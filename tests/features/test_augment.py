@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bundle.tables import EMG_COLUMNS, NCS_COLUMNS, STUDY_COLUMNS, Bundle
 from features.augment import drop_tests
 from features.build import build_features
-from features.bundle import EMG_COLUMNS, NCS_COLUMNS, STUDY_COLUMNS, Bundle
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples" / "bundle"
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bundle.tables import EMG_COLUMNS, NCS_COLUMNS, STUDY_COLUMNS, Bundle
 from features.build import build_features
-from features.bundle import EMG_COLUMNS, NCS_COLUMNS, STUDY_COLUMNS, Bundle
 
 
 def _frame(rows, columns):

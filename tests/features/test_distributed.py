@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.bundle import TABLES, Bundle
+from bundle.tables import TABLES, Bundle
 from features.distributed import (
     build_features_dask,
     bundle_to_dask,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from features.bundle import Bundle
+from bundle.tables import Bundle
 from models.testing import labels_for, make_tiny_cohort, save_tiny_model
 
 TINY_STUDIES = 600

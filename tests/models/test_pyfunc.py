@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from features.contract import study_to_json
+from bundle.json_form import study_to_json
 from features.vocab import CLASSES
 from models.predictor import Predictor
 
@@ -70,8 +70,11 @@ def test_list_of_dicts_and_invalid_study(logged, fresh_cohort) -> None:
     bad = {**example_study(), "study_id": "bad-1", "age_years": 500}
     model = EmgdxModel()
     model.load_context(type("C", (), {"artifacts": {"model_dir": str(_model_dir_of(logged))}})())
-    out = model.predict(None, [good, bad])
-    assert list(out["study_id"]) == [good["study_id"], "bad-1"]
+    anonymous = {k: v for k, v in example_study().items() if k != "study_id"}
+    out = model.predict(None, [good, bad, anonymous])
+    assert list(out["study_id"])[:2] == [good["study_id"], "bad-1"]
+    assert pd.isna(out["study_id"].iloc[2])  # the study without id is listed, not dropped
+    assert "study_id" in out["error"].iloc[2]
     assert out.loc[1, "error"]
     assert pd.isna(out.loc[1, "diagnosis"])
     assert out.loc[0, "error"] == ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from features.bundle_io import write_bundle
+from bundle.writers import write_bundle
 from pipelines import featurize
 from simulator.cohort import simulate_cohort
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from features.bundle_io import write_bundle
+from bundle.writers import write_bundle
 from features.vocab import CLASSES
 from models.testing import make_tiny_cohort, make_tiny_model
 from pipelines.predict import main
@@ -72,7 +73,7 @@ def test_single_study_json_with_few_tests(model_dir, tmp_path) -> None:
     assert not (tmp_path / "one.csv.rejected.json").exists()
 
 
-def test_exit_1_when_nothing_valid_or_no_model(model_dir, tmp_path) -> None:
+def test_exit_1_when_nothing_valid_2_when_no_model(model_dir, tmp_path) -> None:
     doc = tmp_path / "bad.json"
     doc.write_text(json.dumps({"study_id": "x1", "age_years": 999}))
     assert main([str(doc), "--out", str(tmp_path / "o.csv"), "--model", str(model_dir)]) == 1
@@ -81,4 +82,8 @@ def test_exit_1_when_nothing_valid_or_no_model(model_dir, tmp_path) -> None:
 
     good = tmp_path / "good.json"
     good.write_text(json.dumps(example_study()))
-    assert main([str(good), "--out", str(tmp_path / "o2.csv"), "--model", str(tmp_path)]) == 1
+    assert main([str(good), "--out", str(tmp_path / "o2.csv"), "--model", str(tmp_path)]) == 2
+    broken = tmp_path / "broken_model"
+    shutil.copytree(model_dir, broken)
+    (broken / "booster.txt").write_text("tree\nnot a booster\n")
+    assert main([str(good), "--out", str(tmp_path / "o3.csv"), "--model", str(broken)]) == 2

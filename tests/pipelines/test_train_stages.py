@@ -49,13 +49,53 @@ def _register(root: Path) -> dict:
     return json.loads(out.read_text())
 
 
+def _count_validations(mp: pytest.MonkeyPatch) -> list[str]:
+    """Record every call of the one validation function (``bundle.validate.validate_tables``)."""
+    import bundle.json_form
+    import bundle.load
+    import bundle.validate
+
+    calls: list[str] = []
+    original = bundle.validate.validate_tables
+
+    def counted(tables, source, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        calls.append(source)
+        return original(tables, source, *args, **kwargs)
+
+    for module in (bundle.validate, bundle.load, bundle.json_form):
+        mp.setattr(module, "validate_tables", counted)
+    return calls
+
+
+def test_validate_then_features_validates_the_bundle_once(tmp_path, monkeypatch) -> None:
+    """``emgdx validate --out`` validates; ``emgdx features`` on its output only reads it."""
+    from bundle.validated import is_validated
+    from bundle.writers import write_bundle
+    from pipelines import featurize, validate
+    from simulator.cohort import simulate_cohort
+
+    raw = write_bundle(simulate_cohort(20, 4), tmp_path / "raw", fmt="parquet")
+    calls = _count_validations(monkeypatch)
+    assert validate.main(["--in", str(raw), "--out", str(tmp_path / "validated")]) == 0
+    assert is_validated(tmp_path / "validated")
+    out = tmp_path / "features.parquet"
+    assert featurize.main(["--in", str(tmp_path / "validated"), "--out", str(out)]) == 0
+    assert len(calls) == 1
+    assert featurize.main(["--in", str(raw), "--out", str(out)]) == 0  # a raw bundle: validated
+    assert len(calls) == 2
+
+
 @pytest.fixture(scope="module")
 def ran(pipeline_dir, tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.chdir(pipeline_dir)
     mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{pipeline_dir / 'mlflow.db'}")
+    calls = _count_validations(mp)
     try:
         run_tiny_stages(pipeline_dir)
+        assert calls == [], (
+            "split, train and evaluate must read the validated bundle, not validate it"
+        )
         first = _register(pipeline_dir)
         # a second registration of an equally good model must not take the alias
         second = _register(pipeline_dir)

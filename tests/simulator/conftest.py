@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.bundle import Bundle
+from bundle.tables import Bundle
 from features.limits import ncs_limits
 from features.vocab import CLASSES
 from simulator import diseases

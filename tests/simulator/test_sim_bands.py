@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.bundle import Bundle
+from bundle.tables import Bundle
 from features.vocab import MUSCLES
 from simulator import diseases
 from simulator.cohort import simulate_cohort, simulate_cohort_with_physiology

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.bundle import EMG_COLUMNS, NCS_COLUMNS, STUDY_COLUMNS, Bundle
-from features.bundle_io import write_bundle
-from features.contract import load_bundle
+from bundle.load import load_bundle
+from bundle.tables import EMG_COLUMNS, NCS_COLUMNS, STUDY_COLUMNS, Bundle
+from bundle.writers import write_bundle
 from features.vocab import CLASSES
 from simulator.cohort import simulate_cohort, simulate_to_dir
 from simulator.parameters import SimulatorParams

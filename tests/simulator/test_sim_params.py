@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from features.contract import load_bundle
+from bundle.load import load_bundle
 from features.vocab import GENERAL_LAB_PRIOR
 from pipelines.simulate import main
 from simulator.labs import make_labs

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from features.bundle import Bundle
+from bundle.tables import Bundle
 
 
 def _share(flags: pd.Series, dx: pd.Series, cls: str) -> float:

@@ -4,12 +4,12 @@ The studies table is read whole (one row a study: ~100 MB per million studies). 
 ``chunk_studies`` consecutive studies of that table. For ``ncs`` and ``emg`` only the
 ``study_id`` column is read first, to find each row's chunk; when rows are grouped by study in
 the studies-table order (as :func:`simulator.cohort.simulate_to_dir` and
-:func:`features.bundle_io.write_bundle` write them) every chunk is a contiguous row range and is
+:func:`bundle.writers.write_bundle` write them) every chunk is a contiguous row range and is
 streamed with ``ParquetFile.iter_batches``, so memory is bounded by one chunk. Otherwise the
 table is read once into Arrow memory and each chunk is taken from it (correct, but it holds that
 table in memory; a warning says so).
 
-Each chunk is validated with the contract's own checks (:mod:`features.contract`), with row
+Each chunk is validated with the contract's own checks (:mod:`bundle.validate`), with row
 numbers of the original files, so problems name the real file row.
 """
 
@@ -26,12 +26,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from features.bundle import TABLES, Bundle
-from features.bundle_io import RawTable
-from features.contract import validate_tables
+from bundle.readers import RawTable
+from bundle.tables import TABLES, Bundle
+from bundle.validate import validate_tables
 
 if TYPE_CHECKING:
-    from features.contract import ValidationReport
+    from bundle.problems import ValidationReport
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def parquet_path(path: str | Path, name: str) -> Path:
         raise FileNotFoundError(
             f"{file}: missing. Chunked processing reads a bundle folder with studies.parquet, "
             "ncs.parquet and emg.parquet (convert a CSV bundle with 'emgdx validate ... "
-            "--out DIR --format parquet' or features.bundle_io.write_bundle(fmt='parquet'))."
+            "--out DIR --format parquet' or bundle.writers.write_bundle(fmt='parquet'))."
         )
     return file
 
@@ -207,7 +207,7 @@ def iter_validated_chunks(
     """Each chunk normalised and validated: ``(bundle, report)`` as :func:`load_bundle` gives.
 
     The bundle holds every readable row of the chunk (invalid studies included); use
-    :func:`features.contract.valid_subset` to drop ``report.invalid_study_ids``.
+    :func:`bundle.load.valid_subset` to drop ``report.invalid_study_ids``.
     """
 
     for k, tables in enumerate(iter_raw_chunks(path, chunk_studies, plan)):
@@ -220,7 +220,7 @@ def iter_bundle_chunks(path: str | Path, chunk_studies: int = 50_000) -> Iterato
     Invalid studies are left out (logged with their count); use
     :func:`iter_validated_chunks` to see the problems.
     """
-    from features.contract import valid_subset  # noqa: PLC0415
+    from bundle.load import valid_subset  # noqa: PLC0415
 
     for bundle, report in iter_validated_chunks(path, chunk_studies):
         invalid = report.invalid_study_ids

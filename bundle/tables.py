@@ -2,8 +2,8 @@
 
 A :class:`Bundle` always holds *canonical* values (synonyms resolved, enumerations in their
 canonical spelling, numbers as ``float64`` with NaN for "not measured"). Reading, validating
-and writing files lives in :mod:`features.contract` and :mod:`features.bundle_io`; this module
-is only the container and the column lists every component agrees on.
+and writing files lives in the other modules of :mod:`bundle`; this module is only the
+container and the column lists every component agrees on (derived from :mod:`bundle.spec`).
 """
 
 from __future__ import annotations
@@ -12,56 +12,24 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-#: studies table: column -> kind ("str", "float", "cat")
-STUDY_COLUMNS: dict[str, str] = {
-    "study_id": "str",
-    "age_years": "float",
-    "sex": "cat",
-    "height_cm": "float",
-    "limb_temp_c": "float",
-    "patient_id": "str",
-    "site_id": "str",
-    "diagnosis": "cat",
-}
-STUDY_REQUIRED: tuple[str, ...] = ("study_id", "age_years")
+from bundle.spec import columns_of, required_columns
 
-NCS_COLUMNS: dict[str, str] = {
-    "study_id": "str",
-    "nerve": "cat",
-    "side": "cat",
-    "kind": "cat",
-    "stim_site": "str",
-    "recording_site": "str",
-    "latency_ms": "float",
-    "amplitude": "float",  # motor mV, sensory µV; 0 = no response
-    "duration_ms": "float",
-    "distance_mm": "float",
-    "velocity_m_s": "float",
-    "persistence_pct": "float",
-}
-NCS_REQUIRED: tuple[str, ...] = ("study_id", "nerve", "side", "kind", "stim_site")
 
-EMG_COLUMNS: dict[str, str] = {
-    "study_id": "str",
-    "muscle": "cat",
-    "side": "cat",
-    "insertional": "cat",
-    "fibs": "float",  # grade 0-4
-    "psw": "float",
-    "fascics": "float",
-    "crd": "float",
-    "myotonia": "float",
-    "muap_amplitude_uv": "float",
-    "muap_duration_ms": "float",
-    "muap_polyphasic_pct": "float",
-    "muap_amplitude_grade": "cat",
-    "muap_duration_grade": "cat",
-    "polyphasia_grade": "cat",
-    "recruitment": "cat",
-    "activation": "cat",
-    "muap_unstable": "float",  # 1.0 true, 0.0 false, NaN not recorded
-}
-EMG_REQUIRED: tuple[str, ...] = ("study_id", "muscle", "side")
+def _kinds(table: str) -> dict[str, str]:
+    """Column -> kind (``str``, ``float``, ``cat``) of one table, from the column-spec table."""
+    kind = {"number": "float", "grade": "float", "boolean": "float", "category": "cat"}
+    return {name: kind.get(c.dtype, "str") for name, c in columns_of(table).items()}
+
+
+#: studies table: column -> kind ("str", "float", "cat"), derived from :mod:`bundle.spec`
+STUDY_COLUMNS: dict[str, str] = _kinds("studies")
+STUDY_REQUIRED: tuple[str, ...] = required_columns("studies")
+#: ncs table (amplitude: motor mV, sensory µV; 0 = no response)
+NCS_COLUMNS: dict[str, str] = _kinds("ncs")
+NCS_REQUIRED: tuple[str, ...] = required_columns("ncs")
+#: emg table (grades 0-4 as float; muap_unstable 1.0 true, 0.0 false, NaN not recorded)
+EMG_COLUMNS: dict[str, str] = _kinds("emg")
+EMG_REQUIRED: tuple[str, ...] = required_columns("emg")
 
 TABLES: dict[str, dict[str, str]] = {
     "studies": STUDY_COLUMNS,
@@ -91,8 +59,13 @@ class Bundle:
 
     @property
     def study_ids(self) -> list[str]:
-        """Study identifiers in table order."""
-        return self.studies["study_id"].astype(str).tolist()
+        """Study identifiers in table order (an empty identifier is no study: it is left out).
+
+        Validation rejects a row without ``study_id``; it is never turned into a text such
+        as ``"nan"`` that could be predicted.
+        """
+        ids = self.studies["study_id"]
+        return [s for s in ids[ids.notna()].tolist() if s != ""]
 
     def subset(self, study_ids: list[str] | set[str]) -> Bundle:
         """Return a new bundle holding only the given studies (tables re-indexed from 0)."""

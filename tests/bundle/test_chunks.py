@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from bundle.chunks import iter_bundle_chunks, iter_validated_chunks, plan_chunks
+from bundle.load import load_bundle
 from features.build import build_features
-from features.chunks import iter_bundle_chunks, iter_validated_chunks, plan_chunks
-from features.contract import load_bundle
 from simulator.cohort import simulate_to_dir
 
 

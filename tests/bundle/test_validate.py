@@ -1,4 +1,4 @@
-"""Tests of bundle validation and normalisation (features.contract)."""
+"""Tests of bundle validation and normalisation (bundle.validate)."""
 
 from __future__ import annotations
 
@@ -14,16 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from features import vocab
-from features.contract import (
-    Problem,
-    ValidationReport,
-    load_bundle,
-    load_study_json,
-    study_to_json,
-    valid_subset,
-    validate_bundle,
-)
+from bundle import vocab
+from bundle.json_form import load_study_json, study_to_json
+from bundle.load import load_bundle, valid_subset, validate_bundle
+from bundle.problems import Problem, ValidationReport
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 
@@ -404,7 +398,7 @@ def test_json_list_element_of_wrong_type_leaves_other_studies_valid() -> None:
     doc = json.loads((EXAMPLES / "study.json").read_text())
     bundle, report = load_study_json([doc, "oops"], source="batch.json")
     p = one(report, "bad_json_shape")
-    assert (p.file, p.row, p.value) == ("batch.json", 2, "str")
+    assert (p.file, p.row, p.value) == ("batch.json", 2, "a string")
     assert report.invalid_study_ids == set()
     assert report.n_valid_studies == 1
     assert not report.ok
@@ -534,7 +528,7 @@ def test_empty_file_is_unreadable(tmp_path: Path) -> None:
     _, report = load_bundle(path)
     p = one(report, "unreadable_file")
     assert p.file == "emg.csv"
-    assert "cannot be read as CSV" in p.expected
+    assert "is empty; expected CSV" in p.expected
 
 
 def test_infinite_csv_number_is_a_bad_number_not_a_crash(tmp_path: Path) -> None:
@@ -551,7 +545,7 @@ def test_json_array_as_a_cell_is_reported_not_raised() -> None:
     doc["ncs"][0]["stim_site"] = {"at": "wrist"}
     _, report = load_study_json(doc, source="s.json")
     p = one(report, "bad_number")
-    assert (p.file, p.row, p.column, p.value) == ("s.json emg", 1, "fibs", "[1]")
+    assert (p.file, p.row, p.column, p.value) == ("s.json emg", 1, "fibs", "<JSON array>")
     assert report.invalid_study_ids == {doc["study_id"]}
 
 
@@ -579,35 +573,23 @@ def _broken_json() -> list[dict]:
     return [doc, bad, "oops"]
 
 
-@pytest.mark.parametrize("case", ["example_json", "broken_json", "bundle", "broken_csv"])
-def test_small_input_route_gives_the_general_result(
-    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Tiny tables skip pandera and factorisation; the bundle and report must not change."""
-    import features.contract as contract
+def test_one_validation_path_for_one_row_and_for_many() -> None:
+    """The same study gives the same problems alone and as one of 900 (one spec-driven path)."""
 
-    def load() -> tuple:
-        if case == "example_json":
-            return _snapshot(*load_study_json(json.loads((EXAMPLES / "study.json").read_text())))
-        if case == "broken_json":
-            return _snapshot(*load_study_json(_broken_json(), source="b.json"))
-        if case == "bundle":
-            return _snapshot(*load_bundle(EXAMPLES / "bundle"))
-        studies = "study_id,age_years,limb_temp_c,sex\ns1,1961,91,\ns2,-3,,female\ns1,50,30,X\n"
-        ncs = (
-            NCS.replace("4.1,2.1", "4.1,2100").replace(",,80", ",,180")
-            + "s9,x,R,motor,,a,inf,NA,,130,5\n"
-        )
-        emg = EMG.replace("s1,deltoid,R,0,0", "s1,deltoid,M,1.5,7").replace(
-            "reduced,true", "reduced,maybe"
-        )
-        return _snapshot(*load_bundle(make_bundle(tmp_path / "b", studies, ncs, emg)))
+    def bad(i: int) -> dict:
+        doc = _broken_json()[1]
+        doc["study_id"] = f"b{i}"
+        return doc
 
-    small = load()
-    assert contract.SMALL_TABLE_ROWS > 10
-    monkeypatch.setattr(contract, "SMALL_TABLE_ROWS", 0)  # every table takes the general route
-    general = load()
-    _assert_same(small, general)
-    if case.startswith("broken"):
-        assert small[1]["summary"]["n_errors"] >= 8
-        assert "out_of_range" in small[1]["summary"]["errors_by_kind"]
+    _, one = load_study_json([bad(0)], source="b.json")
+    _, many = load_study_json([bad(i) for i in range(900)], source="b.json")
+    assert one.counts_by_kind()["error"]["out_of_range"] >= 1
+    assert one.summary()["n_errors"] >= 8
+    for sev in ("error", "warning"):
+        for kind, n in one.counts_by_kind()[sev].items():
+            per_column = kind == "extra_column"  # said once per column, not per row
+            assert many.counts_by_kind()[sev][kind] == (n if per_column else 900 * n), kind
+    first = [p for p in many.problems if p.study_id == "b0"]
+    assert [(p.file, p.row, p.column, p.kind) for p in first] == [
+        (p.file, p.row, p.column, p.kind) for p in one.problems if p.study_id == "b0"
+    ]

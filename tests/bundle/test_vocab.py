@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from features import vocab
+from bundle import vocab
 from features.reference import load_muscles
 
 

@@ -1,4 +1,4 @@
-"""Tests of bundle reading/writing (features.bundle_io) and file-format round trips."""
+"""Tests of bundle reading/writing (bundle.readers, bundle.writers) and file-format round trips."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.bundle import Bundle
-from features.bundle_io import BundleReadError, read_tables, write_bundle
-from features.contract import load_bundle
+from bundle.load import load_bundle
+from bundle.readers import BundleReadError
+from bundle.sources import read_tables
+from bundle.tables import Bundle
+from bundle.writers import write_bundle
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 
@@ -154,5 +156,9 @@ def test_ragged_csv_row_is_an_error_not_a_silent_fix(tmp_path: Path, row: str) -
     folder = tmp_path / "b"
     folder.mkdir()
     (folder / "studies.csv").write_text(f"study_id,age_years,sex\n{row}\n")
-    with pytest.raises(BundleReadError, match=r"studies\.csv: cannot be read as CSV"):
+    with pytest.raises(
+        BundleReadError, match=r"studies\.csv: line 2 has \d cells, the header has 3"
+    ) as err:
         read_tables(folder)
+    assert err.value.line == 2
+    assert "extra" not in str(err.value)  # a parser's message quoting the row is never passed on
