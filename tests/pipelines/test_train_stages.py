@@ -118,8 +118,13 @@ def test_model_dir_and_metrics_for_all_three_models(ran):
     assert (model / "baselines" / "logreg.skops").exists()
     metrics = json.loads((root / "reports" / "metrics.json").read_text())
     for s in ("test", "heldout_site", "robustness_half", "robustness_protocol_swap"):
-        for m in ("lightgbm", "logreg", "rules"):
-            assert 0.0 <= metrics[s][m]["macro_f1"] <= 1.0
+        assert set(metrics[s]) >= {"lightgbm", "logreg", "rules"}
+    # the reported test macro-F1 is the one of the written confusion table
+    from sklearn.metrics import f1_score
+
+    conf = pd.read_csv(root / "reports" / "plots" / "confusion.csv")
+    recomputed = f1_score(conf["actual"], conf["predicted"], average="macro")
+    assert metrics["test"]["lightgbm"]["macro_f1"] == pytest.approx(recomputed, abs=1e-3)
     assert metrics["test"]["lightgbm"]["macro_f1"] > 0.35  # chance is about 1/6
     assert set(metrics["gap_test_minus_heldout"]) == {"lightgbm", "logreg", "rules"}
     # scored against what the findings allow: a subset of the studies, never all inconclusive
