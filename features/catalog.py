@@ -383,7 +383,7 @@ def _build() -> dict[str, FeatureInfo]:
                 f"{r.capitalize()} muscles with {what}",
                 "share of muscles",
                 group,
-                f"Share of {r} muscles examined that show {what}.",
+                f"Share of {r} muscles examined that show {what} (0: none found, also when no {r} muscle was examined).",
                 f"high values suggest {meaning}",
                 "frac",
             )
@@ -393,7 +393,7 @@ def _build() -> dict[str, FeatureInfo]:
             f"{p.capitalize()} muscles with myopathic units",
             "share of muscles",
             "distribution",
-            f"Share of {p} limb muscles with small/short MUAPs or early recruitment.",
+            f"Share of {p} limb muscles with small/short MUAPs or early recruitment (0 when none was examined).",
             "high proximal values suggest myopathy",
             "frac",
         )
@@ -404,7 +404,7 @@ def _build() -> dict[str, FeatureInfo]:
                 f"{p.capitalize()} {lbt} muscles with chronic neurogenic change",
                 "share of muscles",
                 "distribution",
-                f"Share of {p} {lbt} muscles with large/long MUAPs or reduced recruitment.",
+                f"Share of {p} {lbt} muscles with large/long MUAPs or reduced recruitment (0 when none was examined).",
                 "distal leg predominance fits a length-dependent neuropathy",
                 "frac",
             )

@@ -103,14 +103,19 @@ def response_table(
     DataFrame
         Columns of :data:`RESPONSE_COLUMNS`; ``study``, ``nerve``, ``side``, ``kind`` are integer
         codes (positions, and indices into ``NERVES``/``NCS_SIDES``/``KINDS``). Percentages are
-        NaN when the value or its limit is missing; ``amp_pct_lln`` is 0 for an absent response
-        and 100 when the limit is 0 (absence acceptable at that age).
+        NaN when the value or its limit is missing; ``amp_pct_lln`` is 0 for an absent response.
+        Where the limit is 0 (absence acceptable at that age) it is ``100 · (1 + amp /
+        ZERO_LIMIT_SCALE_UV)``: 100 % for an absent response, above 100 % for any present one.
     """
     arrays = response_arrays(ncs, study_pos, age_years, height_cm, limb_temp_c)
     if len(arrays["study"]) == 0:
         return pd.DataFrame({c: pd.Series(dtype=float) for c in RESPONSE_COLUMNS})
     return pd.DataFrame(arrays, columns=list(RESPONSE_COLUMNS))
 
+
+#: scale of a present SNAP where the amplitude limit is 0 (sural / superficial peroneal from
+#: 75 y): the last non-zero limit, 1 µV at 70-74 y (Tavee et al. 2014, clinical reference T1.4)
+ZERO_LIMIT_SCALE_UV = 1.0
 
 #: stimulation sites whose segment (from the previous, more distal site) crosses an entrapment
 #: site: ulnar across the elbow, peroneal across the fibular head (T1.1 across-elbow and
@@ -218,7 +223,15 @@ def response_arrays(
     with np.errstate(invalid="ignore", divide="ignore"):
         lat_pct = 100.0 * lat / lim["latency_uln_ms"]
         lln = lim["amplitude_lln"]
-        amp_pct = np.where(lln > 0, 100.0 * amp / lln, np.where(lln == 0, 100.0, np.nan))
+        # a limit of 0 (absence acceptable, sural/SPN from 75 y): an absent response sits at the
+        # limit (100 %) and a present one above it, scaled by the last non-zero limit (1 µV at
+        # 70-74 y, Tavee 2014), so absent < small < large stays ordered (MR9: a normal SNAP in
+        # an 85-year-old is better evidence than none)
+        amp_pct = np.where(
+            lln > 0,
+            100.0 * amp / lln,
+            np.where(lln == 0, 100.0 * (1.0 + amp / ZERO_LIMIT_SCALE_UV), np.nan),
+        )
         amp_pct = np.where(np.isnan(amp), np.nan, amp_pct)
         cv_pct = 100.0 * vel / lim["velocity_lln_m_s"]
         d_amp = amp[first][inv]

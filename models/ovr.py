@@ -264,6 +264,20 @@ def owners(name: str) -> tuple[str, ...] | None:
     lowers it); the SNAPs to the axonal head (a lost SNAP raises it), the normal head and the
     ALS head (a lost SNAP lowers them).
     """
+    if name.endswith("_f_persist_pct"):
+        # F persistence (absent F = 0 %): fewer F-waves are a demyelinating feature (EFNS I-D)
+        # and never more normal. Disease heads reading it freely made a normal F raise
+        # P(demyelinating) over "not measured" through the axonal head (MR9)
+        return ("demyelinating_pn", "normal")
+    if name in ("crit_lmn_region_frac", "emg_mean_fib_grade"):
+        # shares over all regions / muscles examined fall when normal ones are added elsewhere:
+        # that argues against ALS (MR3) and must not lower the radiculopathy head
+        return ("als", "normal") if name == "crit_lmn_region_frac" else ("normal",)
+    if "_sensory_lat_pct_uln" in name:
+        # a SNAP latency is lost with the SNAP: when the normal head read it, an absent SNAP
+        # ("latency not measured") could look more normal than a present one with a long
+        # latency (MR2a, MR7). Sensory slowing is evidence of demyelination only (T3.3)
+        return ("demyelinating_pn",)
     if conduction_block(name):
         # block is the MMN-versus-ALS discriminator (T3.6): it also lowers the ALS head (MR6)
         return ("demyelinating_pn", "normal", "als")
@@ -271,7 +285,10 @@ def owners(name: str) -> tuple[str, ...] | None:
         # the normal head too (slower is never more normal): under the gated calibration it
         # alone sets P(normal), so it must see that a study with slowed conduction is abnormal
         return ("demyelinating_pn", "normal")
-    if name == "crit_srar":  # the raw ratio: its age-adjusted form crit_srar_pct_lln is used
+    if name in ("crit_srar", "crit_srar_pct_lln"):
+        # the sural/radial ratio is a contrast of two SNAPs: halving the radial SNAP doubles it
+        # and would read as *less* length-dependent loss (MR2a: losing a SNAP never lowers the
+        # neuropathy mass). The amplitudes themselves and crit_length_dependent carry it
         return ()
     if snap_contrast(name):
         return ()
@@ -294,8 +311,12 @@ def _direction(name: str) -> dict[str, int]:
     * more LMN regions never lower ALS.
     """
     heads = owners(name)
+    if name == "crit_lmn_region_frac":  # owned by ALS and normal: more LMN regions favour ALS
+        return {"als": +1, "normal": -1}
     if heads is not None:
-        worse = -1 if name.endswith(("_cv_pct_lln", "_cb_ratio", "_pct_lln")) else +1
+        worse = (
+            -1 if name.endswith(("_cv_pct_lln", "_cb_ratio", "_pct_lln", "_persist_pct")) else +1
+        )
         # worse raises a disease head and lowers the normal head; sensory loss raises only the
         # axonal head (the SNAPs are spared in root lesions, myopathy and ALS: _SNAP_HEADS)
         if heads == _SNAP_HEADS:

@@ -116,7 +116,8 @@ def test_single_root_frac_for_l5_pattern():
 def test_single_root_nan_with_fewer_than_two_abnormal():
     x = crit(emg=[{"muscle": "tibialis_anterior", "side": "L", **LMN}])
     assert np.isnan(x["crit_single_root_frac"])
-    assert np.isnan(x["crit_paraspinal_active"])
+    # needle EMG without a paraspinal muscle: no paraspinal activity found (0), not NaN
+    assert x["crit_paraspinal_active"] == 0.0
 
 
 def motor(nerve, site, lat, amp, vel=np.nan):

@@ -47,6 +47,32 @@ def test_directions_follow_physiology():
     assert all(v[3] == 0 for v in d.values())  # age is free
 
 
+def test_findings_that_come_and_go_with_other_tests_have_safe_owners():
+    """Owners of the features that MR2a, MR3 and MR9 found moving the wrong way."""
+    from models.ovr import owners
+
+    names = [
+        "crit_lmn_region_frac",
+        "ncs_tibial_f_persist_pct",
+        "ncs_sural_sensory_lat_pct_uln",
+        "crit_srar_pct_lln",
+        "emg_mean_fib_grade",
+    ]
+    d = monotone_directions(names)
+    # more of the examined regions with LMN signs: never less ALS, never more normal; the
+    # radiculopathy head does not read it (adding normal regions must not lower it, MR3)
+    assert owners(names[0]) == ("als", "normal")
+    assert (d["als"][0], d["normal"][0]) == (+1, -1)
+    # fewer F-waves: never less demyelinating, never more normal; no other head reads them (MR9)
+    assert owners(names[1]) == ("demyelinating_pn", "normal")
+    assert (d["demyelinating_pn"][1], d["normal"][1]) == (-1, +1)
+    # a SNAP latency is lost with its SNAP: only the demyelinating head reads it (MR2a)
+    assert owners(names[2]) == ("demyelinating_pn",)
+    assert d["demyelinating_pn"][2] == +1
+    assert owners(names[3]) == ()  # the sural/radial ratio: a contrast, read by no head
+    assert owners(names[4]) == ("normal",)  # diluted by normal muscles elsewhere
+
+
 @pytest.mark.parametrize(
     ("feature", "heads"), [(CV, {"demyelinating_pn", "normal"}), (SNAP, {"axonal_pn", "normal", "als", "radiculopathy", "myopathy"})]
 )
