@@ -254,6 +254,15 @@ def _build() -> dict[str, FeatureInfo]:
         "pct_lln",
     )
     add(
+        "ncs_sensory_lower_second_amp_pct_lln",
+        "Second-lowest leg SNAP",
+        "% of LLN",
+        "ncs_sensory",
+        "Second-lowest lower-limb SNAP amplitude (either side) as % of its lower limit.",
+        "two low leg SNAPs confirm leg sensory axon loss",
+        "pct_lln",
+    )
+    add(
         "ncs_motor_upper_min_amp_pct_lln",
         "Lowest arm CMAP",
         "% of LLN",
@@ -568,6 +577,13 @@ def _build() -> dict[str, FeatureInfo]:
             "count",
             "Different peripheral nerves among the abnormal muscles of the best root.",
             "2 or more nerves fit a root rather than a nerve lesion",
+        ),
+        "crit_outside_root_muscle_count": (
+            "Abnormal muscles beyond one root",
+            "muscles",
+            "count",
+            "Abnormal limb muscles that the best single root on one side does not explain.",
+            "0 fits a radiculopathy; many point to a diffuse process such as ALS",
         ),
         "crit_paraspinal_active": (
             "Paraspinal active denervation",

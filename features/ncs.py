@@ -313,6 +313,37 @@ def _nanmin_rows(m: np.ndarray) -> np.ndarray:
     return out
 
 
+def _second_lowest_leg_snap(
+    resp: Mapping[str, np.ndarray], primary: np.ndarray, n_studies: int
+) -> np.ndarray:
+    """Second-lowest leg SNAP (% LLN) over every leg sensory response, both sides (NaN with < 2).
+
+    One low SNAP has technical and focal causes; a second one confirms a neuropathy (a
+    research case definition asks for abnormal attributes in >= 2 nerves, England et al. 2005 †).
+    An order statistic is monotone in every SNAP, so a lost or smaller SNAP never raises it
+    (MR2a), unlike the sural/radial ratio.
+    """
+    sel = (
+        (np.asarray(resp["kind"]) == SENSORY)
+        & primary
+        & _LOWER[np.asarray(resp["nerve"], dtype=np.int64)]
+    )
+    amp = np.asarray(resp["amp_pct_lln"], dtype=float)[sel]
+    study = np.asarray(resp["study"], dtype=np.int64)[sel]
+    keep = ~np.isnan(amp)
+    amp, study = amp[keep], study[keep]
+    out = np.full(n_studies, np.nan)
+    if len(amp) == 0:
+        return out
+    order = np.lexsort((amp, study))
+    amp, study = amp[order], study[order]
+    first = np.r_[True, study[1:] != study[:-1]]
+    rank = np.arange(len(study)) - np.maximum.accumulate(np.where(first, np.arange(len(study)), 0))
+    second = rank == 1
+    out[study[second]] = amp[second]
+    return out
+
+
 def _nanmax_rows(m: np.ndarray) -> np.ndarray:
     return np.fmax.reduce(m, axis=1) if m.shape[1] else np.full(m.shape[0], np.nan)
 
@@ -381,6 +412,7 @@ def ncs_features(
     up_s, lo_s = _nanmin_rows(s_amp[:, _UPPER]), _nanmin_rows(s_amp[:, _LOWER])
     f["ncs_sensory_upper_min_amp_pct_lln"] = up_s
     f["ncs_sensory_lower_min_amp_pct_lln"] = lo_s
+    f["ncs_sensory_lower_second_amp_pct_lln"] = _second_lowest_leg_snap(resp, primary, n_studies)
     f["ncs_motor_upper_min_amp_pct_lln"] = _nanmin_rows(m_amp[:, _UPPER])
     f["ncs_motor_lower_min_amp_pct_lln"] = _nanmin_rows(m_amp[:, _LOWER])
     f["ncs_motor_min_cv_pct_lln"] = _nanmin_rows(m_cv)

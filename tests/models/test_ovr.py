@@ -66,15 +66,26 @@ def test_findings_that_come_and_go_with_other_tests_have_safe_owners():
     # fewer F-waves: never less demyelinating, never more normal; no other head reads them (MR9)
     assert owners(names[1]) == ("demyelinating_pn", "normal")
     assert (d["demyelinating_pn"][1], d["normal"][1]) == (-1, +1)
-    # a SNAP latency is lost with its SNAP: only the demyelinating head reads it (MR2a)
-    assert owners(names[2]) == ("demyelinating_pn",)
-    assert d["demyelinating_pn"][2] == +1
+    # a nerve's SNAP latency falls to the other side's when the slower side's SNAP is lost;
+    # demyelination is defined on motor conduction: no head reads it (MR2a)
+    assert owners(names[2]) == ()
+    # an F latency is lost with the F-wave: the demyelinating head alone reads it (MR7)
+    assert owners("ncs_tibial_f_lat_pct_uln") == ("demyelinating_pn",)
     assert owners(names[3]) == ()  # the sural/radial ratio: a contrast, read by no head
     assert owners(names[4]) == ("normal",)  # diluted by normal muscles elsewhere
+    # spreading beyond one root: never more radiculopathy, never less ALS (MR5)
+    d = monotone_directions(["crit_outside_root_muscle_count", "crit_neurogenic_muscle_frac"])
+    assert [d[c][0] for c in ("radiculopathy", "als", "normal")] == [-1, +1, -1]
+    assert [d[c][1] for c in ("radiculopathy", "als", "normal")] == [-1, +1, -1]
+    assert owners("crit_abnormal_limb_muscle_count") == ("normal",)
 
 
 @pytest.mark.parametrize(
-    ("feature", "heads"), [(CV, {"demyelinating_pn", "normal"}), (SNAP, {"axonal_pn", "normal", "als", "radiculopathy", "myopathy"})]
+    ("feature", "heads"),
+    [
+        (CV, {"demyelinating_pn", "normal"}),
+        (SNAP, {"axonal_pn", "normal", "als", "radiculopathy", "myopathy"}),
+    ],
 )
 def test_an_owned_finding_is_used_by_its_heads_alone(ovr, feature, heads):
     booster, _ = ovr
