@@ -26,6 +26,7 @@ from bundle.tables import Bundle
 from features.catalog import FEATURES
 from features.vocab import CLASSES
 from models.calibration import Calibration, fit_calibration
+from models.params import TrainParams
 
 logger = logging.getLogger(__name__)
 
@@ -120,8 +121,8 @@ def original_study_id(index: pd.Index) -> pd.Index:
 
 
 # --- LightGBM --------------------------------------------------------------------------------
-def lightgbm_params(p: Any) -> dict[str, Any]:
-    """LightGBM parameter dict from :class:`pipelines.config.TrainParams`-like ``p``."""
+def lightgbm_params(p: TrainParams) -> dict[str, Any]:
+    """LightGBM parameter dict from the ``train`` section ``p``."""
     return {
         "objective": "multiclass",
         "num_class": len(CLASSES),
@@ -247,7 +248,7 @@ def train_model(
     X: pd.DataFrame,
     y: pd.Series,
     split: pd.Series,
-    p: Any,
+    p: TrainParams,
     *,
     X_aug: pd.DataFrame | None = None,
     fit_booster: Callable[..., lgb.Booster] | None = None,
@@ -262,7 +263,7 @@ def train_model(
         Diagnosis per study (same index as ``X``).
     split : Series
         Split name per study (same index).
-    p : TrainParams
+    p : models.params.TrainParams
         The ``train`` section of ``params.yaml``.
     X_aug : DataFrame, optional
         Feature rows of augmented training copies (index ``<study_id>~aug<k>``).
