@@ -13,7 +13,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from models.errors import ReportedError
+from models.errors import ReportedError, validation_lines
 from models.params import AugmentParams, LogRegParams, LowConfidenceParams, TrainParams
 
 __all__ = [
@@ -233,28 +233,4 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     try:
         return Params.model_validate(doc)
     except ValidationError as exc:
-        raise ParamsError(_explain(p, exc)) from exc
-
-
-def _explain(path: Path, exc: ValidationError) -> str:
-    """One line per pydantic error: file, dotted key, value given, what is expected."""
-    lines = []
-    for err in exc.errors():
-        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
-        if err["type"] == "extra_forbidden":
-            lines.append(f"{path}: {key}: unknown key (misspelt? see pipelines/config.py)")
-        elif err["type"] == "missing":
-            lines.append(f"{path}: {key}: missing")
-        else:
-            value = repr(err.get("input"))
-            value = value if len(value) <= 60 else value[:57] + "..."
-            lines.append(f"{path}: {key} = {value}: expected {_expected(err['msg'])}")
-    return "\n".join(lines)
-
-
-def _expected(msg: str) -> str:
-    """pydantic's ``Input should be a valid integer`` -> ``a valid integer``."""
-    for prefix in ("Input should be ", "Value error, "):
-        if msg.startswith(prefix):
-            return msg[len(prefix) :]
-    return msg
+        raise ParamsError("\n".join(validation_lines(p, exc))) from exc

@@ -102,7 +102,7 @@ def test_tiny_model_rarely_flags_held_in_studies(tiny_model_dir, tiny_training_c
 
 
 def test_tiny_model_rarely_flags_new_typical_studies(tiny_model_dir) -> None:
-    from models.testing import make_tiny_cohort
+    from tests.helpers.tiny import make_tiny_cohort
 
     # 400 unseen studies (seed 1): 120 gave a flag rate of 0.067 ± 0.023 by sampling alone
     _, X = make_tiny_cohort(400, 1)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.testing import make_tiny_project, run_tiny_stages
+from tests.helpers.pipeline import make_tiny_project, run_tiny_stages
 
 TINY_PARAMS = {
     "split": {"holdout_site": "lab-d", "seed": 1},
