@@ -286,6 +286,18 @@ def alias_version(client: Any, name: str, alias: str) -> Any | None:
         raise
 
 
+def log_dataset(frame: Any, *, source: Path, name: str, context: str) -> None:
+    """Log a feature table as the active run's input (``mlflow.log_input``).
+
+    MLflow records the table's digest, schema (column names and types) and size, and the
+    ``source`` path; no value of the table is stored.
+    """
+    import mlflow
+
+    dataset = mlflow.data.from_pandas(frame, source=str(source), name=name)
+    mlflow.log_input(dataset, context=context)
+
+
 def flatten(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
     """Nested metrics → ``{"test.lightgbm.macro_f1": 0.9, ...}`` (numbers only, None skipped)."""
     out: dict[str, float] = {}

@@ -31,7 +31,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "held-out physiology: train on part of the ranges, score on another",
     ),
     "clinical": ("pipelines.clinical", "grade the model on the textbook vignettes (clinical/)"),
-    "register": ("pipelines.register", "register the model and move @champion if it is better"),
+    "register": (
+        "pipelines.register",
+        "register the model; move @champion under the rule, or --promote / --rollback",
+    ),
+    "evalset": ("pipelines.evalset", "write a fixed, versioned evaluation set (once)"),
     "predict": ("pipelines.predict", "predict and explain every study of a bundle"),
     "serve": ("app.serve", "start the clinicians' web page and JSON API on 127.0.0.1"),
 }

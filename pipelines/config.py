@@ -161,16 +161,17 @@ class PhysiologyParams(_Section):
 class RegisterParams(_Section):
     """``register``: registry name, alias, and the rule that decides the champion.
 
-    A new version becomes ``@champion`` only when its ``metric`` beats the champion's by at
-    least ``min_gain``, its held-out-lab score (``heldout_metric``) is at most
+    A new version becomes ``@champion`` only when, on the fixed evaluation set
+    (``evalsets/<version>``, :mod:`models.evalset`), its macro-F1 on the training labs' studies
+    beats the champion's by at least ``min_gain``, its macro-F1 on the held-out lab is at most
     ``max_heldout_drop`` below the champion's, and it meets the expectations of at least as
-    many clinical vignettes minus ``max_vignette_drop`` (``models.champion``).
+    many clinical vignettes minus ``max_vignette_drop`` (``models.champion``). ``metric`` is
+    the validation metric of ``metrics.json`` recorded beside them (it does not decide).
     """
 
     model_name: str = "emgdx"
     alias: str = "champion"
     metric: str = "valid.lightgbm.macro_f1"
-    heldout_metric: str = "heldout_site.lightgbm.macro_f1"
     min_gain: float = Field(0.005, ge=0)
     max_heldout_drop: float = Field(0.005, ge=0)
     max_vignette_drop: int = Field(0, ge=0)

@@ -48,7 +48,11 @@ def test_directions_follow_physiology():
 
 
 @pytest.mark.parametrize(
-    ("feature", "heads"), [(CV, {"demyelinating_pn", "normal"}), (SNAP, {"axonal_pn", "normal", "als", "radiculopathy", "myopathy"})]
+    ("feature", "heads"),
+    [
+        (CV, {"demyelinating_pn", "normal"}),
+        (SNAP, {"axonal_pn", "normal", "als", "radiculopathy", "myopathy"}),
+    ],
 )
 def test_an_owned_finding_is_used_by_its_heads_alone(ovr, feature, heads):
     booster, _ = ovr
