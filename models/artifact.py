@@ -29,7 +29,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import lightgbm as lgb
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from features.vocab import CLASSES
 from models.calibration import Calibration
@@ -112,18 +119,31 @@ class ModelMeta(BaseModel):
     git_commit: str | None
     created_utc: datetime
 
+    @field_validator("classes")
+    @classmethod
+    def _known_classes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if value != CLASSES:
+            raise ValueError(f"expected the classes of features.vocab.CLASSES {list(CLASSES)}")
+        return value
+
+    @field_validator("calibration")
+    @classmethod
+    def _known_calibration(
+        cls, value: dict[str, float | int | str]
+    ) -> dict[str, float | int | str]:
+        try:
+            Calibration.from_meta(value)
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"expected a calibration with the field {exc}") from exc
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> ModelMeta:
-        if self.classes != CLASSES:
-            raise ValueError(
-                f"classes {list(self.classes)} differ from features.vocab.CLASSES {list(CLASSES)}"
-            )
         missing = [c for c in self.feature_names if c not in set(self.input_columns)]
         if missing:
             raise ValueError(f"feature_names not among input_columns: {_names(missing)}")
         if set(self.train_prior) != set(self.classes):
             raise ValueError("train_prior must have one share per class")
-        Calibration.from_meta(self.calibration)  # an unknown method or missing field raises
         return self
 
     @property
@@ -237,8 +257,8 @@ def read_meta(model_dir: str | Path) -> ModelMeta:
     ModelNotFoundError
         No ``model.json`` there.
     ModelArtifactError
-        Not JSON, another ``schema_version``, or a missing, unknown or mistyped field (one
-        line per field: file, field, value, expectation).
+        Not JSON, another ``schema_version``, or a missing, unknown or mistyped field (per
+        field: file, field, value, expectation; one line, "; "-separated).
     """
     path = Path(model_dir) / META_FILE
     if not path.is_file():
@@ -258,7 +278,7 @@ def read_meta(model_dir: str | Path) -> ModelMeta:
     try:
         return ModelMeta.model_validate(doc)
     except ValidationError as exc:
-        raise ModelArtifactError("\n".join(validation_lines(path, exc))) from exc
+        raise ModelArtifactError("; ".join(validation_lines(path, exc))) from exc
 
 
 def load_model_dir(model_dir: str | Path) -> LoadedModel:

@@ -23,15 +23,20 @@ def validation_lines(source: object, exc: ValidationError) -> list[str]:
     """
     lines = []
     for err in exc.errors():
-        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
-        if err["type"] == "extra_forbidden":
+        key = ".".join(str(part) for part in err["loc"])
+        if not err["loc"]:
+            lines.append(f"{source}: {_expected(err['msg'])}")
+        elif err["type"] == "extra_forbidden":
             lines.append(f"{source}: {key}: unknown key (misspelt?)")
         elif err["type"] == "missing":
             lines.append(f"{source}: {key}: missing")
         else:
             value = repr(err.get("input"))
             value = value if len(value) <= 60 else value[:57] + "..."
-            lines.append(f"{source}: {key} = {value}: expected {_expected(err['msg'])}")
+            said = _expected(err["msg"])
+            if err["type"] != "value_error" or not said.startswith(("expected", "model.json")):
+                said = f"expected {said}"
+            lines.append(f"{source}: {key} = {value}: {said}")
     return lines
 
 
