@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -82,7 +83,8 @@ def save_tiny_model(
     split = tiny_splits(X.index, seed)
     model = train_model(X, labels, split, p)
     model.ood_profile = fit_ood_profile(X.loc[split == "train"])
-    save_model_dir(model, Path(out_dir), mlflow_run_id=None, git_commit=None)
+    version = "tiny-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    save_model_dir(model, Path(out_dir), mlflow_run_id=None, git_commit=None, version=version)
     logger.info(
         "tiny model: %d studies, %d features -> %s", len(X), len(model.feature_names), out_dir
     )
