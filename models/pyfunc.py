@@ -140,9 +140,7 @@ class EmgdxModel(mlflow.pyfunc.PythonModel):
             for sid in sorted(report.invalid_study_ids)
         ]
         # an error in no study (a study without study_id, an unreadable document): its own row
-        rejected += [
-            {"study_id": None, "error": str(p)} for p in report.errors if p.study_id is None
-        ]
+        rejected += [{"study_id": None, "error": str(p)} for p in report.errors if p.study_id is None]
         if rejected:
             flat = pd.concat([flat, pd.DataFrame(rejected)], ignore_index=True)
         return flat
