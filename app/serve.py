@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -52,8 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, build the app and run uvicorn until interrupted."""
     import uvicorn
 
-    from app.main import create_app
+    from app.main import create_app, load_predictor
     from app.settings import Settings
+    from models.errors import ReportedError
 
     args = build_parser().parse_args(argv)
     overrides = {
@@ -74,8 +76,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             "listening on %s: the page has no login; expose it only on a trusted network",
             settings.host,
         )
+    try:  # before listening: a wrong model or an unreadable registry is one line, exit 2
+        loaded = load_predictor(settings)
+    except ReportedError as exc:
+        sys.stderr.write(f"emgdx serve: {exc}\n")
+        return 2
     log.info("serving on http://%s:%d/", settings.host, settings.port)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        create_app(settings, loaded=loaded),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+    )
     return 0
 
 

@@ -121,9 +121,9 @@ def test_treeshap_is_additive_per_head_and_the_file_round_trips(ovr, tmp_path):
 
 def test_an_ovr_model_is_saved_loaded_and_explained_like_a_multiclass_one(tmp_path):
     from models.predictor import Predictor
-    from models.testing import labels_for, make_tiny_cohort
     from models.train import save_model_dir, train_model
     from pipelines.config import TrainParams
+    from tests.helpers.tiny import labels_for, make_tiny_cohort
 
     bundle, X = make_tiny_cohort(400, 3)
     y = pd.Series(labels_for(bundle, X), index=X.index)
