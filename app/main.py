@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,8 @@ class AppState:
     bundle_ready: threading.Event = field(default_factory=threading.Event)
     disclaimer: str = DISCLAIMER
     extra: dict[str, Any] = field(default_factory=dict)
+    #: where predictions run (``settings.predict_concurrency`` threads; see ``Settings``)
+    executor: ThreadPoolExecutor | None = None
 
 
 def load_predictor(settings: Settings) -> tuple[PredictorLike | None, str | None, str | None]:
@@ -70,7 +73,11 @@ def load_predictor(settings: Settings) -> tuple[PredictorLike | None, str | None
     from models.predictor import ModelNotFoundError, Predictor
 
     try:
-        predictor = Predictor.load(settings.model).with_prior(settings.prior)
+        predictor = (
+            Predictor.load(settings.model)
+            .with_prior(settings.prior)
+            .with_threads(settings.threads_per_worker())
+        )
     except ModelNotFoundError as exc:
         log.warning("no model loaded from %s", settings.model or "the default locations")
         return None, None, str(exc)
@@ -111,13 +118,7 @@ def _load_bundle_into(state: AppState) -> None:
         return
     state.store.add(
         build_dataset(
-            "bundle",
-            f"bundle {folder.name}",
-            result.bundle,
-            result.problems,
-            result.invalid_ids,
-            state.predictor,
-            state.settings.top_k,
+            "bundle", f"bundle {folder.name}", result, state.predictor, state.settings.top_k
         )
     )
 
@@ -213,11 +214,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state: AppState = app.state.emgdx
         state.predictor, state.model_source, state.model_error = load_predictor(settings)
+        state.executor = ThreadPoolExecutor(
+            settings.predict_concurrency, thread_name_prefix="emgdx-predict"
+        )
         # a large bundle takes a while: serve (and say "loading") meanwhile
         threading.Thread(
             target=_load_configured_bundle, args=(state,), name="emgdx-bundle", daemon=True
         ).start()
-        yield
+        try:
+            yield
+        finally:
+            state.executor.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(
         title="emgdx",

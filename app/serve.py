@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -45,6 +46,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-upload-mb", type=float, default=None, help="upload size limit in MB (default 20)"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="server processes (default: one per core; each loads the model)",
+    )
+    parser.add_argument(
+        "--model-threads",
+        type=int,
+        default=None,
+        help="LightGBM threads per prediction in each process (default: cores / workers)",
+    )
     return parser
 
 
@@ -52,7 +65,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, build the app and run uvicorn until interrupted."""
     import uvicorn
 
-    from app.main import create_app
     from app.settings import Settings
 
     args = build_parser().parse_args(argv)
@@ -66,16 +78,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         "max_upload_bytes": None
         if args.max_upload_mb is None
         else int(args.max_upload_mb * 1024 * 1024),
+        "workers": args.workers,
+        "model_threads": args.model_threads,
     }
-    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    settings = Settings(**given)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if settings.host not in {"127.0.0.1", "localhost", "::1"}:
         log.warning(
             "listening on %s: the page has no login; expose it only on a trusted network",
             settings.host,
         )
-    log.info("serving on http://%s:%d/", settings.host, settings.port)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    workers, threads = settings.worker_count(), settings.threads_per_worker()
+    # every worker process builds its app from the environment: hand the settings down there
+    for key, value in given.items():
+        os.environ[f"EMGDX_{key.upper()}"] = str(value)
+    os.environ["EMGDX_WORKERS"] = str(workers)
+    os.environ["EMGDX_MODEL_THREADS"] = str(threads)
+    # no library may start more threads than the worker's share of the cores
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, str(threads))
+    log.info(
+        "serving on http://%s:%d/ with %d worker(s) x %d model thread(s)",
+        settings.host,
+        settings.port,
+        workers,
+        threads,
+    )
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        log_level="info",
+    )
     return 0
 
 

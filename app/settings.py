@@ -6,6 +6,7 @@ defaults below. Build the app with ``create_app(Settings(...))`` so tests pass t
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -53,6 +54,14 @@ class Settings(BaseSettings):
         Uploaded datasets kept in memory; the oldest is dropped beyond this.
     page_size : int
         Studies shown per page of the study list.
+    workers : int
+        Server processes (``emgdx serve``); 0 means one per core. Each loads its own model.
+    model_threads : int
+        LightGBM threads per model call in each process; 0 means the cores divided among the
+        workers (at least 1), so workers × threads never exceeds the cores.
+    predict_concurrency : int
+        Predictions run at once in each process (a thread pool of that size); the others wait
+        in order. One per process uses a core fully: more only adds GIL contention.
     """
 
     model_config = SettingsConfigDict(env_prefix="EMGDX_", extra="ignore")
@@ -68,6 +77,17 @@ class Settings(BaseSettings):
     top_k: int = Field(default=8, ge=1, le=50)
     max_uploads: int = Field(default=20, ge=1)
     page_size: int = Field(default=200, ge=1)
+    workers: int = Field(default=0, ge=0)
+    model_threads: int = Field(default=0, ge=0)
+    predict_concurrency: int = Field(default=1, ge=1)
+
+    def worker_count(self) -> int:
+        """Server processes to start: ``workers``, or one per core when it is 0."""
+        return self.workers or max(os.cpu_count() or 1, 1)
+
+    def threads_per_worker(self) -> int:
+        """LightGBM threads per model call: ``model_threads``, or cores / workers (≥ 1)."""
+        return self.model_threads or max((os.cpu_count() or 1) // self.worker_count(), 1)
 
     def read_limits(self) -> ReadLimits:
         """The readers' limits for one request."""
