@@ -1,0 +1,258 @@
+"""``POST /api/predict`` under load: many concurrent clients against ``emgdx serve`` on loopback.
+
+``python -m benchmarks.bench_load --model DIR [--workers 2] [--model-threads 1]
+[--concurrency 50] [--requests 500] [--rounds 3] [--out FILE]``
+
+Starts ``emgdx serve`` on a free loopback port (a small listed bundle, so no background
+prediction of a big one competes for the CPU), waits until every worker has loaded the model,
+warms up, then per round:
+
+* **burst**: ``concurrency`` requests sent at once (one study each, explanations included);
+* **sustained**: ``requests`` requests with at most ``concurrency`` in flight.
+
+Latency is per request (send to full body read); throughput is requests over the round's wall
+time. Figures are the median over rounds (the machine is shared: the 1-minute load average
+before and after is recorded). The server is stopped at the end, whatever happens. Prints a
+JSON document; exit 0 when the sustained median p95 is at most ``--target-p95-ms`` and the
+throughput at least ``--target-rps``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_STUDY = ROOT / "docs" / "examples" / "study.json"
+SMALL_BUNDLE = ROOT / "docs" / "examples" / "bundle"
+TARGET_P95_MS = 1000.0
+TARGET_RPS = 40.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(
+    model_dir: Path, port: int, workers: int, model_threads: int, concurrency: int
+) -> subprocess.Popen[bytes]:
+    """``emgdx serve`` on 127.0.0.1:``port`` in its own process group (stopped as a group)."""
+    cmd = [sys.executable, "-m", "app.serve", "--host", "127.0.0.1", "--port", str(port)]
+    cmd += ["--model", str(model_dir), "--bundle", str(SMALL_BUNDLE)]
+    cmd += ["--workers", str(workers), "--model-threads", str(model_threads)]
+    env = {**os.environ, "EMGDX_PREDICT_CONCURRENCY": str(concurrency)}
+    return subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the server's process group (uvicorn and its workers), then SIGKILL."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+async def _wait_ready(
+    client: Any, proc: subprocess.Popen[bytes], body: bytes, timeout_s: float
+) -> None:
+    """Until a burst of predictions succeeds everywhere (every worker has its model)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("emgdx serve exited during start-up")
+        try:
+            statuses = await asyncio.gather(*(_post(client, body) for _ in range(8)))
+            if all(s == 200 for s, _ in statuses):
+                return
+        except Exception:  # noqa: BLE001 - not listening yet (httpx raises several kinds)
+            pass
+        await asyncio.sleep(0.5)
+    raise RuntimeError("emgdx serve did not answer within the start-up time")
+
+
+async def _post(client: Any, body: bytes) -> tuple[int, float]:
+    t0 = time.perf_counter()
+    r = await client.post(
+        "/api/predict", content=body, headers={"content-type": "application/json"}
+    )
+    await r.aread()
+    return r.status_code, time.perf_counter() - t0
+
+
+async def _round(client: Any, body: bytes, n: int, concurrency: int) -> dict[str, float]:
+    """``n`` requests with at most ``concurrency`` in flight: latency percentiles, throughput."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one() -> tuple[int, float]:
+        async with gate:
+            return await _post(client, body)
+
+    t0 = time.perf_counter()
+    results = await asyncio.gather(*(one() for _ in range(n)))
+    wall = time.perf_counter() - t0
+    ms = np.array([t for _, t in results]) * 1000.0
+    failed = sum(1 for s, _ in results if s != 200)
+    return {
+        "n": n,
+        "failed": failed,
+        "p50_ms": float(np.median(ms)),
+        "p95_ms": float(np.percentile(ms, 95)),
+        "max_ms": float(ms.max()),
+        "requests_per_s": n / wall,
+    }
+
+
+def _median(rounds: list[dict[str, float]]) -> dict[str, float]:
+    keys = ("p50_ms", "p95_ms", "max_ms", "requests_per_s")
+    out = {k: round(float(np.median([r[k] for r in rounds])), 1) for k in keys}
+    out["failed"] = int(sum(r["failed"] for r in rounds))
+    out["rounds"] = len(rounds)
+    return out
+
+
+async def _measure(
+    url: str,
+    proc: subprocess.Popen[bytes],
+    body: bytes,
+    *,
+    concurrency: int,
+    requests: int,
+    rounds: int,
+) -> dict[str, Any]:
+    import httpx
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+        await _wait_ready(client, proc, body, timeout_s=120)
+        await _round(client, body, 2 * concurrency, concurrency)  # warm-up: connections, caches
+        burst, sustained = [], []
+        for _ in range(rounds):
+            burst.append(await _round(client, body, concurrency, concurrency))
+            sustained.append(await _round(client, body, requests, concurrency))
+    return {"burst": _median(burst), "sustained": _median(sustained)}
+
+
+def run_benchmark(
+    model_dir: Path,
+    doc: dict[str, Any],
+    *,
+    workers: int,
+    model_threads: int,
+    predict_concurrency: int = 1,
+    concurrency: int = 50,
+    requests: int = 500,
+    rounds: int = 3,
+) -> dict[str, Any]:
+    """Start the server, measure burst and sustained load, stop the server."""
+    port = _free_port()
+    load0 = os.getloadavg()[0]
+    proc = start_server(model_dir, port, workers, model_threads, predict_concurrency)
+    body = json.dumps(doc).encode()
+    try:
+        figures = asyncio.run(
+            _measure(
+                f"http://127.0.0.1:{port}",
+                proc,
+                body,
+                concurrency=concurrency,
+                requests=requests,
+                rounds=rounds,
+            )
+        )
+    finally:
+        stop_server(proc)
+    return {
+        "endpoint": "POST /api/predict (one study, explanations included), loopback",
+        "model_dir": str(model_dir),
+        "cpu_count": os.cpu_count(),
+        "server": {
+            "workers": workers,
+            "model_threads": model_threads,
+            "predict_concurrency": predict_concurrency,
+        },
+        "client": {"concurrency": concurrency, "sustained_requests": requests, "rounds": rounds},
+        "load_average_1min": [round(load0, 2), round(os.getloadavg()[0], 2)],
+        **figures,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the load benchmark and print (and optionally write) its JSON figures."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_load", description=__doc__)
+    parser.add_argument("--model", type=Path, default=None, help="model dir (default: tiny)")
+    parser.add_argument("--study", type=Path, default=DEFAULT_STUDY, help="study JSON to post")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--model-threads", type=int, default=1)
+    parser.add_argument("--predict-concurrency", type=int, default=1)
+    parser.add_argument("--concurrency", type=int, default=50, help="requests in flight")
+    parser.add_argument("--requests", type=int, default=500, help="requests per sustained round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--target-p95-ms", type=float, default=TARGET_P95_MS)
+    parser.add_argument("--target-rps", type=float, default=TARGET_RPS)
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
+    doc = json.loads(args.study.read_text())
+    model_dir = args.model
+    if model_dir is None:
+        import tempfile
+
+        from models.testing import make_tiny_model
+
+        model_dir = make_tiny_model(Path(tempfile.mkdtemp(prefix="emgdx-load-")) / "model")
+    result = run_benchmark(
+        model_dir,
+        doc,
+        workers=args.workers,
+        model_threads=args.model_threads,
+        predict_concurrency=args.predict_concurrency,
+        concurrency=args.concurrency,
+        requests=args.requests,
+        rounds=args.rounds,
+    )
+    s = result["sustained"]
+    result["target"] = {"p95_ms": args.target_p95_ms, "requests_per_s": args.target_rps}
+    result["meets_target"] = bool(
+        s["failed"] == 0
+        and s["p95_ms"] <= args.target_p95_ms
+        and s["requests_per_s"] >= args.target_rps
+        and result["burst"]["p95_ms"] <= args.target_p95_ms
+    )
+    text = json.dumps(result, indent=2)
+    sys.stdout.write(text + "\n")
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+    return 0 if result["meets_target"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
