@@ -12,10 +12,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, TypeAdapter
 
 from app.uploads import parse_json_bytes, problem
-from bundle.limits import ReadLimits
 from bundle.problems import Problem
 from models.prediction import StudyPrediction
-from models.service import RejectedStudy, predict_documents
+from models.service import PredictionResult, RejectedStudy
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["api"])
@@ -156,19 +155,17 @@ async def predict(
     if err is not None:
         return JSONResponse({"errors": [err]}, 413 if err.get("kind") == "too_large" else 422)
     k = top_k or state.settings.top_k
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(state.executor, _predict_document, state, doc, k, limits)
+    future = state.batcher.submit(doc, top_k=k, limits=limits)
+    return _response(state, await asyncio.wrap_future(future))
 
 
-def _predict_document(state: Any, doc: Any, top_k: int, limits: ReadLimits) -> Response:
-    """Validate and predict the valid studies; list the rejected (runs in the model's executor).
+def _response(state: Any, result: PredictionResult) -> Response:
+    """The answer to one posted document, by the policy of :mod:`models.service`.
 
-    The policy of :mod:`models.service`, shared with ``emgdx predict``, the upload page and
-    the pyfunc: every valid study is predicted, every other one is listed under ``rejected``
-    with its problems. 422 only when no study is valid, 413 when the document holds more
-    studies than allowed.
+    Shared with ``emgdx predict``, the upload page and the pyfunc: every valid study is
+    predicted, every other one is listed under ``rejected`` with its problems. 422 only when
+    no study is valid, 413 when the document holds more studies than allowed.
     """
-    result = predict_documents(state.predictor, doc, top_k=top_k, source=SOURCE, limits=limits)
     if any(p.kind == "too_large" for p in result.errors):
         log.info("predict refused: over a size limit")
         return JSONResponse({"errors": _dicts(result.errors)}, 413)

@@ -26,6 +26,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.batching import PredictionBatcher
 from app.settings import Settings
 from app.store import PredictorLike, StudyStore, build_dataset
 from app.uploads import UploadTooLargeError, problem
@@ -57,8 +58,10 @@ class AppState:
     bundle_ready: threading.Event = field(default_factory=threading.Event)
     disclaimer: str = DISCLAIMER
     extra: dict[str, Any] = field(default_factory=dict)
-    #: where predictions run (``settings.predict_concurrency`` threads; see ``Settings``)
+    #: where uploads are predicted (``settings.predict_concurrency`` threads; see ``Settings``)
     executor: ThreadPoolExecutor | None = None
+    #: where ``POST /api/predict`` is predicted (concurrent requests share model calls)
+    batcher: PredictionBatcher | None = None
 
 
 def load_predictor(settings: Settings) -> tuple[PredictorLike | None, str | None, str | None]:
@@ -217,6 +220,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.executor = ThreadPoolExecutor(
             settings.predict_concurrency, thread_name_prefix="emgdx-predict"
         )
+        if state.predictor is not None:
+            state.batcher = PredictionBatcher(
+                state.predictor, source=api.SOURCE, max_batch=settings.max_batch_requests
+            )
         # a large bundle takes a while: serve (and say "loading") meanwhile
         threading.Thread(
             target=_load_configured_bundle, args=(state,), name="emgdx-bundle", daemon=True
@@ -225,6 +232,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             state.executor.shutdown(wait=False, cancel_futures=True)
+            if state.batcher is not None:
+                state.batcher.close()
 
     app = FastAPI(
         title="emgdx",

@@ -60,8 +60,11 @@ class Settings(BaseSettings):
         LightGBM threads per model call in each process; 0 means the cores divided among the
         workers (at least 1), so workers × threads never exceeds the cores.
     predict_concurrency : int
-        Predictions run at once in each process (a thread pool of that size); the others wait
-        in order. One per process uses a core fully: more only adds GIL contention.
+        Uploads predicted at once in each process (a thread pool of that size); the others
+        wait in order. One per process uses a core fully: more only adds GIL contention.
+    max_batch_requests : int
+        Most concurrent ``POST /api/predict`` requests one model call serves in each process
+        (``app.batching``); 1 predicts every request on its own.
     """
 
     model_config = SettingsConfigDict(env_prefix="EMGDX_", extra="ignore")
@@ -80,6 +83,7 @@ class Settings(BaseSettings):
     workers: int = Field(default=0, ge=0)
     model_threads: int = Field(default=0, ge=0)
     predict_concurrency: int = Field(default=1, ge=1)
+    max_batch_requests: int = Field(default=32, ge=1)
 
     def worker_count(self) -> int:
         """Server processes to start: ``workers``, or one per core when it is 0."""
