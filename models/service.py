@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 
 from bundle.limits import DEFAULT_LIMITS, ReadLimits
@@ -178,31 +179,39 @@ def predict_many(
         One per input, in order; the same as :func:`predict_validated` of each.
     """
     valid = [valid_subset(bundle, report) for bundle, report in inputs]
-    frames = [predictor.feature_frame(v) for v in valid if v.study_ids]
-    sizes = iter(len(f) for f in frames)
-    predictions: list[StudyPrediction] = []
-    if frames:
-        X = pd.concat(frames) if len(frames) > 1 else frames[0]
-        # labels unique within the batch; each prediction gets its study_id back below
-        ids = X.index.astype(str).tolist()
-        X = X.set_axis([str(i) for i in range(len(X))], axis=0)
-        predictions = [
-            replace(p, study_id=sid)
-            for p, sid in zip(predictor.predict_features(X, top_k=top_k), ids, strict=True)
-        ]
+    by_input: list[list[StudyPrediction]] = [[] for _ in inputs]
+    members = [i for i, v in enumerate(valid) if v.study_ids]
+    if members:
+        # one feature table and one model call: batch-local labels keep recurring study_ids
+        # of different inputs apart; each prediction gets its own study_id back
+        merged = _merged([valid[i] for i in members])
+        for p in predictor.predict_features(predictor.feature_frame(merged), top_k=top_k):
+            k, _, study_id = p.study_id.partition(_SEP)
+            by_input[members[int(k)]].append(replace(p, study_id=study_id))
     out: list[PredictionResult] = []
-    start = 0
-    for v, (_, report) in zip(valid, inputs, strict=True):
-        n = next(sizes) if v.study_ids else 0
+    for v, (_, report), predictions in zip(valid, inputs, by_input, strict=True):
         predicted = set(v.study_ids)
         warnings = [p for p in report.warnings if p.study_id in predicted]
-        out.append(
-            PredictionResult(
-                predictions[start : start + n], rejected_studies(report), warnings, report.errors
-            )
-        )
-        start += n
+        out.append(PredictionResult(predictions, rejected_studies(report), warnings, report.errors))
     return out
+
+
+#: between an input's position and its study_id in a micro-batch's labels
+_SEP = "|"
+
+
+def _merged(bundles: Sequence[Bundle]) -> Bundle:
+    """Validated bundles as one, each study_id prefixed with its bundle's position."""
+    tables = []
+    for name in ("studies", "ncs", "emg"):
+        frames = [getattr(b, name) for b in bundles]
+        merged = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        keys = np.repeat(np.arange(len(frames)), [len(f) for f in frames]).tolist()
+        ids = merged["study_id"].tolist()
+        tables.append(
+            merged.assign(study_id=[f"{k}{_SEP}{s}" for k, s in zip(keys, ids, strict=True)])
+        )
+    return Bundle(*tables)
 
 
 def predict_documents(
