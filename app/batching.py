@@ -1,9 +1,11 @@
 """Micro-batching of ``POST /api/predict``: concurrent requests share one model call.
 
-One thread per server process takes the queued requests, validates each document on its own
-(its problems, rejects and row numbers stay its own), then predicts the valid studies of all
-of them at once (:func:`models.service.predict_many`): under load a request costs a fraction
-of a model call, and a lone request waits for nobody. The policy is the service's, unchanged.
+One thread per server process takes the queued requests, validates their documents together
+with exactly each one's own result (:func:`bundle.json_form.load_study_documents`: its
+problems, rejects and row numbers stay its own), then predicts the valid studies of all of
+them at once (:func:`models.service.predict_many`): under load a request costs a fraction of
+a validation and of a model call, and a lone request waits for nobody. The policy is the
+service's, unchanged.
 """
 
 from __future__ import annotations
@@ -77,23 +79,28 @@ class PredictionBatcher:
                     stop = True
                     break
                 batch.append(item)
-            for top_k in dict.fromkeys(r.top_k for r in batch):
-                self._predict([r for r in batch if r.top_k == top_k], top_k)
+            for key in dict.fromkeys((r.top_k, r.limits) for r in batch):
+                self._predict([r for r in batch if (r.top_k, r.limits) == key], *key)
             if stop:
                 return
 
-    def _predict(self, batch: list[_Request], top_k: int) -> None:
-        from bundle.json_form import load_study_json
+    def _predict(self, batch: list[_Request], top_k: int, limits: ReadLimits) -> None:
+        from bundle.json_form import load_study_documents, load_study_json
 
-        loaded, waiting = [], []
-        for r in batch:
-            if not r.future.set_running_or_notify_cancel():
-                continue
-            try:
-                loaded.append(load_study_json(r.document, source=self._source, limits=r.limits))
-                waiting.append(r)
-            except Exception as exc:  # noqa: BLE001 - the request's own failure, not the batch's
-                r.future.set_exception(exc)
+        waiting = [r for r in batch if r.future.set_running_or_notify_cancel()]
+        if not waiting:
+            return
+        try:  # the documents validated together, each with exactly its own result
+            loaded = load_study_documents([r.document for r in waiting], self._source, limits)
+        except Exception:  # noqa: BLE001 - find the request that fails, spare the others
+            loaded, kept = [], []
+            for r in waiting:
+                try:
+                    loaded.append(load_study_json(r.document, self._source, limits))
+                    kept.append(r)
+                except Exception as exc:  # noqa: BLE001 - that request's own failure
+                    r.future.set_exception(exc)
+            waiting = kept
         if not waiting:
             return
         try:

@@ -126,7 +126,7 @@ def problem_dicts(report: Any) -> list[dict[str, Any]]:
 def _from_report(bundle: Bundle, report: ValidationReport, private: str, shown: str) -> LoadResult:
     """The loaded result, with the private name of the input replaced by the one shown."""
     renamed = [
-        replace(p, file=shown + p.file[len(private) :]) if p.file.startswith(private) else p
+        p.relocated(file=shown + p.file[len(private) :]) if p.file.startswith(private) else p
         for p in report.problems
     ]
     report = replace(report, problems=renamed)

@@ -7,7 +7,8 @@ Starts ``emgdx serve`` on a free loopback port (a small listed bundle, so no bac
 prediction of a big one competes for the CPU), waits until every worker has loaded the model,
 warms up, then per round:
 
-* **burst**: ``concurrency`` requests sent at once (one study each, explanations included);
+* **burst**: ``concurrency`` requests sent at once (one study each, explanations included;
+  each under its own ``study_id``, as from several clinicians, unless ``--same-study``);
 * **sustained**: ``requests`` requests with at most ``concurrency`` in flight.
 
 Latency is per request (send to full body read); throughput is requests over the round's wall
@@ -150,7 +151,7 @@ class LoopbackClient:
 
 
 async def _wait_ready(
-    client: LoopbackClient, proc: subprocess.Popen[bytes], body: bytes, timeout_s: float
+    client: LoopbackClient, proc: subprocess.Popen[bytes], bodies: Bodies, timeout_s: float
 ) -> None:
     """Until a burst of predictions succeeds everywhere (every worker has its model)."""
     deadline = time.monotonic() + timeout_s
@@ -158,7 +159,7 @@ async def _wait_ready(
         if proc.poll() is not None:
             raise RuntimeError("emgdx serve exited during start-up")
         try:
-            statuses = await asyncio.gather(*(_post(client, body) for _ in range(8)))
+            statuses = await asyncio.gather(*(_post(client, bodies.next()) for _ in range(8)))
             if all(s == 200 for s, _ in statuses):
                 return
         except (OSError, TimeoutError):  # not listening yet
@@ -167,22 +168,39 @@ async def _wait_ready(
     raise RuntimeError("emgdx serve did not answer within the start-up time")
 
 
+class Bodies:
+    """Request bodies: the study under a new study_id each time (distinct studies, as from
+    several clinicians), or the same body every time (``same=True``)."""
+
+    def __init__(self, doc: dict[str, Any], *, same: bool) -> None:
+        self._doc, self._same, self._n = doc, same, 0
+
+    def next(self) -> bytes:
+        """The next body."""
+        self._n += 1
+        if self._same:
+            return json.dumps(self._doc).encode()
+        return json.dumps({**self._doc, "study_id": f"load-{self._n}"}).encode()
+
+
 async def _post(client: LoopbackClient, body: bytes) -> tuple[int, float]:
     t0 = time.perf_counter()
     status = await asyncio.wait_for(client.post("/api/predict", body), REQUEST_TIMEOUT_S)
     return status, time.perf_counter() - t0
 
 
-async def _round(client: LoopbackClient, body: bytes, n: int, concurrency: int) -> dict[str, float]:
+async def _round(
+    client: LoopbackClient, bodies: Bodies, n: int, concurrency: int
+) -> dict[str, float]:
     """``n`` requests with at most ``concurrency`` in flight: latency percentiles, throughput."""
     gate = asyncio.Semaphore(concurrency)
 
-    async def one() -> tuple[int, float]:
+    async def one(body: bytes) -> tuple[int, float]:
         async with gate:
             return await _post(client, body)
 
     t0 = time.perf_counter()
-    results = await asyncio.gather(*(one() for _ in range(n)))
+    results = await asyncio.gather(*(one(bodies.next()) for _ in range(n)))
     wall = time.perf_counter() - t0
     ms = np.array([t for _, t in results]) * 1000.0
     failed = sum(1 for s, _ in results if s != 200)
@@ -204,10 +222,25 @@ def _median(rounds: list[dict[str, float]]) -> dict[str, float]:
     return out
 
 
+def server_cpu_s(proc: subprocess.Popen[bytes]) -> float:
+    """CPU seconds (user + system) used so far by the server and its worker processes."""
+    import psutil
+
+    total = 0.0
+    try:
+        root = psutil.Process(proc.pid)
+        for p in [root, *root.children(recursive=True)]:
+            t = p.cpu_times()
+            total += t.user + t.system
+    except psutil.Error:
+        pass
+    return total
+
+
 async def _measure(
     port: int,
     proc: subprocess.Popen[bytes],
-    body: bytes,
+    bodies: Bodies,
     *,
     concurrency: int,
     requests: int,
@@ -215,14 +248,15 @@ async def _measure(
 ) -> dict[str, Any]:
     client = LoopbackClient("127.0.0.1", port, concurrency)
     try:
-        await _wait_ready(client, proc, body, timeout_s=120)
-        await _round(client, body, 2 * concurrency, concurrency)  # warm-up: connections, caches
+        await _wait_ready(client, proc, bodies, timeout_s=120)
+        await _round(client, bodies, 2 * concurrency, concurrency)  # warm-up: connections
         burst, sustained = [], []
-        cpu0, n = time.process_time(), 0
+        cpu0, server0, n = time.process_time(), server_cpu_s(proc), 0
         for _ in range(rounds):
-            burst.append(await _round(client, body, concurrency, concurrency))
-            sustained.append(await _round(client, body, requests, concurrency))
+            burst.append(await _round(client, bodies, concurrency, concurrency))
+            sustained.append(await _round(client, bodies, requests, concurrency))
             n += concurrency + requests
+        server_ms = (server_cpu_s(proc) - server0) * 1000.0 / n
     finally:
         await client.close()
     client_ms = (time.process_time() - cpu0) * 1000.0 / n
@@ -230,6 +264,7 @@ async def _measure(
         "burst": _median(burst),
         "sustained": _median(sustained),
         "client_cpu_ms_per_request": round(client_ms, 2),
+        "server_cpu_ms_per_request": round(server_ms, 2),
     }
 
 
@@ -244,18 +279,19 @@ def run_benchmark(
     requests: int = 500,
     rounds: int = 3,
     baseline_root: Path | None = None,
+    same_study: bool = False,
 ) -> dict[str, Any]:
     """Start the server, measure burst and sustained load, stop the server."""
     port = _free_port()
     load0 = os.getloadavg()[0]
     proc = start_server(model_dir, port, workers, model_threads, max_batch, baseline_root)
-    body = json.dumps(doc).encode()
+    bodies = Bodies(doc, same=same_study)
     try:
         figures = asyncio.run(
             _measure(
                 port,
                 proc,
-                body,
+                bodies,
                 concurrency=concurrency,
                 requests=requests,
                 rounds=rounds,
@@ -270,7 +306,12 @@ def run_benchmark(
         "server": {"baseline": str(baseline_root)}
         if baseline_root
         else {"workers": workers, "model_threads": model_threads, "max_batch_requests": max_batch},
-        "client": {"concurrency": concurrency, "sustained_requests": requests, "rounds": rounds},
+        "client": {
+            "concurrency": concurrency,
+            "sustained_requests": requests,
+            "rounds": rounds,
+            "bodies": "the same study every time" if same_study else "a new study_id each",
+        },
         "load_average_1min": [round(load0, 2), round(os.getloadavg()[0], 2)],
         **figures,
     }
@@ -293,6 +334,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=50, help="requests in flight")
     parser.add_argument("--requests", type=int, default=500, help="requests per sustained round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--same-study",
+        action="store_true",
+        help="post the identical document every time (default: a new study_id per request)",
+    )
     parser.add_argument("--target-p95-ms", type=float, default=TARGET_P95_MS)
     parser.add_argument("--target-rps", type=float, default=TARGET_RPS)
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
@@ -313,6 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         model_threads=args.model_threads,
         max_batch=args.max_batch,
         baseline_root=args.baseline_root,
+        same_study=args.same_study,
         concurrency=args.concurrency,
         requests=args.requests,
         rounds=args.rounds,
