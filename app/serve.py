@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         default=None,
-        help="server processes (default: one per core; each loads the model)",
+        help="server processes (default 1; 0: one per core; each loads the model)",
     )
     parser.add_argument(
         "--model-threads",

@@ -55,7 +55,9 @@ class Settings(BaseSettings):
     page_size : int
         Studies shown per page of the study list.
     workers : int
-        Server processes (``emgdx serve``); 0 means one per core. Each loads its own model.
+        Server processes (``emgdx serve``); 0 means one per core. Each loads its own model
+        and batches only its own requests: one process (the default) batches best, and its
+        Python work needs about one core at 200 requests/s (``benchmarks/README.md``).
     model_threads : int
         LightGBM threads per model call in each process; 0 means the cores divided among the
         workers (at least 1), so workers × threads never exceeds the cores.
@@ -80,7 +82,7 @@ class Settings(BaseSettings):
     top_k: int = Field(default=8, ge=1, le=50)
     max_uploads: int = Field(default=20, ge=1)
     page_size: int = Field(default=200, ge=1)
-    workers: int = Field(default=0, ge=0)
+    workers: int = Field(default=1, ge=0)
     model_threads: int = Field(default=0, ge=0)
     predict_concurrency: int = Field(default=1, ge=1)
     max_batch_requests: int = Field(default=32, ge=1)

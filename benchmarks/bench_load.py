@@ -1,6 +1,6 @@
 """``POST /api/predict`` under load: many concurrent clients against ``emgdx serve`` on loopback.
 
-``python -m benchmarks.bench_load --model DIR [--workers 2] [--model-threads 1]
+``python -m benchmarks.bench_load --model DIR [--workers 1] [--model-threads 0]
 [--concurrency 50] [--requests 500] [--rounds 3] [--out FILE]``
 
 Starts ``emgdx serve`` on a free loopback port (a small listed bundle, so no background
@@ -322,8 +322,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_load", description=__doc__)
     parser.add_argument("--model", type=Path, default=None, help="model dir (default: tiny)")
     parser.add_argument("--study", type=Path, default=DEFAULT_STUDY, help="study JSON to post")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--model-threads", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
+    parser.add_argument(
+        "--model-threads", type=int, default=0, help="LightGBM threads (0: cores / workers)"
+    )
     parser.add_argument("--max-batch", type=int, default=32, help="requests per model call")
     parser.add_argument(
         "--baseline-root",
