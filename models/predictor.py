@@ -28,7 +28,13 @@ from bundle.tables import Bundle
 from features.vocab import CLASSES, GENERAL_LAB_PRIOR, PATTERNS, PRIORS, check_option
 from models.calibration import Calibration
 from models.evidence import als_assessable, class_lacks_evidence, evidence_table, limitations
-from models.explain import RowContext, explain_shown, group_sums, top_contributions
+from models.explain import (
+    BATCH_ROWS,
+    RowContext,
+    explain_shown,
+    group_sums,
+    top_contributions,
+)
 from models.flags import flag_reasons, is_low_confidence, is_unlike_training_data
 from models.guideline import als_sensory_abnormal, guideline_checks
 from models.ood import PROFILE_FILE, OODProfile
@@ -364,7 +370,9 @@ class Predictor:
             unlike=None if ood is None else ood["unlike_training_data"].to_numpy(dtype=bool),
             unlike_reasons=None if ood is None else ood["ood_reasons"].astype(str).tolist(),
         )
-        shown = explain_shown(self.booster, values, top, second, num_threads=self.num_threads)
+        shown = explain_shown(
+            self.booster, values, top, second, num_threads=self.threads_for(len(values))
+        )
         guideline = guideline_checks(X, predicted)
         patterns = pattern_probabilities(proba, classes)
         names = self._names()
@@ -416,8 +424,14 @@ class Predictor:
 
     def raw_scores(self, values: np.ndarray) -> np.ndarray:
         """The booster's raw scores (log-odds), (n, K), for :meth:`model_values` output."""
-        kw = {"num_threads": self.num_threads} if self.num_threads else {}
+        threads = self.threads_for(len(values))
+        kw = {"num_threads": threads} if threads else {}
         return np.asarray(self.booster.predict(values, raw_score=True, **kw), dtype=float)
+
+    def threads_for(self, n_rows: int) -> int:
+        """LightGBM threads for ``n_rows`` studies: one below :data:`models.explain.BATCH_ROWS`
+        (starting threads costs more than a few rows), else ``num_threads``."""
+        return 1 if n_rows < BATCH_ROWS else self.num_threads
 
     def _prior_shift(self) -> PriorShift | None:
         target = self._target_prior()
