@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--model-threads",
         type=int,
         default=None,
-        help="LightGBM threads per prediction in each process (default: cores / workers)",
+        help="LightGBM threads per prediction in each process (default: (cores - workers) / workers, at least 1)",
     )
     return parser
 

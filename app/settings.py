@@ -59,8 +59,9 @@ class Settings(BaseSettings):
         and batches only its own requests: one process (the default) batches best, and its
         Python work needs about one core at 200 requests/s (``benchmarks/README.md``).
     model_threads : int
-        LightGBM threads per model call in each process; 0 means the cores divided among the
-        workers (at least 1), so workers × threads never exceeds the cores.
+        LightGBM threads per model call in each process; 0 means the cores left once each
+        worker has one for its Python thread (at least 1), so the workers' threads never
+        exceed the cores.
     predict_concurrency : int
         Uploads predicted at once in each process (a thread pool of that size); the others
         wait in order. One per process uses a core fully: more only adds GIL contention.
@@ -92,8 +93,13 @@ class Settings(BaseSettings):
         return self.workers or max(os.cpu_count() or 1, 1)
 
     def threads_per_worker(self) -> int:
-        """LightGBM threads per model call: ``model_threads``, or cores / workers (≥ 1)."""
-        return self.model_threads or max((os.cpu_count() or 1) // self.worker_count(), 1)
+        """LightGBM threads per model call: ``model_threads``, or the cores left per worker.
+
+        Each worker keeps one core for its Python thread (HTTP, validation, sentences; LightGBM
+        releases the GIL, so both run at once): (cores - workers) / workers, at least 1.
+        """
+        cores, workers = os.cpu_count() or 1, self.worker_count()
+        return self.model_threads or max((cores - workers) // workers, 1)
 
     def read_limits(self) -> ReadLimits:
         """The readers' limits for one request."""
