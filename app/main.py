@@ -73,6 +73,7 @@ def load_predictor(settings: Settings) -> tuple[PredictorLike | None, str | None
         The predictor and where it came from, or ``None`` and a message saying what was tried
         and how to train a model.
     """
+    from models.errors import ReportedError
     from models.predictor import ModelNotFoundError, Predictor
 
     try:
@@ -84,6 +85,11 @@ def load_predictor(settings: Settings) -> tuple[PredictorLike | None, str | None
     except ModelNotFoundError as exc:
         log.warning("no model loaded from %s", settings.model or "the default locations")
         return None, None, str(exc)
+    except ReportedError:
+        # a model that is there but wrong (artifact, feature mismatch) or a registry that cannot
+        # be read: an error at start-up (`emgdx serve` exits 2 with the message), never a page
+        # served by another model
+        raise
     except (ValueError, OSError) as exc:
         log.warning("the model at %s could not be loaded: %s", settings.model, type(exc).__name__)
         return None, None, f"The model at {settings.model} could not be loaded: {exc}. {TRAIN_HINT}"
@@ -201,13 +207,20 @@ def _templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    loaded: tuple[PredictorLike | None, str | None, str | None] | None = None,
+) -> FastAPI:
     """Build the web page + JSON API.
 
     Parameters
     ----------
     settings : Settings | None
         Deployment settings; ``None`` reads ``EMGDX_*`` environment variables.
+    loaded : tuple, optional
+        :func:`load_predictor`'s result when the caller loaded the model already (``emgdx
+        serve`` does, to fail before listening); otherwise the app loads it at start-up.
     """
     from app import api, routes
 
@@ -216,7 +229,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state: AppState = app.state.emgdx
-        state.predictor, state.model_source, state.model_error = load_predictor(settings)
+        state.predictor, state.model_source, state.model_error = (
+            loaded if loaded is not None else load_predictor(settings)
+        )
         state.executor = ThreadPoolExecutor(
             settings.predict_concurrency, thread_name_prefix="emgdx-predict"
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -65,7 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, build the app and run uvicorn until interrupted."""
     import uvicorn
 
+    from app.main import create_app, load_predictor
     from app.settings import Settings
+    from models.errors import ReportedError
 
     args = build_parser().parse_args(argv)
     overrides = {
@@ -90,14 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings.host,
         )
     workers, threads = settings.worker_count(), settings.threads_per_worker()
-    # every worker process builds its app from the environment: hand the settings down there
-    for key, value in given.items():
-        os.environ[f"EMGDX_{key.upper()}"] = str(value)
-    os.environ["EMGDX_WORKERS"] = str(workers)
-    os.environ["EMGDX_MODEL_THREADS"] = str(threads)
-    # no library may start more threads than the worker's share of the cores
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, str(threads))
+    try:  # before listening: a wrong model or an unreadable registry is one line, exit 2
+        loaded = load_predictor(settings)
+    except ReportedError as exc:
+        sys.stderr.write(f"emgdx serve: {exc}\n")
+        return 2
     log.info(
         "serving on http://%s:%d/ with %d worker(s) x %d model thread(s)",
         settings.host,
@@ -105,9 +105,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         workers,
         threads,
     )
+    if workers == 1:
+        app: object = create_app(settings, loaded=loaded)
+    else:
+        # every worker process builds its app (and loads the model) from the environment
+        for key, value in given.items():
+            os.environ[f"EMGDX_{key.upper()}"] = str(value)
+        os.environ["EMGDX_WORKERS"] = str(workers)
+        os.environ["EMGDX_MODEL_THREADS"] = str(threads)
+        # no library may start more threads than the worker's share of the cores
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, str(threads))
+        app = "app.main:create_app"
     uvicorn.run(
-        "app.main:create_app",
-        factory=True,
+        app,
+        factory=workers > 1,
         host=settings.host,
         port=settings.port,
         workers=workers,

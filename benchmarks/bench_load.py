@@ -351,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if model_dir is None:
         import tempfile
 
-        from models.testing import make_tiny_model
+        from tests.helpers.tiny import make_tiny_model
 
         model_dir = make_tiny_model(Path(tempfile.mkdtemp(prefix="emgdx-load-")) / "model")
     result = run_benchmark(

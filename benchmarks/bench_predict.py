@@ -185,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="emgdx-bench-") as tmp:
         model_dir = args.model
         if model_dir is None:
-            from models.testing import make_tiny_model
+            from tests.helpers.tiny import make_tiny_model
 
             model_dir = make_tiny_model(Path(tmp) / "model")
         result = run_benchmark(

@@ -163,7 +163,7 @@ def bench_module(
 
 def bench_model(out_dir: Path, n_studies: int, rounds: int) -> Path:
     """A production-sized model when no trained ``data/model`` exists (saved-model contract)."""
-    from models.testing import make_tiny_cohort, save_tiny_model  # noqa: PLC0415
+    from tests.helpers.tiny import make_tiny_cohort, save_tiny_model  # noqa: PLC0415
 
     bundle, X = make_tiny_cohort(n_studies, seed=0)
     diagnosis = bundle.studies.set_index(bundle.studies["study_id"].astype(str))["diagnosis"]

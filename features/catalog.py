@@ -254,6 +254,15 @@ def _build() -> dict[str, FeatureInfo]:
         "pct_lln",
     )
     add(
+        "ncs_sensory_lower_second_amp_pct_lln",
+        "Second-lowest leg SNAP",
+        "% of LLN",
+        "ncs_sensory",
+        "Second-lowest lower-limb SNAP amplitude (either side) as % of its lower limit.",
+        "two low leg SNAPs confirm leg sensory axon loss",
+        "pct_lln",
+    )
+    add(
         "ncs_motor_upper_min_amp_pct_lln",
         "Lowest arm CMAP",
         "% of LLN",
@@ -383,7 +392,7 @@ def _build() -> dict[str, FeatureInfo]:
                 f"{r.capitalize()} muscles with {what}",
                 "share of muscles",
                 group,
-                f"Share of {r} muscles examined that show {what}.",
+                f"Share of {r} muscles examined that show {what} (0: none found, also when no {r} muscle was examined).",
                 f"high values suggest {meaning}",
                 "frac",
             )
@@ -393,7 +402,7 @@ def _build() -> dict[str, FeatureInfo]:
             f"{p.capitalize()} muscles with myopathic units",
             "share of muscles",
             "distribution",
-            f"Share of {p} limb muscles with small/short MUAPs or early recruitment.",
+            f"Share of {p} limb muscles with small/short MUAPs or early recruitment (0 when none was examined).",
             "high proximal values suggest myopathy",
             "frac",
         )
@@ -404,7 +413,7 @@ def _build() -> dict[str, FeatureInfo]:
                 f"{p.capitalize()} {lbt} muscles with chronic neurogenic change",
                 "share of muscles",
                 "distribution",
-                f"Share of {p} {lbt} muscles with large/long MUAPs or reduced recruitment.",
+                f"Share of {p} {lbt} muscles with large/long MUAPs or reduced recruitment (0 when none was examined).",
                 "distal leg predominance fits a length-dependent neuropathy",
                 "frac",
             )
@@ -568,6 +577,13 @@ def _build() -> dict[str, FeatureInfo]:
             "count",
             "Different peripheral nerves among the abnormal muscles of the best root.",
             "2 or more nerves fit a root rather than a nerve lesion",
+        ),
+        "crit_outside_root_muscle_count": (
+            "Abnormal muscles beyond one root",
+            "muscles",
+            "count",
+            "Abnormal limb muscles that the best single root on one side does not explain.",
+            "0 fits a radiculopathy; many point to a diffuse process such as ALS",
         ),
         "crit_paraspinal_active": (
             "Paraspinal active denervation",

@@ -59,6 +59,7 @@ CRITERIA_COLUMNS: tuple[str, ...] = (
     "crit_active_denervation_muscle_count",
     "crit_single_root_frac",
     "crit_single_root_nerves_count",
+    "crit_outside_root_muscle_count",
     "crit_paraspinal_active",
     "crit_cts_pattern",
     "crit_regions_examined_count",
@@ -222,8 +223,11 @@ def _lmn_regions(
     return count, tested, examined
 
 
-def _single_root(mus: Mapping[str, np.ndarray], n_studies: int) -> tuple[np.ndarray, np.ndarray]:
-    """Share of abnormal limb muscles explained by the best single root and side, and nerves spanned."""
+def _single_root(
+    mus: Mapping[str, np.ndarray], n_studies: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Best single root and side: share of abnormal limb muscles it explains, nerves spanned,
+    and abnormal limb muscles it leaves unexplained."""
     attrs = _muscle_attributes()
     muscle_all = mus["muscle"].astype(np.int64)
     sel = attrs["limb_muscle"][muscle_all] & (np.asarray(mus["abnormal"], dtype=float) == 1)
@@ -250,7 +254,8 @@ def _single_root(mus: Mapping[str, np.ndarray], n_studies: int) -> tuple[np.ndar
         nerves = np.maximum(
             nerves, n_unique_per_group(study[explained], nerve[explained], n_studies)
         )
-    return frac, np.where(n_abn >= 2, nerves, np.nan)
+    outside = n_abn - best  # 0 with one abnormal muscle (its root explains it)
+    return frac, np.where(n_abn >= 2, nerves, np.nan), outside
 
 
 def criteria_features(
@@ -333,11 +338,21 @@ def criteria_features(
         group_sum(study[limb], abn[limb], n_studies),
         np.nan,
     )
-    frac, nerves = _single_root(mus, n_studies)
+    frac, nerves, outside = _single_root(mus, n_studies)
     f["crit_single_root_frac"] = frac
     f["crit_single_root_nerves_count"] = nerves
+    # only where limb muscles were assessed (as crit_abnormal_limb_muscle_count)
+    f["crit_outside_root_muscle_count"] = np.where(
+        np.isnan(f["crit_abnormal_limb_muscle_count"]), np.nan, outside
+    )
     para = np.asarray(mus["paraspinal"], dtype=float) == 1
-    f["crit_paraspinal_active"] = group_any(study[para], active[para], n_studies)
+    # no paraspinal examined in a study with needle EMG: none found active (0), as the region
+    # shares (features.emg._none_found_elsewhere): whether paraspinals were examined reveals the
+    # referral question, not the disease (MR3)
+    para_active = group_any(study[para], active[para], n_studies)
+    f["crit_paraspinal_active"] = np.where(
+        np.isnan(para_active) & (group_count(study, active, n_studies) > 0), 0.0, para_active
+    )
     f["crit_cts_pattern"] = cts
     f["crit_focal_entrapment"] = focal_entrapment(resp, n_studies)
     f["crit_non_length_dependent_sensory"] = non_length_dependent_sensory(resp, cts, n_studies)
@@ -399,8 +414,8 @@ def neurogenic_limb_snap_abnormal(
 
     A root or anterior-horn lesion spares the SNAP (the dorsal root ganglion lies distal to it,
     T3.5); a low SNAP in the weak limb places the lesion in the plexus, a nerve or a
-    neuropathy. Per limb (arm/leg) and side; NaN when no limb had both a neurogenic muscle and a
-    SNAP recorded.
+    neuropathy. Per limb (arm/leg) and side; 0 when SNAPs and needle EMG were recorded but no
+    neurogenic limb had a SNAP; NaN when the study lacks SNAPs or needle EMG.
     """
     attrs = _muscle_attributes()
     muscle = mus["muscle"].astype(np.int64)
@@ -422,4 +437,8 @@ def neurogenic_limb_snap_abnormal(
             low = group_min(ss[sel], amp[sel], n_studies)
             hit |= neuro & (low < 100)
             known |= neuro & ~np.isnan(low)
-    return flag(hit, known)
+    # SNAPs and needle EMG both recorded but no neurogenic limb with a SNAP: none found (0), so
+    # a worse needle finding that makes a limb neurogenic moves it 0 -> 0/1, never NaN -> 0 (MR7)
+    has_snap = group_count(ss, amp, n_studies) > 0
+    has_emg = group_count(m_study, np.asarray(mus["abnormal"], dtype=float), n_studies) > 0
+    return flag(hit, known | (has_snap & has_emg))

@@ -239,8 +239,13 @@ def _muscle_arrays(
     else:
         reduced = early = np.full(len(muscle), np.nan)
 
-    large = flag(size == 1, ~np.isnan(size))
-    small = flag(size == -1, ~np.isnan(size))
+    # large and small are read from either parameter, independently: a unit with a long
+    # duration or a high amplitude is large, one with a short duration or a low amplitude small,
+    # and a muscle can be both (a mixed pattern). With one precedence a worse grade could turn a
+    # neurogenic muscle myopathic and drop its neurogenic flag (MR7: worse is never more normal)
+    size_known = ~(np.isnan(dur) & np.isnan(amp))
+    large = flag((dur == 1) | (amp == 1), size_known)
+    small = flag((dur == -1) | (amp == -1), size_known)
     chronic = np.fmax(large, reduced)
     myopathic = np.fmax(small, early)
     act_any = np.fmax(active, np.where(chronic == 1, fasc, np.nan))
@@ -285,13 +290,31 @@ def _muscle_arrays(
     return arrays, ok
 
 
+def _none_found_elsewhere(
+    share: np.ndarray, study: np.ndarray, flags: np.ndarray, n_studies: int
+) -> np.ndarray:
+    """A region's (or limb position's) share of muscles with a finding, 0 where none was examined.
+
+    The finding was assessed in the study (in some muscle) but no muscle of that region was
+    examined, so none was found there: 0, not NaN. A NaN here would let the model read *which*
+    regions were examined, which reveals the referral question rather than the disease (a
+    radiculopathy work-up examines one limb; invariant MR3: normal muscles added in a new region
+    never raise P(ALS)). NaN stays only where the finding was assessed in no muscle of the study
+    (no needle EMG, or a grade no muscle recorded). Whether enough was examined is stated by the
+    criteria features (``crit_lmn_region_frac``) and the evidence checks (``models.evidence``).
+    """
+    assessed = group_count(study, np.asarray(flags, dtype=float), n_studies) > 0
+    return np.where(np.isnan(share) & assessed, 0.0, share)
+
+
 def emg_features(
     mus: pd.DataFrame | Mapping[str, np.ndarray], n_studies: int
 ) -> dict[str, np.ndarray]:
     """Per-study EMG summaries: per-region shares of each finding, and by limb position.
 
     Shares are over the muscles of that region (position) in which the finding was assessable;
-    NaN when no such muscle was examined.
+    0 when the study assessed the finding but examined no muscle there, NaN when it assessed the
+    finding in no muscle at all (:func:`_none_found_elsewhere`).
     """
     mus = as_arrays(mus)
     attrs = _muscle_attributes()
@@ -310,17 +333,23 @@ def emg_features(
     }
     for r, rname in enumerate(REGIONS):
         for fname, col in REGION_FLAGS.items():
-            f[f"emg_{rname}_{fname}_frac"] = by_region[col][:, r]
+            f[f"emg_{rname}_{fname}_frac"] = _none_found_elsewhere(
+                by_region[col][:, r], study, mus[col], n_studies
+            )
     limb_muscle = attrs["limb_muscle"][muscle]
     myopathic = np.asarray(mus["myopathic"], dtype=float)
     chronic = np.asarray(mus["chronic"], dtype=float)
     for p in ("proximal", "distal"):
         sel = limb_muscle & attrs[p][muscle]
-        f[f"emg_{p}_myopathic_frac"] = group_frac(study[sel], myopathic[sel], n_studies)
+        f[f"emg_{p}_myopathic_frac"] = _none_found_elsewhere(
+            group_frac(study[sel], myopathic[sel], n_studies), study, myopathic, n_studies
+        )
     for lb in ("upper", "lower"):
         for p in ("proximal", "distal"):
             sel = attrs[lb][muscle] & attrs[p][muscle]
-            f[f"emg_{lb}_{p}_neurogenic_frac"] = group_frac(study[sel], chronic[sel], n_studies)
+            f[f"emg_{lb}_{p}_neurogenic_frac"] = _none_found_elsewhere(
+                group_frac(study[sel], chronic[sel], n_studies), study, chronic, n_studies
+            )
     with np.errstate(invalid="ignore"):
         f["emg_proximal_distal_myopathic_diff"] = (
             f["emg_proximal_myopathic_frac"] - f["emg_distal_myopathic_frac"]

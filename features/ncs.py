@@ -103,14 +103,19 @@ def response_table(
     DataFrame
         Columns of :data:`RESPONSE_COLUMNS`; ``study``, ``nerve``, ``side``, ``kind`` are integer
         codes (positions, and indices into ``NERVES``/``NCS_SIDES``/``KINDS``). Percentages are
-        NaN when the value or its limit is missing; ``amp_pct_lln`` is 0 for an absent response
-        and 100 when the limit is 0 (absence acceptable at that age).
+        NaN when the value or its limit is missing; ``amp_pct_lln`` is 0 for an absent response.
+        Where the limit is 0 (absence acceptable at that age) it is ``100 · (1 + amp /
+        ZERO_LIMIT_SCALE_UV)``: 100 % for an absent response, above 100 % for any present one.
     """
     arrays = response_arrays(ncs, study_pos, age_years, height_cm, limb_temp_c)
     if len(arrays["study"]) == 0:
         return pd.DataFrame({c: pd.Series(dtype=float) for c in RESPONSE_COLUMNS})
     return pd.DataFrame(arrays, columns=list(RESPONSE_COLUMNS))
 
+
+#: scale of a present SNAP where the amplitude limit is 0 (sural / superficial peroneal from
+#: 75 y): the last non-zero limit, 1 µV at 70-74 y (Tavee et al. 2014, clinical reference T1.4)
+ZERO_LIMIT_SCALE_UV = 1.0
 
 #: stimulation sites whose segment (from the previous, more distal site) crosses an entrapment
 #: site: ulnar across the elbow, peroneal across the fibular head (T1.1 across-elbow and
@@ -218,7 +223,15 @@ def response_arrays(
     with np.errstate(invalid="ignore", divide="ignore"):
         lat_pct = 100.0 * lat / lim["latency_uln_ms"]
         lln = lim["amplitude_lln"]
-        amp_pct = np.where(lln > 0, 100.0 * amp / lln, np.where(lln == 0, 100.0, np.nan))
+        # a limit of 0 (absence acceptable, sural/SPN from 75 y): an absent response sits at the
+        # limit (100 %) and a present one above it, scaled by the last non-zero limit (1 µV at
+        # 70-74 y, Tavee 2014), so absent < small < large stays ordered (MR9: a normal SNAP in
+        # an 85-year-old is better evidence than none)
+        amp_pct = np.where(
+            lln > 0,
+            100.0 * amp / lln,
+            np.where(lln == 0, 100.0 * (1.0 + amp / ZERO_LIMIT_SCALE_UV), np.nan),
+        )
         amp_pct = np.where(np.isnan(amp), np.nan, amp_pct)
         cv_pct = 100.0 * vel / lim["velocity_lln_m_s"]
         d_amp = amp[first][inv]
@@ -300,6 +313,37 @@ def _nanmin_rows(m: np.ndarray) -> np.ndarray:
     return out
 
 
+def _second_lowest_leg_snap(
+    resp: Mapping[str, np.ndarray], primary: np.ndarray, n_studies: int
+) -> np.ndarray:
+    """Second-lowest leg SNAP (% LLN) over every leg sensory response, both sides (NaN with < 2).
+
+    One low SNAP has technical and focal causes; a second one confirms a neuropathy (a
+    research case definition asks for abnormal attributes in >= 2 nerves, England et al. 2005 †).
+    An order statistic is monotone in every SNAP, so a lost or smaller SNAP never raises it
+    (MR2a), unlike the sural/radial ratio.
+    """
+    sel = (
+        (np.asarray(resp["kind"]) == SENSORY)
+        & primary
+        & _LOWER[np.asarray(resp["nerve"], dtype=np.int64)]
+    )
+    amp = np.asarray(resp["amp_pct_lln"], dtype=float)[sel]
+    study = np.asarray(resp["study"], dtype=np.int64)[sel]
+    keep = ~np.isnan(amp)
+    amp, study = amp[keep], study[keep]
+    out = np.full(n_studies, np.nan)
+    if len(amp) == 0:
+        return out
+    order = np.lexsort((amp, study))
+    amp, study = amp[order], study[order]
+    first = np.r_[True, study[1:] != study[:-1]]
+    rank = np.arange(len(study)) - np.maximum.accumulate(np.where(first, np.arange(len(study)), 0))
+    second = rank == 1
+    out[study[second]] = amp[second]
+    return out
+
+
 def _nanmax_rows(m: np.ndarray) -> np.ndarray:
     return np.fmax.reduce(m, axis=1) if m.shape[1] else np.full(m.shape[0], np.nan)
 
@@ -368,6 +412,7 @@ def ncs_features(
     up_s, lo_s = _nanmin_rows(s_amp[:, _UPPER]), _nanmin_rows(s_amp[:, _LOWER])
     f["ncs_sensory_upper_min_amp_pct_lln"] = up_s
     f["ncs_sensory_lower_min_amp_pct_lln"] = lo_s
+    f["ncs_sensory_lower_second_amp_pct_lln"] = _second_lowest_leg_snap(resp, primary, n_studies)
     f["ncs_motor_upper_min_amp_pct_lln"] = _nanmin_rows(m_amp[:, _UPPER])
     f["ncs_motor_lower_min_amp_pct_lln"] = _nanmin_rows(m_amp[:, _LOWER])
     f["ncs_motor_min_cv_pct_lln"] = _nanmin_rows(m_cv)

@@ -9,8 +9,10 @@ beside the model (see ``docs/confidence.md`` for the reasoning):
    findings is counted instead. The floor is the ``coverage_quantile`` (default 0.5 %)
    quantile of the training counts, never less than an absolute floor.
 2. **Range.** Per feature, a robust training range ``[q_lo - m * span, q_hi + m * span]`` with
-   ``q_lo``/``q_hi`` the 0.5 %/99.5 % training quantiles and ``span = q_hi - q_lo`` (``m`` = 0.5);
-   a measured value outside it is "far outside the training range". Missing values never count.
+   ``q_lo``/``q_hi`` the second smallest and second largest training values (the most
+   extreme value on each side, a single patient, is never used) and ``span = q_hi - q_lo`` (``m`` = 0.5);
+   a measured value outside it is "far outside the training range" (the range is stored rounded
+   outwards, see Privacy). Missing values never count.
 3. **Outlier score.** The Mahalanobis distance on rank-Gaussianised features (a Gaussian
    copula): every feature is mapped through its training empirical CDF to a normal score,
    missing values sit at the median (score 0), and the squared distance under a Ledoit-Wolf
@@ -21,6 +23,15 @@ beside the model (see ``docs/confidence.md`` for the reasoning):
 
 The ``ood_score`` column reports rule 3 divided by its threshold (values above 1 are flagged),
 so it is comparable across models.
+
+**Privacy.** The profile is saved beside the model and logged to MLflow, so it must not let a
+single training patient's value be read back: the stored quantiles are *inner* ones (a grid
+from the 0.5 % to the 99.5 % quantile, moved inwards for a feature measured in few studies so
+that at least 2 training values lie beyond each end: never a minimum or maximum, which are
+single patients), rounded to 3 significant digits; the robust ranges are stored only with
+their margin added and rounded outwards to 2 significant digits; and a feature measured in
+fewer than 20 training studies is not profiled at all (its quantiles would be few patients'
+values).
 """
 
 from __future__ import annotations
@@ -47,6 +58,13 @@ TEST_COUNT_COLUMNS: tuple[str, ...] = (
     "cov_muscles_count",
 )
 _N_QUANTILES = 101  # grid of the empirical CDF stored per feature
+_TAIL = 0.005  # the grid spans at least the [tail, 1 - tail] quantiles
+_MIN_BEYOND = 2  # the quantile grid leaves at least this many training values beyond each end
+_RANGE_BEYOND = 1  # the range ends are the next value after this many most extreme ones
+_SIGNIFICANT = 3  # stored quantiles and ranges are rounded to this many significant digits
+_RANGE_SIGNIFICANT = 2  # the robust ranges are rounded outwards to this many digits
+_MIN_COUNT = 20  # a feature measured in fewer training studies is not profiled
+_FORMAT = "emgdx-ood-profile/2"
 _Z_CLIP = 3.5  # normal scores are clipped to +-3.5 (the rank transform saturates anyway)
 
 
@@ -59,7 +77,8 @@ class OODProfile:
     feature_names : list[str]
         Non-coverage features the profile describes (order of the arrays below).
     quantiles : ndarray, shape (F, Q)
-        Training quantiles of each feature on an even probability grid (NaN when never measured).
+        Training quantiles of each feature on an even probability grid from ``tails[j]`` to
+        ``1 - tails[j]``, rounded (NaN when measured in too few training studies).
     range_low, range_high : ndarray, shape (F,)
         Robust training range per feature (in the feature's own unit).
     precision : ndarray, shape (F, F)
@@ -82,6 +101,9 @@ class OODProfile:
         Fewest tests a study may have without being flagged (when ``test_columns`` is set).
     median_tests : float
         Median number of tests in training (for the reason text).
+    tails : ndarray, shape (F,)
+        Per feature, the probability of the first grid point (the last is ``1 - tails[j]``):
+        ``max(0.005, 2 / n)`` for a feature measured in ``n`` training studies.
     """
 
     feature_names: list[str]
@@ -97,12 +119,13 @@ class OODProfile:
     test_columns: tuple[str, ...] = ()
     min_tests: int = 0
     median_tests: float = float("nan")
+    tails: np.ndarray | None = None
 
     # --- scoring ------------------------------------------------------------------------------
     def normal_scores(self, X: pd.DataFrame) -> np.ndarray:
         """Rank-Gaussianised features, shape (n, F); missing (or absent) features are 0."""
         values = _aligned(X, self.feature_names)
-        return _normal_scores(values, self.quantiles)
+        return _normal_scores(values, self.quantiles, self.tails)
 
     def outlier_score(self, X: pd.DataFrame) -> np.ndarray:
         """Mean squared Mahalanobis distance of the normal scores, shape (n,)."""
@@ -131,7 +154,7 @@ class OODProfile:
         with np.errstate(invalid="ignore"):
             outside = measured & ((values < self.range_low) | (values > self.range_high))
         n_outside = outside.sum(axis=1)
-        raw = _mahalanobis(_normal_scores(values, self.quantiles), self.precision)
+        raw = _mahalanobis(_normal_scores(values, self.quantiles, self.tails), self.precision)
         ratio = raw / self.outlier_threshold if self.outlier_threshold > 0 else np.zeros_like(raw)
 
         tests = self._tests(X)
@@ -194,7 +217,7 @@ class OODProfile:
             return _nan_to_none(np.asarray(a, dtype=float).tolist())
 
         return {
-            "format": "emgdx-ood-profile/1",
+            "format": _FORMAT,
             "feature_names": list(self.feature_names),
             "quantiles": arr(self.quantiles),
             "range_low": arr(self.range_low),
@@ -208,6 +231,9 @@ class OODProfile:
             "test_columns": list(self.test_columns),
             "min_tests": int(self.min_tests),
             "median_tests": _nan_to_none(float(self.median_tests)),
+            "tails": arr(
+                self.tails if self.tails is not None else np.zeros(len(self.feature_names))
+            ),
         }
 
     @classmethod
@@ -217,6 +243,8 @@ class OODProfile:
         def arr(x: list) -> np.ndarray:
             return np.array(_none_to_nan(x), dtype=float)
 
+        if doc.get("format") != _FORMAT:
+            raise ValueError(f"format is {doc.get('format')!r}, this emgdx reads {_FORMAT!r}")
         return cls(
             feature_names=list(doc["feature_names"]),
             quantiles=arr(doc["quantiles"]).reshape(len(doc["feature_names"]), -1),
@@ -231,6 +259,7 @@ class OODProfile:
             test_columns=tuple(doc.get("test_columns", ())),
             min_tests=int(doc.get("min_tests", 0)),
             median_tests=float("nan") if doc.get("median_tests") is None else doc["median_tests"],
+            tails=arr(doc["tails"]),
         )
 
     def save(self, model_dir: str | Path) -> Path:
@@ -255,7 +284,7 @@ class OODProfile:
 def fit_ood_profile(
     X_train: pd.DataFrame,
     *,
-    range_quantile: float = 0.005,
+    tail: float = _TAIL,
     range_margin: float = 0.5,
     outlier_quantile: float = 0.99,
     coverage_quantile: float = 0.005,
@@ -272,8 +301,10 @@ def fit_ood_profile(
         Training features (index ``study_id``, float columns, NaN = not measured). Coverage
         columns (``cov_*``) are not profiled; those counting tests set the coverage floor.
         Not modified.
-    range_quantile : float
-        Tail probability of the robust range (0.005 -> 0.5 %/99.5 % quantiles).
+    tail : float
+        Smallest probability of the first stored quantile (0.005 -> the 0.5 %/99.5 % quantiles
+        bound the grid); raised per feature so that at least 2 training values lie beyond each
+        end (the minimum and maximum are never stored).
     range_margin : float
         Extra margin beyond the quantiles, as a multiple of their span.
     outlier_quantile : float
@@ -298,22 +329,31 @@ def fit_ood_profile(
         raise ValueError(f"fit_ood_profile needs at least 10 training studies, got {len(X_train)}.")
     names = [c for c in X_train.columns if not str(c).startswith(COVERAGE_PREFIX)]
     values = X_train[names].to_numpy(dtype=float)
-    grid = np.linspace(0.0, 1.0, _N_QUANTILES)
     measured = np.isfinite(values)
     quantiles = np.full((len(names), _N_QUANTILES), np.nan)
+    tails = np.full(len(names), tail)
+    q_lo = np.full(len(names), np.nan)
+    q_hi = np.full(len(names), np.nan)
     for j in range(len(names)):  # loop over features (not rows)
         col = values[measured[:, j], j]
-        if col.size:
-            quantiles[j] = np.quantile(col, grid)
-    lo_i = int(round(range_quantile * (_N_QUANTILES - 1)))
-    q_lo, q_hi = quantiles[:, lo_i], quantiles[:, -1 - lo_i]
+        if col.size >= _MIN_COUNT:
+            # the range ends: the second smallest and second largest values (never a minimum
+            # or maximum), stored only with a margin added and rounded outwards below
+            k = min(_RANGE_BEYOND, (col.size - 1) // 2)
+            ordered = np.partition(col, [k, col.size - 1 - k])
+            q_lo[j], q_hi[j] = ordered[k], ordered[col.size - 1 - k]
+            tails[j] = max(tail, _MIN_BEYOND / col.size)
+            grid = np.linspace(tails[j], 1.0 - tails[j], _N_QUANTILES)
+            quantiles[j] = _round_significant(np.quantile(col, grid))
     span = q_hi - q_lo
     # a constant feature (span 0) gets a margin of 10 % of its magnitude (or 1 unit at zero)
     span = np.where(span > 0, span, np.maximum(np.abs(q_lo) * 0.2, 1.0))
-    range_low = q_lo - range_margin * span
-    range_high = q_hi + range_margin * span
+    # stored only with the margin added and rounded outwards to 2 significant digits, so the
+    # (near-)extreme training values behind q_lo/q_hi cannot be read back
+    range_low = _round_outward(q_lo - range_margin * span, up=False)
+    range_high = _round_outward(q_hi + range_margin * span, up=True)
 
-    z = _normal_scores(values, quantiles)
+    z = _normal_scores(values, quantiles, tails)
     lw = LedoitWolf(assume_centered=True).fit(z)
     precision = np.asarray(lw.precision_, dtype=float)
     # In-sample Mahalanobis distances are optimistic (the covariance has seen the study), so
@@ -348,8 +388,12 @@ def fit_ood_profile(
         test_columns=test_columns,
         min_tests=min_tests,
         median_tests=median_tests,
+        tails=tails,
         params={
-            "range_quantile": range_quantile,
+            "tail": tail,
+            "min_beyond": _MIN_BEYOND,
+            "round_significant": _SIGNIFICANT,
+            "min_count": _MIN_COUNT,
             "range_margin": range_margin,
             "outlier_quantile": outlier_quantile,
             "coverage_quantile": coverage_quantile,
@@ -389,11 +433,33 @@ def _aligned(X: pd.DataFrame, names: list[str]) -> np.ndarray:
     return out
 
 
-def _normal_scores(values: np.ndarray, quantiles: np.ndarray, chunk: int = 256) -> np.ndarray:
+def _round_significant(a: np.ndarray, digits: int = _SIGNIFICANT) -> np.ndarray:
+    """``a`` rounded to ``digits`` significant digits (NaN and 0 unchanged)."""
+    a = np.asarray(a, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exponent = np.floor(np.log10(np.abs(a)))
+    scale = np.where(np.isfinite(exponent), 10.0 ** (digits - 1 - exponent), 1.0)
+    return np.where(np.isfinite(a) & (a != 0), np.round(a * scale) / scale, a)
+
+
+def _round_outward(a: np.ndarray, *, up: bool, digits: int = _RANGE_SIGNIFICANT) -> np.ndarray:
+    """``a`` rounded away from the training data (up for a maximum) to ``digits`` digits."""
+    a = np.asarray(a, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exponent = np.floor(np.log10(np.abs(a)))
+    scale = np.where(np.isfinite(exponent), 10.0 ** (digits - 1 - exponent), 1.0)
+    rounded = (np.ceil if up else np.floor)(a * scale) / scale
+    return np.where(np.isfinite(a) & (a != 0), rounded, a)
+
+
+def _normal_scores(
+    values: np.ndarray, quantiles: np.ndarray, tails: np.ndarray | None = None, chunk: int = 256
+) -> np.ndarray:
     """Map each value through its feature's empirical CDF (mid-rank for ties) to a normal score.
 
-    ``values`` (n, F) with NaN for not measured, ``quantiles`` (F, Q) the training grid (a row
-    of NaN for a feature never measured). Missing values, and features never measured in
+    ``values`` (n, F) with NaN for not measured, ``quantiles`` (F, Q) the training grid at the
+    probabilities ``tails[j]`` .. ``1 - tails[j]`` (a row of NaN for a feature not profiled;
+    ``tails`` None: the grid spans 0 .. 1). Missing values, and features never measured in
     training, get the score 0 (the median). Vectorised over rows and features (rows in chunks).
     """
     n, f = values.shape
@@ -403,7 +469,8 @@ def _normal_scores(values: np.ndarray, quantiles: np.ndarray, chunk: int = 256) 
     grid = np.where(known[:, None], quantiles, 0.0)[None, :, :]  # (1, F, Q)
     g_lo, g_hi = grid[..., 0], grid[..., -1]  # (1, F)
     constant = g_hi == g_lo
-    eps = 0.5 / q
+    tail = np.zeros((1, f)) if tails is None else np.asarray(tails, dtype=float)[None, :]
+    eps = np.where(tail > 0, np.minimum(0.5 / q, tail / 2), 0.5 / q)
     cols = np.arange(f)[None, :]
     for start in range(0, n, chunk):
         x = values[start : start + chunk]  # (m, F)
@@ -420,7 +487,7 @@ def _normal_scores(values: np.ndarray, quantiles: np.ndarray, chunk: int = 256) 
         width = np.where(hi > lo, hi - lo, 1.0)
         frac = np.where(hi > lo, (xx - lo) / width, 0.5)
         pos = np.where(inner, li + frac, pos)
-        p = np.clip(pos / (q - 1), eps, 1 - eps)
+        p = np.clip(tail + pos / (q - 1) * (1.0 - 2.0 * tail), eps, 1 - eps)
         score = np.clip(ndtri(p), -_Z_CLIP, _Z_CLIP)
         # constant in training: equal -> 0, otherwise saturated towards the side it lies on
         score = np.where(constant, np.sign(xx - g_lo) * _Z_CLIP, score)

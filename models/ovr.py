@@ -264,6 +264,32 @@ def owners(name: str) -> tuple[str, ...] | None:
     lowers it); the SNAPs to the axonal head (a lost SNAP raises it), the normal head and the
     ALS head (a lost SNAP lowers them).
     """
+    if name.endswith("_f_persist_pct"):
+        # F persistence (absent F = 0 %): fewer F-waves are a demyelinating feature (EFNS I-D)
+        # and never more normal. Disease heads reading it freely made a normal F raise
+        # P(demyelinating) over "not measured" through the axonal head (MR9)
+        return ("demyelinating_pn", "normal")
+    if name == "crit_abnormal_limb_muscle_count":
+        # the total mixes the muscles one root explains with those it does not: the disease
+        # heads read the two apart (crit_single_root_*, crit_outside_root_muscle_count), or a
+        # lesion spreading to the other limb raised the radiculopathy head (MR5)
+        return ("normal",)
+    if name in ("crit_lmn_region_frac", "emg_mean_fib_grade"):
+        # shares over all regions / muscles examined fall when normal ones are added elsewhere:
+        # that argues against ALS (MR3) and must not lower the radiculopathy head
+        return ("als", "normal") if name == "crit_lmn_region_frac" else ("normal",)
+    if "_sensory_lat_pct_uln" in name:
+        # a nerve's SNAP latency is the slower side's: when that side's SNAP is lost the
+        # latency falls to the other side's, so a lost SNAP would lower P(demyelinating) and the
+        # neuropathy mass (MR2a). Demyelination is defined on motor conduction (EFNS/PNS 2010,
+        # EAN/PNS 2021, T3.3a-b; sensory findings only support it): no head reads it
+        return ()
+    if name.endswith("_f_lat_pct_uln") or name == "ncs_f_max_lat_pct_uln":
+        # an F latency is lost with the F-wave: when the normal head read it, an absent F
+        # ("latency not measured") could look more normal than a present, long one (MR7).
+        # Its slowing is evidence of demyelination only (T3.3); the normal head reads F
+        # persistence instead
+        return ("demyelinating_pn",)
     if conduction_block(name):
         # block is the MMN-versus-ALS discriminator (T3.6): it also lowers the ALS head (MR6)
         return ("demyelinating_pn", "normal", "als")
@@ -271,7 +297,10 @@ def owners(name: str) -> tuple[str, ...] | None:
         # the normal head too (slower is never more normal): under the gated calibration it
         # alone sets P(normal), so it must see that a study with slowed conduction is abnormal
         return ("demyelinating_pn", "normal")
-    if name == "crit_srar":  # the raw ratio: its age-adjusted form crit_srar_pct_lln is used
+    if name in ("crit_srar", "crit_srar_pct_lln"):
+        # the sural/radial ratio is a contrast of two SNAPs: halving the radial SNAP doubles it
+        # and would read as *less* length-dependent loss (MR2a: losing a SNAP never lowers the
+        # neuropathy mass). The amplitudes themselves and crit_length_dependent carry it
         return ()
     if snap_contrast(name):
         return ()
@@ -294,8 +323,12 @@ def _direction(name: str) -> dict[str, int]:
     * more LMN regions never lower ALS.
     """
     heads = owners(name)
+    if name == "crit_lmn_region_frac":  # owned by ALS and normal: more LMN regions favour ALS
+        return {"als": +1, "normal": -1}
     if heads is not None:
-        worse = -1 if name.endswith(("_cv_pct_lln", "_cb_ratio", "_pct_lln")) else +1
+        worse = (
+            -1 if name.endswith(("_cv_pct_lln", "_cb_ratio", "_pct_lln", "_persist_pct")) else +1
+        )
         # worse raises a disease head and lowers the normal head; sensory loss raises only the
         # axonal head (the SNAPs are spared in root lesions, myopathy and ALS: _SNAP_HEADS)
         if heads == _SNAP_HEADS:
@@ -308,6 +341,14 @@ def _direction(name: str) -> dict[str, int]:
         d = {c: (+1 if c == "normal" else -1) for c in CLASSES}
     elif name in ("crit_lmn_region_count", "crit_lmn_region_frac"):
         d = {"als": +1, "normal": -1}
+    elif name == "crit_outside_root_muscle_count":
+        # abnormal muscles no single root explains: never more radiculopathy, never less ALS,
+        # never more normal (T3.5: one root, several nerves; MR5)
+        d = {"radiculopathy": -1, "als": +1, "normal": -1}
+    elif name == "crit_neurogenic_muscle_frac":
+        # a larger share of the examined muscles neurogenic: more diffuse, so never less ALS and
+        # never more radiculopathy; normal muscles added elsewhere lower it (MR3, MR5)
+        d = {"als": +1, "radiculopathy": -1, "normal": -1}
     elif name in ("ncs_motor_low_amp_frac", "crit_paraspinal_active"):
         d = {"normal": -1}  # more low CMAPs, paraspinal denervation: never more normal
     elif name.endswith("_f_persist_pct"):
@@ -315,7 +356,6 @@ def _direction(name: str) -> dict[str, int]:
     elif (name.startswith("emg_") and name.endswith(_EMG_WORSE_SUFFIXES)) or name in (
         "crit_active_denervation_muscle_count",
         "crit_abnormal_limb_muscle_count",
-        "crit_neurogenic_muscle_frac",
         "crit_myopathic_muscle_frac",
     ):
         # the normal head only: a share of abnormal muscles also falls when normal muscles are

@@ -9,7 +9,6 @@ unlike the training data) with their reasons. See ``docs/confidence.md``.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -18,14 +17,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from bundle.tables import Bundle
-from features.vocab import CLASSES, GENERAL_LAB_PRIOR, PATTERNS, PRIORS, check_option
+from features.vocab import GENERAL_LAB_PRIOR, PATTERNS, PRIORS, check_option
+from models.artifact import (
+    BOOSTER_FILE,
+    META_FILE,
+    FeatureMismatchError,
+    ModelArtifactError,
+    ModelMeta,
+    ModelNotFoundError,
+    check_feature_columns,
+    load_model_dir,
+)
 from models.calibration import Calibration
 from models.evidence import als_assessable, class_lacks_evidence, evidence_table, limitations
 from models.explain import (
@@ -37,8 +45,7 @@ from models.explain import (
 )
 from models.flags import flag_reasons, is_low_confidence, is_unlike_training_data
 from models.guideline import als_sensory_abnormal, guideline_checks
-from models.ood import PROFILE_FILE, OODProfile
-from models.ovr import load_any_booster
+from models.ood import OODProfile
 from models.prediction import StudyPrediction
 from models.probabilities import (
     PriorShift,
@@ -54,40 +61,44 @@ DEFAULT_MODEL_DIR = Path("data/model")
 #: the registered champion
 CHAMPION_URI = "models:/emgdx@champion"
 REGISTERED_NAME = "emgdx"
-BOOSTER_FILE = "booster.txt"
-META_FILE = "model.json"
-#: margin used when model.json has none (top-1 minus top-2 probability)
-DEFAULT_LOW_CONFIDENCE_MARGIN = 0.2
 _TRAIN_HINT = (
     "Train one with `make run` (the whole pipeline: simulate -> ... -> train -> register), "
     "or `dvc repro train`, or point --model at a model directory or an MLflow model URI."
 )
 
 
-class ModelNotFoundError(FileNotFoundError):
-    """No trained model where one was asked for (the message says how to train one)."""
-
-
-def _registry_configured() -> bool:
-    """True when an MLflow store is configured or the project's default one exists.
+def _registry_uri() -> str | None:
+    """The configured MLflow store: ``MLFLOW_TRACKING_URI``, else ``./mlflow.db`` if it exists.
 
     Checking a registry that does not exist would create an empty ``mlflow.db`` in the working
     directory (MLflow's default), so we only look when there is something to look at.
     """
-    return bool(os.environ.get("MLFLOW_TRACKING_URI")) or Path("mlflow.db").is_file()
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env:
+        return env
+    local = Path("mlflow.db")
+    return f"sqlite:///{local.resolve()}" if local.is_file() else None
 
 
 def _champion_available() -> bool:
-    if not _registry_configured():
-        return False
-    try:
-        from mlflow import MlflowClient
+    """Whether the registry has ``emgdx@champion``; False when no registry is configured.
 
-        MlflowClient().get_model_version_by_alias(REGISTERED_NAME, "champion")
-    except Exception as exc:  # noqa: BLE001 — any registry problem means "no champion"
-        logger.debug("no registered champion: %s", exc)
+    Raises
+    ------
+    RegistryError
+        The registry is locked, corrupt or failing: an error, never "no champion" (which
+        would silently serve ``data/model`` instead).
+    """
+    uri = _registry_uri()
+    if uri is None:
         return False
-    return True
+    from mlflow import MlflowClient
+
+    from models import tracking
+
+    tracking.check_store(uri)
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    return tracking.alias_version(client, REGISTERED_NAME, "champion") is not None
 
 
 def _find_model_dir(root: Path) -> Path | None:
@@ -108,11 +119,11 @@ class Predictor:
     ----------
     booster : lightgbm.Booster
         The multiclass booster (class order :data:`features.vocab.CLASSES`).
-    meta : dict
-        The contents of ``model.json``.
+    meta : ModelMeta
+        The typed ``model.json`` (:class:`models.artifact.ModelMeta`).
     ood : OODProfile or None
-        The unlike-the-training-data profile (None if the model dir has none; the flag then
-        only reflects the ALS-with-abnormal-sensory and coverage checks that need no profile).
+        The unlike-the-training-data profile (None only when the model was saved without one,
+        as ``meta.ood_profile`` says; the flag then only reflects the checks needing none).
     source : str
         Where the model was loaded from (for logs and the web page).
     prior : str
@@ -126,7 +137,7 @@ class Predictor:
     """
 
     booster: lgb.Booster
-    meta: dict[str, Any]
+    meta: ModelMeta
     ood: OODProfile | None = None
     source: str = ""
     prior: str = "training"
@@ -143,21 +154,18 @@ class Predictor:
     def _target_prior(self) -> np.ndarray | None:
         if self.prior == "training":
             return None
-        train = self.meta.get("train_prior") or {}
-        if not train:
-            return None
         return np.array([GENERAL_LAB_PRIOR[c] for c in self.classes], dtype=float)
 
     # --- identity -----------------------------------------------------------------------------
     @property
     def name(self) -> str:
         """Model name from model.json."""
-        return str(self.meta.get("name", "emgdx"))
+        return self.meta.name
 
     @property
     def version(self) -> str:
         """Model version from model.json."""
-        return str(self.meta.get("version", "unknown"))
+        return self.meta.version
 
     @property
     def feature_names(self) -> list[str]:
@@ -172,59 +180,48 @@ class Predictor:
     @property
     def classes(self) -> list[str]:
         """Class names in the booster's class-index order."""
-        return list(self.meta.get("classes", CLASSES))
+        return list(self.meta.classes)
 
     @property
     def temperature(self) -> float:
-        """Calibration (softmax) temperature (1 when model.json has none)."""
-        return float(self.meta.get("calibration", {}).get("temperature", 1.0))
+        """Calibration (softmax) temperature."""
+        return self.calibration.temperature
 
     @property
     def calibration(self) -> Calibration:
-        """The calibration of ``model.json`` (plain softmax when it has none)."""
-        meta = self.meta.get("calibration")
-        return Calibration.from_meta(meta) if meta else Calibration(1.0)
+        """The calibration of ``model.json``."""
+        return self.meta.calibrator
 
     @property
     def low_confidence_margin(self) -> float:
         """Top-1 minus top-2 probability below which a prediction is flagged low-confidence."""
-        value = self.meta.get("low_confidence_margin")
-        return DEFAULT_LOW_CONFIDENCE_MARGIN if value is None else float(value)
+        return self.meta.low_confidence_margin
 
     # --- loading ------------------------------------------------------------------------------
     @classmethod
     def from_dir(cls, model_dir: str | Path, *, source: str | None = None) -> Predictor:
-        """Load a saved-model directory (``booster.txt``, ``model.json``, ``ood_profile.json``)."""
-        model_dir = Path(model_dir)
-        booster_path, meta_path = model_dir / BOOSTER_FILE, model_dir / META_FILE
-        if not booster_path.is_file() or not meta_path.is_file():
-            raise ModelNotFoundError(
-                f"{model_dir}: not a trained model directory (needs {BOOSTER_FILE} and "
-                f"{META_FILE}). {_TRAIN_HINT}"
-            )
-        booster = load_any_booster(booster_path.read_text())
-        meta = json.loads(meta_path.read_text())
-        classes = list(meta.get("classes", CLASSES))
-        if tuple(classes) != CLASSES:
-            raise ValueError(
-                f"{meta_path}: classes {classes} differ from features.vocab.CLASSES {list(CLASSES)}"
-            )
-        k = booster.num_model_per_iteration()
-        if k != len(classes):
-            raise ValueError(
-                f"{booster_path}: booster has {k} classes, model.json lists {len(classes)}"
-            )
-        listed = meta.get("feature_names")
-        if listed is not None and list(listed) != booster.feature_name():
-            raise ValueError(
-                f"{meta_path}: feature_names differ from the booster's own feature names"
-            )
-        ood = OODProfile.load(model_dir) if (model_dir / PROFILE_FILE).is_file() else None
-        if ood is None:
-            logger.warning(
-                "%s: no %s; the unlike-the-training-data flag is limited", model_dir, PROFILE_FILE
-            )
-        return cls(booster=booster, meta=meta, ood=ood, source=source or str(model_dir))
+        """Load a saved-model directory through :func:`models.artifact.load_model_dir`.
+
+        Raises
+        ------
+        ModelNotFoundError
+            The directory holds no model.
+        ModelArtifactError
+            A file or a field of the model is missing or wrong (the message names it).
+        FeatureMismatchError
+            The model was trained on other feature columns than this emgdx's feature code
+            computes (``features.catalog.FEATURES``): named, at load rather than at predict.
+        """
+        from features.catalog import FEATURES
+
+        loaded = load_model_dir(model_dir)
+        check_feature_columns(loaded.meta, FEATURES, what="this emgdx's feature code computes")
+        return cls(
+            booster=loaded.booster,
+            meta=loaded.meta,
+            ood=loaded.ood,
+            source=source or str(model_dir),
+        )
 
     @classmethod
     def load(cls, source: str | Path | None = None) -> Predictor:
@@ -262,16 +259,24 @@ class Predictor:
     @classmethod
     def _from_mlflow(cls, uri: str) -> Predictor:
         import mlflow
+        from mlflow.exceptions import MlflowException
 
+        from models import tracking
+
+        store = _registry_uri()
+        if store is not None:
+            tracking.check_store(store)
         tmp = Path(tempfile.mkdtemp(prefix="emgdx-model-"))
         try:
             try:
-                local = Path(
-                    mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(tmp))
-                )
-            except Exception as exc:  # noqa: BLE001 — MLflow raises many kinds; say what failed
+                with tracking.store_errors(store):
+                    local = Path(
+                        mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(tmp))
+                    )
+            except (MlflowException, OSError) as exc:
                 raise ModelNotFoundError(
-                    f"Could not load {uri} from MLflow: {exc}. {_TRAIN_HINT}"
+                    f"Could not load {uri} from MLflow ({type(exc).__name__}: "
+                    f"{str(exc).splitlines()[0][:200] if str(exc) else ''}). {_TRAIN_HINT}"
                 ) from exc
             model_dir = _find_model_dir(local)
             if model_dir is None:
@@ -291,22 +296,20 @@ class Predictor:
         return build_features(bundle)
 
     def model_frame(self, X: pd.DataFrame) -> pd.DataFrame:
-        """``X`` restricted to the booster's features in its order (absent columns are NaN)."""
-        missing = [c for c in self.feature_names if c not in X.columns]
-        if missing:
-            logger.warning(
-                "%d of %d model features absent from the feature table (treated as not "
-                "measured), e.g. %s",
-                len(missing),
-                len(self.feature_names),
-                missing[:3],
-            )
+        """``X`` restricted to the booster's features in its order.
+
+        Raises
+        ------
+        FeatureMismatchError
+            When the columns of ``X`` are not exactly the feature table the model was fitted
+            on (a feature absent, or one it never saw), naming them: an absent column is never
+            read as "not measured" (NaN values are; columns are the feature code's contract).
+        """
+        check_feature_columns(self.meta, X.columns, what="the feature table")
         names = self.feature_names
         idx = X.columns.get_indexer(names)
         values = X.to_numpy(dtype=np.float64)
-        out = values[:, np.maximum(idx, 0)] if values.shape[1] else np.empty((len(X), len(names)))
-        out[:, idx < 0] = np.nan
-        return pd.DataFrame(out, index=X.index, columns=names)
+        return pd.DataFrame(values[:, idx], index=X.index, columns=names)
 
     # --- prediction ---------------------------------------------------------------------------
     def with_threads(self, num_threads: int) -> Predictor:
@@ -412,13 +415,13 @@ class Predictor:
     def model_values(self, X: pd.DataFrame) -> np.ndarray:
         """``X``'s values in the booster's feature order, float64 (n, F): the one copy made.
 
-        A table lacking some of the model's features goes through :meth:`model_frame` (its
-        policy for absent features).
+        Raises
+        ------
+        FeatureMismatchError
+            As :meth:`model_frame`: the columns of ``X`` must be the model's feature table.
         """
-        names = self._names()
-        idx = X.columns.get_indexer(names)
-        if (idx < 0).any():
-            return self.model_frame(X).to_numpy(dtype=np.float64)
+        check_feature_columns(self.meta, X.columns, what="the feature table")
+        idx = X.columns.get_indexer(self._names())
         # a view when X is one float64 block (build_features' output), so this take is the copy
         return np.ascontiguousarray(X.to_numpy(dtype=np.float64)[:, idx])
 
@@ -437,8 +440,7 @@ class Predictor:
         target = self._target_prior()
         if target is None:
             return None
-        train_prior = self.meta["train_prior"]
-        train = np.array([max(float(train_prior.get(c, 0.0)), 1e-6) for c in self.classes])
+        train = np.array([max(float(self.meta.train_prior[c]), 1e-6) for c in self.classes])
         return PriorShift(train=train, target=target)
 
     def probabilities_from_raw(
@@ -472,6 +474,8 @@ def predict_proba_frame(predictor: Predictor, X: pd.DataFrame) -> pd.DataFrame:
 __all__: Sequence[str] = (
     "CHAMPION_URI",
     "DEFAULT_MODEL_DIR",
+    "FeatureMismatchError",
+    "ModelArtifactError",
     "ModelNotFoundError",
     "Predictor",
     "predict_proba_frame",

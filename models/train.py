@@ -1,18 +1,16 @@
 """Fit the emgdx classifier: augmented training set, LightGBM multiclass, temperature, margin.
 
 The pieces are pure functions; :func:`train_model` chains them and returns a :class:`TrainedModel`
-that :func:`save_model_dir` writes in the saved-model contract (``booster.txt``, ``model.json``,
-``ood_profile.json``). MLflow logging is the caller's job (``pipelines/train.py``).
+that :func:`save_model_dir` writes through :func:`models.artifact.save_model` (``booster.txt``,
+``model.json``, ``ood_profile.json``). MLflow logging is the caller's job (``pipelines/train.py``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +24,11 @@ from bundle.tables import Bundle
 from features.catalog import FEATURES
 from features.vocab import CLASSES
 from models.calibration import Calibration, fit_calibration
+from models.ood import OODProfile
+from models.params import TrainParams
 
 logger = logging.getLogger(__name__)
 
-BOOSTER_FILE = "booster.txt"
-MODEL_JSON = "model.json"
 COVERAGE_PREFIX = "cov_"
 AUG_SEPARATOR = "~aug"
 
@@ -120,8 +118,8 @@ def original_study_id(index: pd.Index) -> pd.Index:
 
 
 # --- LightGBM --------------------------------------------------------------------------------
-def lightgbm_params(p: Any) -> dict[str, Any]:
-    """LightGBM parameter dict from :class:`pipelines.config.TrainParams`-like ``p``."""
+def lightgbm_params(p: TrainParams) -> dict[str, Any]:
+    """LightGBM parameter dict from the ``train`` section ``p``."""
     return {
         "objective": "multiclass",
         "num_class": len(CLASSES),
@@ -229,13 +227,15 @@ class TrainedModel:
 
     booster: lgb.Booster
     feature_names: list[str]
+    #: every column of the feature table fitted on (the feature code's column set)
+    input_columns: list[str]
     excluded_groups: list[str]
     calibration: Calibration
     low_confidence_margin: float
     train_prior: dict[str, float]
     logreg: Any
     metrics: dict[str, float] = field(default_factory=dict)
-    ood_profile: Any = None
+    ood_profile: OODProfile | None = None
 
     @property
     def temperature(self) -> float:
@@ -247,7 +247,7 @@ def train_model(
     X: pd.DataFrame,
     y: pd.Series,
     split: pd.Series,
-    p: Any,
+    p: TrainParams,
     *,
     X_aug: pd.DataFrame | None = None,
     fit_booster: Callable[..., lgb.Booster] | None = None,
@@ -262,7 +262,7 @@ def train_model(
         Diagnosis per study (same index as ``X``).
     split : Series
         Split name per study (same index).
-    p : TrainParams
+    p : models.params.TrainParams
         The ``train`` section of ``params.yaml``.
     X_aug : DataFrame, optional
         Feature rows of augmented training copies (index ``<study_id>~aug<k>``).
@@ -360,6 +360,7 @@ def train_model(
     return TrainedModel(
         booster=booster,
         feature_names=feats,
+        input_columns=[str(c) for c in X.columns],
         excluded_groups=list(p.exclude_groups),
         calibration=calibration,
         low_confidence_margin=margin,
@@ -377,39 +378,19 @@ def save_model_dir(
     git_commit: str | None,
     version: str | None = None,
 ) -> Path:
-    """Write ``booster.txt``, ``model.json`` (and ``ood_profile.json`` if fitted) per the contract."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.booster.save_model(
-        str(out_dir / BOOSTER_FILE), num_iteration=model.booster.best_iteration
+    """Write the model directory through the one writer, :func:`models.artifact.save_model`."""
+    from models.artifact import new_meta, save_model
+
+    meta = new_meta(
+        model.booster,
+        input_columns=model.input_columns,
+        excluded_groups=model.excluded_groups,
+        calibration=model.calibration,
+        train_prior=model.train_prior,
+        low_confidence_margin=model.low_confidence_margin,
+        ood_profile=model.ood_profile is not None,
+        mlflow_run_id=mlflow_run_id,
+        git_commit=git_commit,
+        version=version,
     )
-    now = datetime.now(UTC)
-    meta = {
-        "name": "emgdx",
-        "version": version or now.strftime("%Y%m%d-%H%M%S"),
-        "model_kind": type(model.booster).__name__,
-        "classes": list(CLASSES),
-        "feature_names": model.feature_names,
-        "excluded_groups": model.excluded_groups,
-        "calibration": model.calibration.to_meta(),
-        "train_prior": model.train_prior,
-        "low_confidence_margin": model.low_confidence_margin,
-        "mlflow_run_id": mlflow_run_id,
-        "git_commit": git_commit,
-        "created_utc": now.isoformat(timespec="seconds"),
-    }
-    (out_dir / MODEL_JSON).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    if model.ood_profile is not None:
-        model.ood_profile.save(out_dir)
-    return out_dir
-
-
-def load_model_meta(model_dir: Path) -> dict[str, Any]:
-    """Read ``model.json`` of a saved model directory."""
-    return json.loads((model_dir / MODEL_JSON).read_text(encoding="utf-8"))
-
-
-def load_booster(model_dir: Path) -> lgb.Booster:
-    """Read ``booster.txt`` of a saved model directory (multiclass, or one-vs-rest heads)."""
-    from models.ovr import load_any_booster
-
-    return load_any_booster((model_dir / BOOSTER_FILE).read_text(encoding="utf-8"))
+    return save_model(out_dir, model.booster, meta, ood_profile=model.ood_profile)

@@ -5,7 +5,8 @@ its own arguments, so ``emgdx <stage> ...`` and ``python -m pipelines.<stage> ..
 
 Exit status, for every command: 0 success (a valid bundle), 1 invalid input, 2 usage or internal
 error. An internal error is one line on stderr (its type only: an exception's text may quote
-patient values); ``--debug`` (anywhere on the command line) shows the traceback instead.
+patient values), except a :class:`models.errors.ReportedError` (a missing or invalid params
+file or model, a feature mismatch, an unusable registry), whose message is printed; ``--debug`` (anywhere on the command line) shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+
+from models.errors import ReportedError
 
 #: subcommand -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -28,7 +31,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "held-out physiology: train on part of the ranges, score on another",
     ),
     "clinical": ("pipelines.clinical", "grade the model on the textbook vignettes (clinical/)"),
-    "register": ("pipelines.register", "register the model and move @champion if it is better"),
+    "register": (
+        "pipelines.register",
+        "register the model; move @champion under the rule, or --promote / --rollback",
+    ),
+    "evalset": ("pipelines.evalset", "write a fixed, versioned evaluation set (once)"),
     "predict": ("pipelines.predict", "predict and explain every study of a bundle"),
     "serve": ("app.serve", "start the clinicians' web page and JSON API on 127.0.0.1"),
 }
@@ -64,6 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(module.main(rest))
     except (SystemExit, KeyboardInterrupt):
         raise
+    except ReportedError as exc:  # its message names files, keys and features, no patient value
+        if debug:
+            raise
+        sys.stderr.write(f"emgdx {name}: {exc}\n")
+        return 2
     except Exception as exc:
         if debug:
             raise

@@ -67,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "clinical.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     table.to_csv(args.out / "clinical_vignettes.csv", index=False)
-    run_id = predictor.meta.get("mlflow_run_id")
+    run_id = predictor.meta.mlflow_run_id
     if run_id:
         import mlflow
 

@@ -11,8 +11,27 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from models.errors import ReportedError, validation_lines
+from models.params import AugmentParams, LogRegParams, LowConfidenceParams, TrainParams
+
+__all__ = [
+    "AugmentParams",
+    "DataParams",
+    "EngineParams",
+    "EvaluateParams",
+    "LogRegParams",
+    "LowConfidenceParams",
+    "Params",
+    "ParamsError",
+    "PhysiologyParams",
+    "RegisterParams",
+    "SimulateParams",
+    "SplitParams",
+    "TrainParams",
+    "load_params",
+]
 from simulator.parameters import SimulatorParams
 
 
@@ -101,73 +120,6 @@ class SplitParams(_Section):
         return self
 
 
-class AugmentParams(_Section):
-    """``train.augment``: how many randomly thinned copies of each training study are added.
-
-    The drop probabilities are passed to :func:`features.augment.drop_tests` (helper A); they
-    are per study (``p_*``) and per item within a study (``*_share``).
-    """
-
-    n_copies: int = Field(1, ge=0, le=10)
-    #: share of augmented studies given another (random) study's protocol
-    p_protocol_transplant: float = Field(0.5, ge=0, le=1)
-    p_drop_nerve: float = Field(0.3, ge=0, le=1)
-    nerve_share: float = Field(0.3, ge=0, le=1)
-    p_drop_muscle: float = Field(0.3, ge=0, le=1)
-    muscle_share: float = Field(0.3, ge=0, le=1)
-    p_drop_region: float = Field(0.15, ge=0, le=1)
-    p_drop_limb: float = Field(0.05, ge=0, le=1)
-    p_drop_numeric_muap: float = Field(0.3, ge=0, le=1)
-    p_drop_value: float = Field(0.1, ge=0, le=1)
-    value_share: float = Field(0.1, ge=0, le=1)
-    p_drop_temperature: float = Field(0.3, ge=0, le=1)
-
-
-class LowConfidenceParams(_Section):
-    """``train.low_confidence``: how the top1−top2 margin threshold is chosen on ``valid``.
-
-    The smallest margin whose confident studies reach ``target_accuracy`` is chosen, but never
-    one that flags more than ``max_flagged_share`` of validation studies.
-    """
-
-    target_accuracy: float = Field(0.9, gt=0, le=1)
-    max_flagged_share: float = Field(0.3, ge=0, le=1)
-
-
-class LogRegParams(_Section):
-    """``train.logreg``: the logistic-regression baseline (median impute + indicators + scale)."""
-
-    C: float = Field(0.5, gt=0)
-    max_iter: int = Field(1000, ge=10)
-
-
-class TrainParams(_Section):
-    """``train``: LightGBM multiclass, augmentation, baselines, calibration.
-
-    LightGBM parameters sit at the top level so ``dvc exp run -S train.num_leaves=63`` works.
-    """
-
-    seed: int = 42
-    #: ``multiclass`` (one LightGBM multiclass booster) or ``ovr_monotone`` (one binary head per
-    #: class with physiology-consistent monotone constraints, ``models.ovr``)
-    model: Literal["multiclass", "ovr_monotone"] = "multiclass"
-    exclude_groups: list[str] = Field(default_factory=lambda: ["coverage"])
-    class_weight: Literal["balanced", "none"] = "balanced"
-    num_leaves: int = Field(31, ge=2)
-    learning_rate: float = Field(0.05, gt=0, le=1)
-    num_boost_round: int = Field(600, ge=1)
-    early_stopping_rounds: int = Field(40, ge=1)
-    min_data_in_leaf: int = Field(20, ge=1)
-    feature_fraction: float = Field(0.8, gt=0, le=1)
-    bagging_fraction: float = Field(0.8, gt=0, le=1)
-    bagging_freq: int = Field(1, ge=0)
-    lambda_l2: float = Field(1.0, ge=0)
-    num_threads: int = Field(2, ge=0)
-    augment: AugmentParams = Field(default_factory=AugmentParams)
-    low_confidence: LowConfidenceParams = Field(default_factory=LowConfidenceParams)
-    logreg: LogRegParams = Field(default_factory=LogRegParams)
-
-
 class EvaluateParams(_Section):
     """``evaluate``: metrics, subgroup bands, robustness and plot sizes.
 
@@ -209,16 +161,17 @@ class PhysiologyParams(_Section):
 class RegisterParams(_Section):
     """``register``: registry name, alias, and the rule that decides the champion.
 
-    A new version becomes ``@champion`` only when its ``metric`` beats the champion's by at
-    least ``min_gain``, its held-out-lab score (``heldout_metric``) is at most
+    A new version becomes ``@champion`` only when, on the fixed evaluation set
+    (``evalsets/<version>``, :mod:`models.evalset`), its macro-F1 on the training labs' studies
+    beats the champion's by at least ``min_gain``, its macro-F1 on the held-out lab is at most
     ``max_heldout_drop`` below the champion's, and it meets the expectations of at least as
-    many clinical vignettes minus ``max_vignette_drop`` (``models.champion``).
+    many clinical vignettes minus ``max_vignette_drop`` (``models.champion``). ``metric`` is
+    the validation metric of ``metrics.json`` recorded beside them (it does not decide).
     """
 
     model_name: str = "emgdx"
     alias: str = "champion"
     metric: str = "valid.lightgbm.macro_f1"
-    heldout_metric: str = "heldout_site.lightgbm.macro_f1"
     min_gain: float = Field(0.005, ge=0)
     max_heldout_drop: float = Field(0.005, ge=0)
     max_vignette_drop: int = Field(0, ge=0)
@@ -242,20 +195,43 @@ class Params(BaseModel):
     registry: RegisterParams = Field(default_factory=RegisterParams, alias="register")
 
 
+class ParamsError(ReportedError, ValueError):
+    """``params.yaml`` is missing, not a mapping, or has a missing, unknown or mistyped key."""
+
+
 def load_params(path: str | Path = "params.yaml") -> Params:
-    """Read and validate ``params.yaml``; a missing file gives the defaults.
+    """Read and validate ``params.yaml``; a missing or invalid file is an error, never defaults.
+
+    Parameters
+    ----------
+    path : str or Path
+        The params file (DVC's ``params.yaml``).
 
     Raises
     ------
-    pydantic.ValidationError
-        Naming the offending key (e.g. ``train.num_leafs: Extra inputs are not permitted``).
+    ParamsError
+        The file is missing or unreadable, is not a mapping of sections, or has keys that are
+        unknown or whose value does not fit: one line per problem with the file, the dotted
+        key, the value given and what is expected (e.g. ``params.yaml: train.num_leaves =
+        'many': expected a valid integer``).
     """
     p = Path(path)
-    if not p.exists():
-        return Params()
-    doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    if not p.is_file():
+        raise ParamsError(
+            f"{p}: no such params file (the pipeline's parameters; copy the project's "
+            "params.yaml or pass --params)"
+        )
+    try:
+        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ParamsError(f"{p}: not valid YAML{where}") from exc
     if not isinstance(doc, dict):
-        raise ValueError(
+        raise ParamsError(
             f"{p}: expected a mapping of sections at top level, got {type(doc).__name__}"
         )
-    return Params.model_validate(doc)
+    try:
+        return Params.model_validate(doc)
+    except ValidationError as exc:
+        raise ParamsError("\n".join(validation_lines(p, exc))) from exc

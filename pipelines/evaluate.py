@@ -24,8 +24,9 @@ from bundle.load import load_valid
 from bundle.tables import Bundle
 from features.vocab import CLASSES, GENERAL_LAB_PRIOR
 from models import tracking
+from models.artifact import check_feature_columns, load_model_dir
 from models.baselines import load_logreg, logreg_proba
-from models.calibration import Calibration, shift_prior
+from models.calibration import shift_prior
 from models.evaluate import (
     age_band,
     classification_metrics,
@@ -48,7 +49,7 @@ from models.plots import (
     shap_importance,
 )
 from models.rules import rules_proba
-from models.train import encode_labels, load_booster, load_model_meta, raw_scores
+from models.train import encode_labels, raw_scores
 from pipelines.config import load_params
 from pipelines.train import labelled_inputs, read_features
 
@@ -73,14 +74,15 @@ class Scorer:
     """Probabilities of the three models from one saved model directory."""
 
     def __init__(self, model_dir: Path) -> None:
-        self.meta = load_model_meta(model_dir)
-        self.booster = load_booster(model_dir)
+        loaded = load_model_dir(model_dir)
+        self.meta = loaded.meta
+        self.booster = loaded.booster
         self.logreg = load_logreg(model_dir / "baselines")
-        self.calibration = Calibration.from_meta(self.meta["calibration"])
+        self.calibration = self.meta.calibrator
 
     def proba(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
         """``{"lightgbm": (n, 6), "logreg": (n, 6), "rules": (n, 6)}``."""
-        X = X.reindex(columns=list(dict.fromkeys([*self.meta["feature_names"], *X.columns])))
+        check_feature_columns(self.meta, X.columns, what="the feature table")
         # the product's probabilities: calibration and the ALS evidence cap (models.evidence)
         lgbm = cap_unassessable_als(
             self.calibration.apply(raw_scores(self.booster, X)),
@@ -329,7 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         metrics["general_lab_prior"] = general_lab_metrics(
             labels["test"],
             probas["test"]["lightgbm"],
-            scorer.meta.get("train_prior", {}),
+            scorer.meta.train_prior,
             n_bins=p.ece_bins,
             seed=p.seed,
         )
@@ -358,9 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         figures["reliability.png"] = plot_reliability(tables)
         rng = np.random.default_rng(p.seed)
         sample = rng.choice(ids, size=min(p.shap_sample, len(ids)), replace=False)
-        importance = shap_importance(
-            scorer.booster, X.loc[sample].reindex(columns=scorer.meta["feature_names"])
-        )
+        importance = shap_importance(scorer.booster, X.loc[sample, list(scorer.meta.feature_names)])
         importance.to_csv(plots / "shap_importance.csv", index_label="feature")
         figures["shap_summary.png"] = plot_shap_summary(importance)
     figures["macro_f1.png"] = plot_metric_bars(metrics, splits=("test", "heldout_site"))
@@ -378,7 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         json.dumps(metrics, indent=2) + "\n", encoding="utf-8"
     )
 
-    run_id = scorer.meta.get("mlflow_run_id")
+    run_id = scorer.meta.mlflow_run_id
     if run_id:
         import mlflow
 

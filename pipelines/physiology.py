@@ -14,6 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from models import tracking
+from models.artifact import read_meta
 from models.physiology_eval import heldout_physiology
 from pipelines.config import load_params
 
@@ -47,8 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = {**asdict(score), "gap": round(score.gap, 4)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    meta = args.model / "model.json"
-    run_id = json.loads(meta.read_text()).get("mlflow_run_id") if meta.is_file() else None
+    run_id = read_meta(args.model).mlflow_run_id
     if run_id:
         import mlflow
 

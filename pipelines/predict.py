@@ -26,8 +26,9 @@ from tqdm import tqdm
 from bundle.load import load_bundle, valid_subset
 from bundle.problems import Problem, ValidationReport, log_text
 from features.vocab import PRIORS
+from models.errors import ReportedError
 from models.prediction import StudyPrediction, to_flat_frame
-from models.predictor import ModelNotFoundError, Predictor
+from models.predictor import Predictor
 from models.service import RejectedStudy, predict_validated, rejected_studies
 
 logger = logging.getLogger(__name__)
@@ -138,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     try:
         predictor = Predictor.load(args.model).with_prior(args.prior)
-    except ModelNotFoundError as exc:
+    except ReportedError as exc:  # no model, a wrong model, a feature mismatch, the registry
         logger.error("%s", exc)
         return 2
     except Exception as exc:  # noqa: BLE001 - a corrupt model file (LightGBMError, ...)

@@ -1,9 +1,10 @@
 """Stage ``simulate``: write a simulated, labelled cohort as a study bundle.
 
-``emgdx simulate --n-studies N --seed S --out DIR [--format csv|parquet] [--params params.yaml]``.
-With ``--params`` the file's ``simulate:`` section is read into
-:class:`simulator.parameters.SimulatorParams`; ``n_studies`` and ``seed`` may also be given
-there, and command-line flags override it.
+``emgdx simulate --out DIR [--params params.yaml] [--n-studies N] [--seed S] [--format csv|parquet]``.
+The parameters are the ``simulate`` section of the typed config (:class:`pipelines.config.
+SimulateParams`: its defaults equal the committed ``params.yaml``); with ``--params`` they are
+read from that file (a missing or invalid file is an error), and the command-line flags
+override ``n_studies``, ``seed`` and ``format``.
 """
 
 from __future__ import annotations
@@ -15,33 +16,31 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import yaml
-
+from pipelines.config import SimulateParams, load_params
 from simulator.cohort import simulate_to_dir
 from simulator.parameters import SimulatorParams
 
 logger = logging.getLogger(__name__)
 
-
-def _read_section(path: Path) -> dict[str, object]:
-    with path.open("r", encoding="utf-8") as fh:
-        doc = yaml.safe_load(fh) or {}
-    section = doc.get("simulate", {}) or {}
-    if not isinstance(section, dict):
-        raise ValueError(f"{path}: 'simulate' must be a mapping; got {type(section).__name__}.")
-    return dict(section)
+#: the run's own fields of ``simulate``; the rest are the simulator's knobs
+_RUN_FIELDS = frozenset({"n_studies", "seed", "format"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, simulate and write the bundle; return the exit code."""
     parser = argparse.ArgumentParser(prog="emgdx simulate", description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--n-studies", type=int, default=None, help="number of studies (default 1000)"
+        "--n-studies", type=int, default=None, help="number of studies (default: the config's)"
     )
-    parser.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="random seed (default: the config's)"
+    )
     parser.add_argument("--out", type=Path, required=True, help="output bundle folder")
     parser.add_argument(
-        "--format", choices=("csv", "parquet"), default=None, help="file format (default csv)"
+        "--format",
+        choices=("csv", "parquet"),
+        default=None,
+        help="file format (default: the config's)",
     )
     parser.add_argument(
         "--params", type=Path, default=None, help="params.yaml with a 'simulate:' section"
@@ -51,27 +50,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    section: dict[str, object] = _read_section(args.params) if args.params else {}
-    n_studies = int(
-        args.n_studies if args.n_studies is not None else section.pop("n_studies", 1000)
-    )
-    seed = int(args.seed if args.seed is not None else section.pop("seed", 0))
-    fmt = str(args.format or section.pop("format", "csv"))
-    section.pop("n_studies", None)
-    section.pop("seed", None)
-    section.pop("format", None)
-    try:
-        params = SimulatorParams(**section)
-    except ValueError as err:
-        sys.stderr.write(f"emgdx simulate: invalid 'simulate' parameters: {err}\n")
+    config = load_params(args.params).simulate if args.params else SimulateParams()
+    overrides = {"n_studies": args.n_studies, "seed": args.seed, "format": args.format}
+    config = config.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    if config.n_studies < 1:
+        sys.stderr.write("emgdx simulate: --n-studies must be at least 1\n")
         return 2
+    params = SimulatorParams.model_validate(config.model_dump(exclude=_RUN_FIELDS))
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     t0 = time.perf_counter()
-    simulate_to_dir(args.out, n_studies, seed, params, fmt=fmt, progress=progress)  # type: ignore[arg-type]
+    simulate_to_dir(
+        args.out, config.n_studies, config.seed, params, fmt=config.format, progress=progress
+    )
     logger.info(
         "simulate: %d studies (seed %d) -> %s in %.1f s",
-        n_studies,
-        seed,
+        config.n_studies,
+        config.seed,
         args.out,
         time.perf_counter() - t0,
     )

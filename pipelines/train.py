@@ -91,8 +91,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     timings["augment_s"] = time.perf_counter() - t0
 
     project = tracking.project_dir()
-    with tracking.start_run(run_name="train", project=project) as run:
+    description = (
+        f"emgdx train: LightGBM ({p.model}, {p.num_leaves} leaves, learning rate "
+        f"{p.learning_rate}) on the train split of {args.features} ({int((split == 'train').sum())} "
+        f"studies + {len(X_aug)} thinned copies), calibrated on the calib split; engine "
+        f"{params.engine.engine}. Evaluate, clinical and register add their metrics to this run."
+    )
+    with tracking.start_run(
+        stage="train", params=p.model_dump(), description=description, project=project
+    ) as run:
         import mlflow
+
+        tracking.log_dataset(X, source=args.features, name="features", context="training")
 
         t0 = time.perf_counter()
         client = get_client(params.engine.model_dump())

@@ -109,3 +109,27 @@ def test_every_stage_depends_on_the_library_code_it_imports() -> None:
             )
         )
         assert not missing, f"stage {name} imports code its deps do not list: {missing[:8]}"
+
+
+def test_test_helpers_live_in_tests_and_no_product_code_imports_them() -> None:
+    """Tiny models and projects are test helpers (``tests/helpers``), not product modules."""
+    assert not (ROOT / "models" / "testing.py").exists()
+    assert not (ROOT / "pipelines" / "testing.py").exists()
+    bad = []
+    for package in PACKAGES:
+        for f in _files(package):
+            tree = ast.parse(f.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else []
+                )
+                bad += [
+                    f"{f.relative_to(ROOT)} imports {n}"
+                    for n in names
+                    if n.split(".")[0] == "tests"
+                ]
+    assert not bad, "\n".join(bad)

@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 
 from bundle.writers import write_bundle
-from models.testing import make_tiny_cohort, make_tiny_model
 from tests.bundle.corrupt import PLANTED
+from tests.helpers.tiny import make_tiny_cohort, make_tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
 

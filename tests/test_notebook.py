@@ -9,11 +9,12 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from pipelines.testing import make_tiny_project, run_tiny_stages
+from tests.helpers.pipeline import make_tiny_project, run_tiny_stages
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "1.0-emgdx-model-report.ipynb"
 PARAMS = {
     "train": {
+        "model": "multiclass",
         "num_boost_round": 30,
         "early_stopping_rounds": 10,
         "num_leaves": 7,

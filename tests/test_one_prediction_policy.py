@@ -17,7 +17,7 @@ import pytest
 
 from bundle.json_form import study_to_json
 from features.vocab import CLASSES
-from models.testing import make_tiny_cohort, make_tiny_model
+from tests.helpers.tiny import make_tiny_cohort, make_tiny_model
 
 BAD_ID = "policy-bad"
 

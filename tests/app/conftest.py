@@ -38,7 +38,7 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small trained model directory (saved-model contract), built once per session."""
-    from models.testing import make_tiny_model
+    from tests.helpers.tiny import make_tiny_model
 
     return make_tiny_model(tmp_path_factory.mktemp("app-model") / "model", n_studies=400, seed=0)
 

@@ -3,7 +3,7 @@
 ``clinical_model_dir`` is ``data/model`` when the pipeline's model is present and up to date
 with the committed ``dvc.lock`` (a developer's checkout after ``make run``); otherwise (a fresh
 CI clone) the pipeline stages are run once per session, on the committed ``params.yaml``, in a
-temporary project (``pipelines.testing.train_pipeline_model``).
+temporary project (``tests.helpers.pipeline.train_pipeline_model``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from bundle.tables import Bundle
 from models.clinical import CLINICAL_DIR, Expectation, load_expectations, load_vignettes
 from models.predictor import Predictor
-from pipelines.testing import pipeline_model_dir
+from tests.helpers.pipeline import pipeline_model_dir
 
 
 @pytest.fixture(scope="session")

@@ -182,7 +182,8 @@ def test_grouped_columns_match_a_plain_pandas_groupby(simulated):
     lln = lim["amplitude_lln"].to_numpy()
     amp = sens["amplitude"].to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
-        pct = np.where(lln > 0, 100.0 * amp / lln, np.where(lln == 0, 100.0, np.nan))
+        # a zero limit (absence acceptable from 75 y): absent at 100 %, present above it
+        pct = np.where(lln > 0, 100.0 * amp / lln, np.where(lln == 0, 100.0 * (1 + amp), np.nan))
     frame = sens.assign(pct=np.where(np.isnan(amp), np.nan, pct), sid=sens["study_id"].astype(str))
     distal = frame.groupby(["sid", "nerve", "side"], sort=False).head(1)
     worse = distal.groupby(["sid", "nerve"])["pct"].min()
@@ -209,3 +210,41 @@ def test_vocab_lookups_match_pandas_for_one_study_and_a_cohort():
             )
     with_na = pd.Series(["L", pd.NA, "R"], dtype=object)
     np.testing.assert_array_equal(vocab_codes(with_na, vocab), [0, -1, 1])
+
+
+def test_second_lowest_leg_snap_counts_both_sides_and_is_nan_with_one():
+    from bundle.tables import EMG_COLUMNS, NCS_COLUMNS, STUDY_COLUMNS
+
+    def frame(rows, columns):
+        out = pd.DataFrame(rows).reindex(columns=list(columns))
+        for col, kind in columns.items():
+            out[col] = out[col].astype("float64" if kind == "float" else object)
+        return out
+
+    def sural(sid, side, amp):
+        return {
+            "study_id": sid,
+            "nerve": "sural",
+            "side": side,
+            "kind": "sensory",
+            "stim_site": "calf",
+            "recording_site": "lateral_malleolus",
+            "latency_ms": 3.6 if amp > 0 else None,
+            "amplitude": amp,
+            "distance_mm": 140.0,
+        }
+
+    b = Bundle(
+        frame([{"study_id": s, "age_years": 40} for s in ("two", "one")], STUDY_COLUMNS),
+        frame(
+            [sural("two", "L", 3.0), sural("two", "R", 0.0), sural("one", "L", 3.0)], NCS_COLUMNS
+        ),
+        frame([], EMG_COLUMNS),
+    )
+    X = build_features(b)
+    # the absent right sural is the lowest, the left one (3 µV) the second-lowest
+    assert X.loc["two", "ncs_sensory_lower_second_amp_pct_lln"] == pytest.approx(
+        X.loc["one", "ncs_sural_sensory_amp_pct_lln"]
+    )
+    assert X.loc["two", "ncs_sensory_lower_min_amp_pct_lln"] == 0.0
+    assert np.isnan(X.loc["one", "ncs_sensory_lower_second_amp_pct_lln"])

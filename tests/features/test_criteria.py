@@ -111,12 +111,19 @@ def test_single_root_frac_for_l5_pattern():
     assert x["crit_single_root_nerves_count"] == 4
     assert x["crit_paraspinal_active"] == 1.0
     assert x["crit_active_denervation_muscle_count"] == 5
+    assert x["crit_outside_root_muscle_count"] == 0  # L5 explains all four limb muscles
+    # the same lesion plus the mirror-image leg: the right-sided muscles lie beyond one root
+    mirror = [{**row, "side": "R"} for row in emg if row["muscle"] != "lumbar_paraspinal"]
+    both = crit(emg=emg + mirror)
+    assert both["crit_outside_root_muscle_count"] == 4
+    assert both["crit_single_root_frac"] == 0.5
 
 
 def test_single_root_nan_with_fewer_than_two_abnormal():
     x = crit(emg=[{"muscle": "tibialis_anterior", "side": "L", **LMN}])
     assert np.isnan(x["crit_single_root_frac"])
-    assert np.isnan(x["crit_paraspinal_active"])
+    # needle EMG without a paraspinal muscle: no paraspinal activity found (0), not NaN
+    assert x["crit_paraspinal_active"] == 0.0
 
 
 def motor(nerve, site, lat, amp, vel=np.nan):

@@ -132,6 +132,35 @@ def test_region_shares_ignore_unassessed_muscles():
     x = build_features(b).loc["s"]
     assert x["emg_lumbosacral_fibs_frac"] == pytest.approx(0.5)
     assert x["emg_lumbosacral_large_muap_frac"] == pytest.approx(1.0)  # only TA assessable
-    assert np.isnan(x["emg_cervical_fibs_frac"])
-    assert np.isnan(x["emg_bulbar_fibs_frac"])
+    # fibrillations were assessed in this study, but in no cervical or bulbar muscle: none
+    # found there (0), so which regions were examined cannot stand in for the diagnosis (MR3)
+    assert x["emg_cervical_fibs_frac"] == 0.0
+    assert x["emg_bulbar_fibs_frac"] == 0.0
     assert x["emg_lower_distal_neurogenic_frac"] == 1.0
+    assert x["emg_upper_distal_neurogenic_frac"] == 0.0
+
+
+def test_region_shares_are_nan_only_where_the_finding_was_assessed_nowhere():
+    b = Bundle(
+        _frame(
+            [{"study_id": "s", "age_years": 50}, {"study_id": "n", "age_years": 50}], STUDY_COLUMNS
+        ),
+        _frame([], NCS_COLUMNS),
+        _frame(
+            [
+                # spontaneous activity only: MUAP size was assessed in no muscle
+                {"study_id": "s", "muscle": "tibialis_anterior", "side": "L", "fibs": 2},
+            ],
+            EMG_COLUMNS,
+        ),
+    )
+    X = build_features(b)
+    assert X.loc["s", "emg_cervical_fibs_frac"] == 0.0
+    assert np.isnan(X.loc["s", "emg_cervical_large_muap_frac"])
+    assert np.isnan(X.loc["s", "emg_lumbosacral_large_muap_frac"])
+    # no needle EMG at all: every share is "not measured"
+    assert (
+        X.loc["n", [c for c in X.columns if c.startswith("emg_") and c.endswith("_frac")]]
+        .isna()
+        .all()
+    )

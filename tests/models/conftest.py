@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from bundle.tables import Bundle
-from models.testing import labels_for, make_tiny_cohort, save_tiny_model
+from tests.helpers.tiny import labels_for, make_tiny_cohort, save_tiny_model
 
 TINY_STUDIES = 600
 TINY_SEED = 0
@@ -26,7 +26,7 @@ def tiny_model_dir(
 ) -> Path:
     """A saved-model directory per the contract, trained on 600 simulated studies (seed 0).
 
-    The same as ``models.testing.make_tiny_model(dir, 600, 0)``, reusing the cohort fixture.
+    The same as ``tests.helpers.tiny.make_tiny_model(dir, 600, 0)``, reusing the cohort fixture.
     """
     bundle, X = tiny_training_cohort
     out = tmp_path_factory.mktemp("tiny") / "model"

@@ -98,16 +98,22 @@ def test_fit_needs_enough_studies() -> None:
 def test_tiny_model_rarely_flags_held_in_studies(tiny_model_dir, tiny_training_cohort) -> None:
     _, X = tiny_training_cohort
     scored = OODProfile.load(tiny_model_dir).score(X)
-    assert scored["unlike_training_data"].mean() <= 0.025
+    # 0.033 since the ranges no longer rest on each feature's training minimum and maximum
+    # (privacy: the second most extreme value, plus the margin, rounded outwards); 0.012 for a
+    # model trained on 2,800 studies (0.011 with the exact extremes)
+    assert scored["unlike_training_data"].mean() <= 0.04
 
 
 def test_tiny_model_rarely_flags_new_typical_studies(tiny_model_dir) -> None:
-    from models.testing import make_tiny_cohort
+    from tests.helpers.tiny import make_tiny_cohort
 
-    # 400 unseen studies (seed 1): 120 gave a flag rate of 0.067 ± 0.023 by sampling alone
+    # 400 unseen studies (seed 1): 120 gave a flag rate of 0.067 ± 0.023 by sampling alone.
+    # 0.0625 with the private ranges (second most extreme value, rounded) of a 600-study
+    # model and 2 more features: single rare values (myotonia, CRD, a thoracic early
+    # recruitment) that 600 training studies never showed. A broken profile flags far more
     _, X = make_tiny_cohort(400, 1)
     scored = OODProfile.load(tiny_model_dir).score(X)
-    assert scored["unlike_training_data"].mean() <= 0.06
+    assert scored["unlike_training_data"].mean() <= 0.08
 
 
 def test_tiny_model_flags_a_one_test_study_and_absurd_values(
@@ -132,3 +138,22 @@ def test_tiny_model_flags_a_one_test_study_and_absurd_values(
     scored = profile.score(absurd)
     assert scored["unlike_training_data"].iat[0]
     assert "far outside the training range" in scored["ood_reasons"].iat[0]
+
+
+def test_profile_never_stores_a_training_minimum_or_maximum(tmp_path) -> None:
+    X = _synthetic(300, 3)
+    col = "f20"  # a continuous column
+    X.loc[X.index[0], col] = 987.654321  # one extreme patient
+    profile = fit_ood_profile(X)
+    j = profile.feature_names.index(col)
+    values = X[col].dropna().to_numpy()
+    assert profile.quantiles[j, -1] < np.sort(values)[-2]  # the grid ends inside the data
+    assert profile.quantiles[j, 0] > values.min()
+    assert profile.range_high[j] > np.sort(values)[-2]  # the range: 2nd largest + margin
+    text = profile.save(tmp_path).read_text()
+    assert "987.65" not in text
+    assert repr(float(np.sort(values)[-2])) not in text
+    # a value beyond the range is still flagged, as before
+    far = X.iloc[[1]].copy()
+    far[col] = profile.range_high[j] * 2 + 10
+    assert bool(profile.score(far)["unlike_training_data"].iat[0])

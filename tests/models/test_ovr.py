@@ -47,8 +47,45 @@ def test_directions_follow_physiology():
     assert all(v[3] == 0 for v in d.values())  # age is free
 
 
+def test_findings_that_come_and_go_with_other_tests_have_safe_owners():
+    """Owners of the features that MR2a, MR3 and MR9 found moving the wrong way."""
+    from models.ovr import owners
+
+    names = [
+        "crit_lmn_region_frac",
+        "ncs_tibial_f_persist_pct",
+        "ncs_sural_sensory_lat_pct_uln",
+        "crit_srar_pct_lln",
+        "emg_mean_fib_grade",
+    ]
+    d = monotone_directions(names)
+    # more of the examined regions with LMN signs: never less ALS, never more normal; the
+    # radiculopathy head does not read it (adding normal regions must not lower it, MR3)
+    assert owners(names[0]) == ("als", "normal")
+    assert (d["als"][0], d["normal"][0]) == (+1, -1)
+    # fewer F-waves: never less demyelinating, never more normal; no other head reads them (MR9)
+    assert owners(names[1]) == ("demyelinating_pn", "normal")
+    assert (d["demyelinating_pn"][1], d["normal"][1]) == (-1, +1)
+    # a nerve's SNAP latency falls to the other side's when the slower side's SNAP is lost;
+    # demyelination is defined on motor conduction: no head reads it (MR2a)
+    assert owners(names[2]) == ()
+    # an F latency is lost with the F-wave: the demyelinating head alone reads it (MR7)
+    assert owners("ncs_tibial_f_lat_pct_uln") == ("demyelinating_pn",)
+    assert owners(names[3]) == ()  # the sural/radial ratio: a contrast, read by no head
+    assert owners(names[4]) == ("normal",)  # diluted by normal muscles elsewhere
+    # spreading beyond one root: never more radiculopathy, never less ALS (MR5)
+    d = monotone_directions(["crit_outside_root_muscle_count", "crit_neurogenic_muscle_frac"])
+    assert [d[c][0] for c in ("radiculopathy", "als", "normal")] == [-1, +1, -1]
+    assert [d[c][1] for c in ("radiculopathy", "als", "normal")] == [-1, +1, -1]
+    assert owners("crit_abnormal_limb_muscle_count") == ("normal",)
+
+
 @pytest.mark.parametrize(
-    ("feature", "heads"), [(CV, {"demyelinating_pn", "normal"}), (SNAP, {"axonal_pn", "normal", "als", "radiculopathy", "myopathy"})]
+    ("feature", "heads"),
+    [
+        (CV, {"demyelinating_pn", "normal"}),
+        (SNAP, {"axonal_pn", "normal", "als", "radiculopathy", "myopathy"}),
+    ],
 )
 def test_an_owned_finding_is_used_by_its_heads_alone(ovr, feature, heads):
     booster, _ = ovr
@@ -84,9 +121,9 @@ def test_treeshap_is_additive_per_head_and_the_file_round_trips(ovr, tmp_path):
 
 def test_an_ovr_model_is_saved_loaded_and_explained_like_a_multiclass_one(tmp_path):
     from models.predictor import Predictor
-    from models.testing import labels_for, make_tiny_cohort
     from models.train import save_model_dir, train_model
     from pipelines.config import TrainParams
+    from tests.helpers.tiny import labels_for, make_tiny_cohort
 
     bundle, X = make_tiny_cohort(400, 3)
     y = pd.Series(labels_for(bundle, X), index=X.index)

@@ -194,7 +194,7 @@ def test_default_is_data_model_when_no_registry(tiny_model_dir, tmp_path, monkey
 
 
 def test_general_lab_prior_shifts_probabilities_towards_normal(tiny_model_dir):
-    from models.testing import make_tiny_cohort
+    from tests.helpers.tiny import make_tiny_cohort
 
     _bundle, X = make_tiny_cohort(60, seed=11)
     trained = Predictor.from_dir(tiny_model_dir)

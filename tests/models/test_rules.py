@@ -24,6 +24,7 @@ NORMAL = {
     "crit_active_denervation_muscle_count": 0,
     "crit_single_root_frac": np.nan,
     "crit_single_root_nerves_count": 0,
+    "crit_outside_root_muscle_count": 0,
     "crit_paraspinal_active": 0,
     "crit_cts_pattern": 0,
     "crit_regions_examined_count": 3,

@@ -10,12 +10,11 @@ import pandas as pd
 import pytest
 
 from features.vocab import CLASSES
+from models.artifact import load_model_dir
 from models.baselines import load_logreg, logreg_proba, save_logreg
 from models.rules import classify_rules
 from models.train import (
     choose_margin,
-    load_booster,
-    load_model_meta,
     original_study_id,
     raw_scores,
     save_model_dir,
@@ -128,24 +127,22 @@ def test_saved_model_dir_follows_the_contract(fitted, tmp_path):
     X, _, split, model = fitted
     save_model_dir(model, tmp_path, mlflow_run_id=None, git_commit=None)
     save_logreg(model.logreg, tmp_path / "baselines")
-    meta = load_model_meta(tmp_path)
-    assert meta["classes"] == list(CLASSES)
-    assert meta["feature_names"] == model.feature_names
-    assert meta["excluded_groups"] == ["coverage"]
-    assert meta["calibration"] == {"method": "temperature", "temperature": model.temperature}
-    assert {
-        "low_confidence_margin",
-        "train_prior",
-        "version",
-        "created_utc",
-        "mlflow_run_id",
-        "git_commit",
-    } <= set(meta)
-    json.dumps(meta)
-    booster = load_booster(tmp_path)
+    loaded = load_model_dir(tmp_path)
+    meta = loaded.meta
+    assert meta.schema_version == 1
+    assert meta.classes == CLASSES
+    assert list(meta.feature_names) == model.feature_names
+    assert list(meta.input_columns) == list(X.columns)  # the full table, coverage included
+    assert meta.excluded_groups == ("coverage",)
+    assert meta.calibrator == model.calibration
+    assert meta.ood_profile is False
+    assert loaded.ood is None
+    assert meta.mlflow_run_id is None
+    assert meta.git_commit is None
+    json.loads((tmp_path / "model.json").read_text())
     test = X[split == "test"]
     np.testing.assert_allclose(
-        raw_scores(booster, test), raw_scores(model.booster, test), rtol=1e-6, atol=1e-9
+        raw_scores(loaded.booster, test), raw_scores(model.booster, test), rtol=1e-6, atol=1e-9
     )
     lr = load_logreg(tmp_path / "baselines")
     np.testing.assert_allclose(logreg_proba(lr, test), logreg_proba(model.logreg, test))

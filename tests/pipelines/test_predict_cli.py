@@ -11,8 +11,8 @@ import pytest
 
 from bundle.writers import write_bundle
 from features.vocab import CLASSES
-from models.testing import make_tiny_cohort, make_tiny_model
 from pipelines.predict import main
+from tests.helpers.tiny import make_tiny_cohort, make_tiny_model
 
 
 @pytest.fixture(scope="module")

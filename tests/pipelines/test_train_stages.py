@@ -7,16 +7,18 @@ run that links them and the champion rule of the registry.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from pipelines.testing import make_tiny_project, run_tiny_stages
+from tests.helpers.pipeline import make_tiny_project, run_tiny_stages
 
 TINY_PARAMS = {
     "split": {"holdout_site": "lab-d", "seed": 1},
     "train": {
+        "model": "multiclass",
         "num_boost_round": 40,
         "early_stopping_rounds": 10,
         "num_leaves": 7,
@@ -35,6 +37,9 @@ def pipeline_dir(tmp_path_factory) -> Path:
     return make_tiny_project(tmp_path_factory.mktemp("project"), TINY_PARAMS, n_studies=500, seed=3)
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
 def _register(root: Path) -> dict:
     from pipelines import register
 
@@ -43,6 +48,10 @@ def _register(root: Path) -> dict:
         str(root / "data" / "model"),
         "--metrics",
         str(root / "reports" / "metrics.json"),
+        "--evalset",
+        str(ROOT / "evalsets" / "v1"),
+        "--vignettes",
+        str(ROOT / "clinical"),
     ]
     out = root / "reports" / "register.json"
     assert register.main([*argv, "--report", str(out), "--params", str(root / "params.yaml")]) == 0
@@ -163,7 +172,15 @@ def test_one_mlflow_run_holds_params_metrics_and_plots(ran):
     meta = json.loads((root / "data" / "model" / "model.json").read_text())
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
     run = client.get_run(meta["mlflow_run_id"])
+    assert run.info.status == "FINISHED"
     assert run.data.params["num_leaves"] == "7"
+    # named <stage>-<git short sha>-<params hash>, described, with its input dataset
+    assert re.fullmatch(r"train-([0-9a-f]{7}|nogit)-[0-9a-f]{8}", run.info.run_name)
+    assert run.data.tags["mlflow.note.content"].startswith("emgdx train: LightGBM (multiclass")
+    (dataset,) = run.inputs.dataset_inputs
+    assert dataset.dataset.name == "features"
+    assert json.loads(dataset.dataset.source)["uri"].endswith("features.parquet")
+    assert json.loads(dataset.dataset.profile)["num_rows"] == 500
     assert "test.lightgbm.macro_f1" in run.data.metrics
     assert "valid_macro_f1_lightgbm" in run.data.metrics
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
@@ -174,10 +191,62 @@ def test_champion_moves_only_under_the_champion_rule(ran):
     root, first, second = ran
     assert first["champion"] is True
     assert first["reasons"] == ["no current champion"]
-    assert second["champion"] is False  # the same model again: no margin over itself
-    assert any("below the margin" in r for r in second["reasons"])
+    evalset = json.loads((ROOT / "evalsets" / "v1" / "evalset.json").read_text())
+    assert first["evalset"].startswith(evalset["version"] + "@")
+    assert second["evalset"] == first["evalset"]
+    # the same model again, scored with the champion on the same fixed set: equal scores
+    assert second["champion"] is False
     assert second["previous_champion"] == first["version"]
+    assert second["previous_champion_scores"] == second["candidate"]
+    assert second["reasons"][0] == "metric +0.0000: below the margin of +0.0050"
+    assert 0.2 < second["candidate"]["metric"] < 1
+    assert second["candidate"]["heldout"] is not None
+    assert 0 <= second["candidate"]["vignettes_passed"] <= 48
     import mlflow
 
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
     assert str(client.get_model_version_by_alias("emgdx", "champion").version) == first["version"]
+    tags = client.get_model_version("emgdx", second["version"]).tags
+    assert tags["evalset"] == second["evalset"]
+    assert tags["champion_decision"].startswith("metric +0.0000: below the margin")
+
+
+def test_a_person_promotes_and_rolls_back_with_who_and_why(ran, monkeypatch, capsys):
+    import mlflow
+
+    from pipelines import cli
+
+    root, first, second = ran
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+    params = ["--params", str(root / "params.yaml")]
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+
+    def champion() -> str:
+        return str(client.get_model_version_by_alias("emgdx", "champion").version)
+
+    status = cli.main(["register", "--promote", second["version"], "--reason", "reviewed",
+                       "--by", "dr-a", *params])  # fmt: skip
+    assert status == 0
+    assert champion() == second["version"]
+    tags = client.get_model_version("emgdx", second["version"]).tags
+    assert (tags["promoted_by"], tags["promoted_reason"]) == ("dr-a", "reviewed")
+    assert cli.main(["register", "--rollback", "--reason", "worse on ward", "--by", "dr-b",
+                     *params]) == 0  # fmt: skip
+    assert champion() == first["version"]
+    assert client.get_model_version("emgdx", first["version"]).tags["rolled_back_by"] == "dr-b"
+    history = json.loads(client.get_registered_model("emgdx").tags["champion_history"])
+    assert [(h["version"], h["action"]) for h in history] == [
+        (first["version"], "promoted"),
+        (second["version"], "promoted"),
+        (first["version"], "rolled_back"),
+    ]
+    capsys.readouterr()
+    # nothing before the first champion: a clear one-line error, exit 2
+    assert cli.main(["register", "--rollback", "--reason", "x", *params]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"emgdx register: registered model emgdx: no champion before v{first['version']} in its history; use --promote VERSION"
+    ]
+    assert cli.main(["register", "--promote", "999", "--reason", "x", *params]) == 2
+    assert "has no version 999" in capsys.readouterr().err
+    assert champion() == first["version"]

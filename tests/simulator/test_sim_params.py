@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from bundle.load import load_bundle
 from features.vocab import GENERAL_LAB_PRIOR
+from pipelines.config import ParamsError
 from pipelines.simulate import main
 from simulator.labs import make_labs
 from simulator.parameters import DEFAULT_CLASS_MIX, SimulatorParams, load_normals
@@ -75,4 +76,14 @@ def test_cli_writes_a_valid_bundle_with_params_file(tmp_path: Path) -> None:
 def test_cli_rejects_bad_params(tmp_path: Path) -> None:
     params = tmp_path / "params.yaml"
     params.write_text("simulate:\n  label_noise: 2\n")
-    assert main(["--params", str(params), "--out", str(tmp_path / "x")]) == 2
+    with pytest.raises(ParamsError, match=r"simulate\.label_noise = 2: expected"):
+        main(["--params", str(params), "--out", str(tmp_path / "x")])
+
+
+def test_cli_without_params_uses_the_config_defaults(tmp_path: Path) -> None:
+    from pipelines.config import SimulateParams
+
+    out = tmp_path / "sim"
+    assert main(["--n-studies", "30", "--seed", "2", "--out", str(out)]) == 0
+    assert SimulateParams().format == "parquet"
+    assert {p.suffix for p in out.iterdir() if p.is_file()} == {".parquet"}

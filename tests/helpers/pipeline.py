@@ -67,7 +67,7 @@ def run_tiny_stages(root: Path) -> None:
 
 
 #: the project root (where params.yaml, dvc.yaml and data/ live)
-PROJECT_DIR = Path(__file__).resolve().parents[1]
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 def _pipeline_model_current(project: Path) -> bool:
