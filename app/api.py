@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, TypeAdapter
 
-from app.uploads import load_json_document, parse_json_bytes, problem
+from app.uploads import parse_json_bytes, problem
+from bundle.problems import Problem
+from models.prediction import StudyPrediction
+from models.service import PredictionResult, RejectedStudy
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["api"])
+#: the name of a posted document in its problems
+SOURCE = "request.json"
 
 
 class Health(BaseModel):
@@ -29,82 +35,30 @@ class Health(BaseModel):
     studies: int = 0
 
 
-class ContributionOut(BaseModel):
-    """One finding of the explanation (see ``models.prediction.Contribution``)."""
+@dataclass(frozen=True)
+class PredictResponse:
+    """Predictions of the valid posted studies, the rejected ones, and the decision-support statement.
 
-    feature: str
-    label: str
-    group: str
-    value: float | None
-    value_text: str
-    limit_text: str
-    shap: float = Field(description="SHAP contribution in log-odds of the explained class")
-    sentence: str
-
-
-class PredictionOut(BaseModel):
-    """The contract's prediction for one study (see ``models.prediction.StudyPrediction``)."""
-
-    study_id: str
-    diagnosis: str
-    probabilities: dict[str, float]
-    pattern: str
-    pattern_probability: float
-    explanation: list[ContributionOut]
-    model_name: str
-    model_version: str
-    low_confidence: bool
-    unlike_training_data: bool
-    flag_reasons: list[str] = []
-    runner_up: str | None = None
-    runner_up_explanation: list[ContributionOut] = []
-    base_value: float | None = None
-    group_contributions: dict[str, float] = {}
-    guideline: dict[str, Any] = {}
-    limitations: list[str] = Field(
-        default=[], description="what the study cannot show because it was not examined"
-    )
-
-
-class ProblemOut(BaseModel):
-    """One validation problem, as ``emgdx validate`` reports it."""
-
-    file: str | None = None
-    row: int | None = None
-    column: str | None = None
-    value: Any = None
-    expected: str | None = None
-    cause: str | None = None
-    study_id: str | None = None
-    severity: str = "error"
-    kind: str | None = None
-
-
-class RejectedOut(BaseModel):
-    """A posted study that was not predicted, with the problems that say why.
-
-    ``study_id`` is None for an error that belongs to no study (a study without identifier).
+    The domain objects themselves (:class:`models.prediction.StudyPrediction`,
+    :class:`models.service.RejectedStudy`, :class:`bundle.problems.Problem`): FastAPI derives
+    the schema from them, so there is no second copy of their fields to keep in step.
     """
 
-    study_id: str | None = None
-    problems: list[ProblemOut]
-
-
-class PredictResponse(BaseModel):
-    """Predictions of the valid posted studies, the rejected ones, and the decision-support statement."""
-
-    predictions: list[PredictionOut]
-    rejected: list[RejectedOut] = Field(
-        default=[], description="studies of the document that were not predicted, with why"
-    )
-    warnings: list[ProblemOut] = []
+    predictions: list[StudyPrediction]
+    rejected: list[RejectedStudy]
+    warnings: list[Problem]
     disclaimer: str
 
 
-class ErrorResponse(BaseModel):
+@dataclass(frozen=True)
+class ErrorResponse:
     """Errors with the same row/column detail as ``emgdx validate``."""
 
-    errors: list[ProblemOut]
+    errors: list[Problem]
+
+
+#: serialises a response in one pass (no second validation of objects the service built)
+_RESPONSE = TypeAdapter(PredictResponse)
 
 
 _STUDY_EXAMPLE = {
@@ -187,7 +141,9 @@ def health(request: Request) -> Health:
         }
     },
 )
-async def predict(request: Request, top_k: Annotated[int | None, Query(ge=1, le=50)] = None) -> Any:
+async def predict(
+    request: Request, top_k: Annotated[int | None, Query(ge=1, le=50)] = None
+) -> Response:
     """Predict and explain one study (or a list) given in the contract's JSON form."""
     state = request.app.state.emgdx
     if state.predictor is None:
@@ -195,40 +151,33 @@ async def predict(request: Request, top_k: Annotated[int | None, Query(ge=1, le=
             {"errors": [problem("(model)", state.model_error or "No model loaded.")]}, 503
         )
     limits = state.settings.read_limits()
-    doc, err = parse_json_bytes(await request.body(), "request.json", limits)
+    doc, err = parse_json_bytes(await request.body(), SOURCE, limits)
     if err is not None:
         return JSONResponse({"errors": [err]}, 413 if err.get("kind") == "too_large" else 422)
     k = top_k or state.settings.top_k
-    return await run_in_threadpool(_predict_document, state, doc, k, limits)
+    future = state.batcher.submit(doc, top_k=k, limits=limits)
+    return _response(state, await asyncio.wrap_future(future))
 
 
-def _predict_document(state: Any, doc: Any, top_k: int, limits: Any) -> Any:
-    """Validate and predict the valid studies; list the rejected (runs in the thread pool).
+def _response(state: Any, result: PredictionResult) -> Response:
+    """The answer to one posted document, by the policy of :mod:`models.service`.
 
-    The policy of ``emgdx predict`` and the upload page: every valid study is predicted, every
-    other one is listed under ``rejected`` with its problems. 422 only when no study is valid,
-    413 when the document holds more studies than allowed.
+    Shared with ``emgdx predict``, the upload page and the pyfunc: every valid study is
+    predicted, every other one is listed under ``rejected`` with its problems. 422 only when
+    no study is valid, 413 when the document holds more studies than allowed.
     """
-    result = load_json_document(doc, "request.json", limits)
-    valid = result.valid
-    if result.too_large:
+    if any(p.kind == "too_large" for p in result.errors):
         log.info("predict refused: over a size limit")
-        return JSONResponse({"errors": result.errors}, 413)
-    if valid is None or not valid.study_ids:
-        errors = result.errors or [problem("request.json", "No study found in the document.")]
+        return JSONResponse({"errors": _dicts(result.errors)}, 413)
+    if not result.predictions:
+        errors = _dicts(result.errors) or [problem(SOURCE, "No study found in the document.")]
         log.info("predict rejected: %d errors", len(errors))
         return JSONResponse({"errors": errors}, 422)
-    predictions = state.predictor.predict_bundle(valid, top_k=top_k)
-    rejected = result.rejected()
-    log.info("predict: %d studies, %d rejected", len(predictions), len(rejected))
-    warnings = [
-        p
-        for p in result.problems
-        if p.get("severity") == "warning" and p.get("study_id") not in result.invalid_ids
-    ]
-    return {
-        "predictions": [p.to_dict() for p in predictions],
-        "rejected": rejected,
-        "warnings": warnings,
-        "disclaimer": state.disclaimer,
-    }
+    log.info("predict: %d studies, %d rejected", len(result.predictions), len(result.rejected))
+    body = PredictResponse(result.predictions, result.rejected, result.warnings, state.disclaimer)
+    return Response(_RESPONSE.dump_json(body), media_type="application/json")
+
+
+def _dicts(problems: list[Problem]) -> list[dict[str, Any]]:
+    """Problems in the JSON form of ``emgdx validate --report``."""
+    return [p.to_dict() for p in problems]

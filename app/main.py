@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.batching import PredictionBatcher
 from app.settings import Settings
 from app.store import PredictorLike, StudyStore, build_dataset
 from app.uploads import UploadTooLargeError, problem
@@ -56,6 +58,10 @@ class AppState:
     bundle_ready: threading.Event = field(default_factory=threading.Event)
     disclaimer: str = DISCLAIMER
     extra: dict[str, Any] = field(default_factory=dict)
+    #: where uploads are predicted (``settings.predict_concurrency`` threads; see ``Settings``)
+    executor: ThreadPoolExecutor | None = None
+    #: where ``POST /api/predict`` is predicted (concurrent requests share model calls)
+    batcher: PredictionBatcher | None = None
 
 
 def load_predictor(settings: Settings) -> tuple[PredictorLike | None, str | None, str | None]:
@@ -71,7 +77,11 @@ def load_predictor(settings: Settings) -> tuple[PredictorLike | None, str | None
     from models.predictor import ModelNotFoundError, Predictor
 
     try:
-        predictor = Predictor.load(settings.model).with_prior(settings.prior)
+        predictor = (
+            Predictor.load(settings.model)
+            .with_prior(settings.prior)
+            .with_threads(settings.threads_per_worker())
+        )
     except ModelNotFoundError as exc:
         log.warning("no model loaded from %s", settings.model or "the default locations")
         return None, None, str(exc)
@@ -117,13 +127,7 @@ def _load_bundle_into(state: AppState) -> None:
         return
     state.store.add(
         build_dataset(
-            "bundle",
-            f"bundle {folder.name}",
-            result.bundle,
-            result.problems,
-            result.invalid_ids,
-            state.predictor,
-            state.settings.top_k,
+            "bundle", f"bundle {folder.name}", result, state.predictor, state.settings.top_k
         )
     )
 
@@ -228,11 +232,23 @@ def create_app(
         state.predictor, state.model_source, state.model_error = (
             loaded if loaded is not None else load_predictor(settings)
         )
+        state.executor = ThreadPoolExecutor(
+            settings.predict_concurrency, thread_name_prefix="emgdx-predict"
+        )
+        if state.predictor is not None:
+            state.batcher = PredictionBatcher(
+                state.predictor, source=api.SOURCE, max_batch=settings.max_batch_requests
+            )
         # a large bundle takes a while: serve (and say "loading") meanwhile
         threading.Thread(
             target=_load_configured_bundle, args=(state,), name="emgdx-bundle", daemon=True
         ).start()
-        yield
+        try:
+            yield
+        finally:
+            state.executor.shutdown(wait=False, cancel_futures=True)
+            if state.batcher is not None:
+                state.batcher.close()
 
     app = FastAPI(
         title="emgdx",

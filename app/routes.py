@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import tempfile
 from pathlib import Path
@@ -132,13 +133,12 @@ async def upload(request: Request, files: Annotated[list[UploadFile], File()]) -
     dataset = None
     if result.bundle is not None and result.bundle.study_ids:
         key = state.store.next_upload_key()
-        dataset = await run_in_threadpool(
+        dataset = await asyncio.get_running_loop().run_in_executor(
+            state.executor,
             build_dataset,
             key,
             ", ".join(names),
-            result.bundle,
-            result.problems,
-            result.invalid_ids,
+            result,
             state.predictor,
             state.settings.top_k,
         )

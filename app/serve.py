@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,6 +47,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-upload-mb", type=float, default=None, help="upload size limit in MB (default 20)"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="server processes (default 1; 0: one per core; each loads the model)",
+    )
+    parser.add_argument(
+        "--model-threads",
+        type=int,
+        default=None,
+        help="LightGBM threads per prediction in each process (default: (cores - workers) / workers, at least 1)",
+    )
     return parser
 
 
@@ -68,24 +81,48 @@ def main(argv: Sequence[str] | None = None) -> int:
         "max_upload_bytes": None
         if args.max_upload_mb is None
         else int(args.max_upload_mb * 1024 * 1024),
+        "workers": args.workers,
+        "model_threads": args.model_threads,
     }
-    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    settings = Settings(**given)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if settings.host not in {"127.0.0.1", "localhost", "::1"}:
         log.warning(
             "listening on %s: the page has no login; expose it only on a trusted network",
             settings.host,
         )
+    workers, threads = settings.worker_count(), settings.threads_per_worker()
     try:  # before listening: a wrong model or an unreadable registry is one line, exit 2
         loaded = load_predictor(settings)
     except ReportedError as exc:
         sys.stderr.write(f"emgdx serve: {exc}\n")
         return 2
-    log.info("serving on http://%s:%d/", settings.host, settings.port)
+    log.info(
+        "serving on http://%s:%d/ with %d worker(s) x %d model thread(s)",
+        settings.host,
+        settings.port,
+        workers,
+        threads,
+    )
+    if workers == 1:
+        app: object = create_app(settings, loaded=loaded)
+    else:
+        # every worker process builds its app (and loads the model) from the environment
+        for key, value in given.items():
+            os.environ[f"EMGDX_{key.upper()}"] = str(value)
+        os.environ["EMGDX_WORKERS"] = str(workers)
+        os.environ["EMGDX_MODEL_THREADS"] = str(threads)
+        # no library may start more threads than the worker's share of the cores
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, str(threads))
+        app = "app.main:create_app"
     uvicorn.run(
-        create_app(settings, loaded=loaded),
+        app,
+        factory=workers > 1,
         host=settings.host,
         port=settings.port,
+        workers=workers,
         log_level="info",
     )
     return 0

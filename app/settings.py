@@ -6,6 +6,7 @@ defaults below. Build the app with ``create_app(Settings(...))`` so tests pass t
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -53,6 +54,20 @@ class Settings(BaseSettings):
         Uploaded datasets kept in memory; the oldest is dropped beyond this.
     page_size : int
         Studies shown per page of the study list.
+    workers : int
+        Server processes (``emgdx serve``); 0 means one per core. Each loads its own model
+        and batches only its own requests: one process (the default) batches best, and its
+        Python work needs about one core at 200 requests/s (``benchmarks/README.md``).
+    model_threads : int
+        LightGBM threads per model call in each process; 0 means the cores left once each
+        worker has one for its Python thread (at least 1), so the workers' threads never
+        exceed the cores.
+    predict_concurrency : int
+        Uploads predicted at once in each process (a thread pool of that size); the others
+        wait in order. One per process uses a core fully: more only adds GIL contention.
+    max_batch_requests : int
+        Most concurrent ``POST /api/predict`` requests one model call serves in each process
+        (``app.batching``); 1 predicts every request on its own.
     """
 
     model_config = SettingsConfigDict(env_prefix="EMGDX_", extra="ignore")
@@ -68,6 +83,23 @@ class Settings(BaseSettings):
     top_k: int = Field(default=8, ge=1, le=50)
     max_uploads: int = Field(default=20, ge=1)
     page_size: int = Field(default=200, ge=1)
+    workers: int = Field(default=1, ge=0)
+    model_threads: int = Field(default=0, ge=0)
+    predict_concurrency: int = Field(default=1, ge=1)
+    max_batch_requests: int = Field(default=32, ge=1)
+
+    def worker_count(self) -> int:
+        """Server processes to start: ``workers``, or one per core when it is 0."""
+        return self.workers or max(os.cpu_count() or 1, 1)
+
+    def threads_per_worker(self) -> int:
+        """LightGBM threads per model call: ``model_threads``, or the cores left per worker.
+
+        Each worker keeps one core for its Python thread (HTTP, validation, sentences; LightGBM
+        releases the GIL, so both run at once): (cores - workers) / workers, at least 1.
+        """
+        cores, workers = os.cpu_count() or 1, self.worker_count()
+        return self.model_threads or max((cores - workers) // workers, 1)
 
     def read_limits(self) -> ReadLimits:
         """The readers' limits for one request."""

@@ -18,8 +18,10 @@ import numpy as np
 import pandas as pd
 
 from app.findings import emg_flags, ncs_flags
+from app.uploads import LoadResult
 from bundle.tables import Bundle
 from models.prediction import StudyPrediction
+from models.service import RejectedStudy
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +32,7 @@ class PredictorLike(Protocol):
     name: str
     version: str
 
-    def predict_bundle(self, bundle: Bundle, top_k: int = 8) -> list[StudyPrediction]: ...
+    def predict_bundle(self, bundle: Bundle, *, top_k: int = 8) -> list[StudyPrediction]: ...
 
 
 @dataclass
@@ -55,6 +57,8 @@ class Dataset:
     ncs_flags, emg_flags : DataFrame
         :func:`app.findings.ncs_flags` / :func:`app.findings.emg_flags`, row-aligned with the
         bundle's tables.
+    rejected : list[RejectedStudy]
+        The studies not predicted and why (:func:`models.service.rejected_studies`).
     """
 
     key: str
@@ -65,6 +69,7 @@ class Dataset:
     predictions: dict[str, StudyPrediction]
     ncs_flags: pd.DataFrame
     emg_flags: pd.DataFrame
+    rejected: list[RejectedStudy] = field(default_factory=list)
     _ncs_pos: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _emg_pos: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _studies_pos: dict[str, int] = field(default_factory=dict, repr=False)
@@ -116,48 +121,57 @@ def _positions(frame: pd.DataFrame) -> dict[str, np.ndarray]:
 def build_dataset(
     key: str,
     name: str,
-    bundle: Bundle,
-    problems: list[dict[str, Any]],
-    invalid_ids: set[str],
+    loaded: LoadResult,
     predictor: PredictorLike | None,
     top_k: int,
 ) -> Dataset:
-    """Flag abnormal values and predict the valid studies of ``bundle`` once.
+    """Flag abnormal values and predict the valid studies of a loaded upload once.
 
     Parameters
     ----------
     key, name : str
         Dataset key and display name.
-    bundle : Bundle
-        Normalised tables.
-    problems : list[dict]
-        Validation problems (plain dicts).
-    invalid_ids : set[str]
-        Studies not to predict.
+    loaded : LoadResult
+        The bundle and its validation (``loaded.bundle`` and ``loaded.report`` set).
     predictor : PredictorLike | None
         The loaded model; ``None`` lists the studies without predictions.
     top_k : int
         Contributions explained per study.
     """
     from features.limits import muap_limits, ncs_limits
+    from models.service import predict_validated, rejected_studies
 
+    bundle, report = loaded.bundle, loaded.report
+    if bundle is None or report is None:
+        raise ValueError("build_dataset needs a loaded bundle and its validation report")
     # an invalid bundle may repeat a study_id or leave one empty: limits need one row a study
     studies = bundle.studies.dropna(subset=["study_id"]).drop_duplicates("study_id")
     nflags = ncs_flags(bundle.ncs, ncs_limits(bundle.ncs, studies))
     eflags = emg_flags(bundle.emg, muap_limits(bundle.emg, studies))
     predictions: dict[str, StudyPrediction] = {}
-    valid = [s for s in bundle.study_ids if s not in invalid_ids]
-    if predictor is not None and valid:
-        subset = bundle if len(valid) == len(bundle.studies) else bundle.subset(valid)
-        predictions = {p.study_id: p for p in predictor.predict_bundle(subset, top_k=top_k)}
+    rejected = rejected_studies(report)
+    if predictor is not None:
+        result = predict_validated(predictor, bundle, report, top_k=top_k)
+        predictions = {p.study_id: p for p in result.predictions}
+        rejected = result.rejected
     log.info(
         "dataset %s: %d studies, %d predicted, %d with errors",
         key,
         len(bundle.study_ids),
         len(predictions),
-        len(invalid_ids),
+        len(loaded.invalid_ids),
     )
-    return Dataset(key, name, bundle, problems, set(invalid_ids), predictions, nflags, eflags)
+    return Dataset(
+        key,
+        name,
+        bundle,
+        loaded.problems,
+        set(loaded.invalid_ids),
+        predictions,
+        nflags,
+        eflags,
+        rejected,
+    )
 
 
 class StudyStore:

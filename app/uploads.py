@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import logging
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from bundle.limits import DEFAULT_LIMITS, ReadLimits
+from bundle.problems import ValidationReport
 from bundle.tables import Bundle
 
 log = logging.getLogger(__name__)
@@ -51,16 +52,17 @@ class UploadTooLargeError(Exception):
 
 @dataclass
 class LoadResult:
-    """A loaded upload: the bundle (``None`` when nothing could be read) and its problems.
+    """A loaded upload: the bundle and its validation (``None`` when nothing could be read).
 
-    ``valid`` holds the studies to predict (:func:`bundle.load.valid_subset`): a well-formed
-    id and no error.
+    ``report`` is what :func:`models.service.predict_validated` takes with the bundle (the one
+    partial-acceptance policy); ``problems`` are its problems as plain dicts for the page, or
+    the request's own problems when nothing could be read.
     """
 
     bundle: Bundle | None
     problems: list[dict[str, Any]] = field(default_factory=list)
     invalid_ids: set[str] = field(default_factory=set)
-    valid: Bundle | None = None
+    report: ValidationReport | None = None
 
     @property
     def errors(self) -> list[dict[str, Any]]:
@@ -71,17 +73,6 @@ class LoadResult:
     def too_large(self) -> bool:
         """True when the input was refused for a size limit (answered with 413)."""
         return any(p.get("kind") == "too_large" for p in self.problems)
-
-    def rejected(self) -> list[dict[str, Any]]:
-        """Each rejected study (and each error that belongs to no study) with its problems."""
-        by_study: dict[Any, list[dict[str, Any]]] = {s: [] for s in sorted(self.invalid_ids)}
-        general = [p for p in self.errors if p.get("study_id") is None]
-        for p in self.problems:
-            if p.get("study_id") in by_study:
-                by_study[p["study_id"]].append(p)
-        out = [{"study_id": s, "problems": ps + general} for s, ps in by_study.items()]
-        out.extend({"study_id": None, "problems": [p]} for p in general)
-        return out
 
 
 def problem(
@@ -132,12 +123,15 @@ def problem_dicts(report: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _from_report(bundle: Bundle, report: Any) -> LoadResult:
-    from bundle.load import valid_subset
-
-    problems = problem_dicts(report)
-    invalid = {str(s) for s in getattr(report, "invalid_study_ids", set()) or set()}
-    return LoadResult(bundle, problems, invalid, valid_subset(bundle, report))
+def _from_report(bundle: Bundle, report: ValidationReport, private: str, shown: str) -> LoadResult:
+    """The loaded result, with the private name of the input replaced by the one shown."""
+    renamed = [
+        p.relocated(file=shown + p.file[len(private) :]) if p.file.startswith(private) else p
+        for p in report.problems
+    ]
+    report = replace(report, problems=renamed)
+    invalid = {str(s) for s in report.invalid_study_ids}
+    return LoadResult(bundle, problem_dicts(report), invalid, report)
 
 
 def load_json_document(doc: Any, source: str, limits: ReadLimits = DEFAULT_LIMITS) -> LoadResult:
@@ -158,11 +152,7 @@ def load_json_document(doc: Any, source: str, limits: ReadLimits = DEFAULT_LIMIT
     # the loader logs its source: give it a neutral name (a client's file name may name the
     # patient) and put the real name back into the problems shown to the user
     bundle, report = load_study_json(doc, source=NEUTRAL_SOURCE, limits=limits)
-    result = _from_report(bundle, report)
-    for p in result.problems:
-        if isinstance(p.get("file"), str) and p["file"].startswith(NEUTRAL_SOURCE):
-            p["file"] = source + p["file"][len(NEUTRAL_SOURCE) :]
-    return result
+    return _from_report(bundle, report, NEUTRAL_SOURCE, source)
 
 
 def parse_json_bytes(
@@ -256,11 +246,8 @@ def load_bundle_path(path: Path, name: str, limits: ReadLimits = DEFAULT_LIMITS)
     from bundle.load import load_bundle
 
     bundle, report = load_bundle(path, limits=limits)
-    result = _from_report(bundle, report)
-    for p in result.problems:  # the saved file's private name -> the name the user gave
-        if isinstance(p.get("file"), str) and p["file"].startswith(path.name):
-            p["file"] = name + p["file"][len(path.name) :]
-    return result
+    # the saved file's private name -> the name the user gave
+    return _from_report(bundle, report, path.name, name)
 
 
 async def save_upload(upload: Any, dest: Path, budget: int, limit: int) -> int:

@@ -97,6 +97,7 @@ def markdown(results: dict[str, Any]) -> str:
     for key, title in (
         ("predict", "Explained prediction (library)"),
         ("api", "Explained prediction (API)"),
+        ("load", "POST /api/predict under load (50 in flight, loopback)"),
     ):
         if results.get(key):
             lines += [f"## {title}", "", "```json", json.dumps(results[key], indent=1), "```", ""]

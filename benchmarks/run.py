@@ -1,7 +1,7 @@
 """``make bench``: every benchmark, each size in its own process, results to benchmarks/results/.
 
 ``python -m benchmarks.run [--quick] [--sizes 10000 100000 1000000] [--only scale features
-train predict api] [--model DIR] [--out benchmarks/results]``
+train predict api load] [--model DIR] [--out benchmarks/results]``
 
 Writes ``results.json`` (machine, versions, date, load average, every figure),
 ``results.md`` (the summary tables) and ``cost_vs_size.png`` (seconds and peak memory against
@@ -178,8 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         nargs="+",
-        default=["scale", "features", "train", "predict", "api"],
-        choices=("scale", "features", "train", "predict", "api"),
+        default=["scale", "features", "train", "predict", "api", "load"],
+        choices=("scale", "features", "train", "predict", "api", "load"),
     )
     parser.add_argument(
         "--model", type=Path, default=None, help="model dir (default data/model if present)"
@@ -218,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results.setdefault("reruns", []).append({"stages": args.only, **machine_info()})
     with tempfile.TemporaryDirectory(prefix="emgdx-bench-") as tmp_s:
         tmp = Path(tmp_s)
-        if model is None and {"scale", "predict", "api"} & set(args.only):
+        if model is None and {"scale", "predict", "api", "load"} & set(args.only):
             model = bench_model(tmp / "model", args.model_studies, args.model_rounds)
             results["model"] = (
                 f"benchmark model: {args.model_studies} simulated studies, "
@@ -232,6 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ("features", lambda: bench_features([s for s in sizes if s <= 100_000], args.peer_n)),
             ("predict", lambda: bench_module("bench_predict", model, [], tmp)),
             ("api", lambda: bench_module("bench_api", model, [], tmp)),
+            ("load", lambda: bench_module("bench_load", model, [], tmp)),
             ("scale", lambda: bench_scale(sizes, model, tmp)),
             ("train", lambda: bench_train([s for s in sizes if s <= args.train_max], args.rounds)),
         ]

@@ -10,7 +10,10 @@
 from __future__ import annotations
 
 import json
+import math
 import re
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -18,11 +21,15 @@ import pandas as pd
 
 from bundle import vocab
 from bundle.limits import DEFAULT_LIMITS, ReadLimits
-from bundle.problems import Problem, ValidationReport, clip
+from bundle.problems import ID_PATTERN, MAX_NAME_CHARS, Problem, ValidationReport, clip
 from bundle.readers import RawTable
 from bundle.tables import TABLES, Bundle
 from bundle.validate import validate_tables
 
+#: what a study object of :func:`load_study_documents`' batch may hold
+_STUDY_KEYS = frozenset(TABLES["studies"]) | {"ncs", "emg"}
+_ROW_KEYS = {name: frozenset(TABLES[name]) for name in ("ncs", "emg")}
+_ID = re.compile(ID_PATTERN)
 _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
@@ -302,6 +309,111 @@ def load_study_json(
         doc = []
     tables = json_tables(doc, source, structural)
     return validate_tables(tables, source, structural)
+
+
+def load_study_documents(
+    docs: Sequence[Any], source: str = "<json>", limits: ReadLimits = DEFAULT_LIMITS
+) -> list[tuple[Bundle, ValidationReport]]:
+    """:func:`load_study_json` of each of several independent documents, at a batch's cost.
+
+    The simple documents (one study object with a well-formed ``study_id`` and contract fields
+    of plain JSON values only) are validated as lists in which every ``study_id`` is unique, and the list's problems are handed
+    back to the document each names; a result that cannot be split that way (a problem naming
+    no study) and every other document are validated on their own. Either way each result is
+    exactly that document's :func:`load_study_json` (a test compares them); validating one
+    small document costs mostly fixed per-table overhead, which a batch shares.
+
+    Parameters
+    ----------
+    docs : sequence
+        Parsed documents (each a study object or a list of them, or anything else).
+    source, limits
+        As for :func:`load_study_json`, per document.
+
+    Returns
+    -------
+    list of (Bundle, ValidationReport)
+        One per document, in order.
+    """
+    results: list[tuple[Bundle, ValidationReport] | None] = [None] * len(docs)
+    groups: list[dict[str, int]] = []  # study_id -> position; ids unique within a group
+    for i, doc in enumerate(docs):
+        sid = _simple_study_id(doc)
+        if sid is None:
+            continue
+        group = next((g for g in groups if sid not in g), None)
+        if group is None:
+            group = {}
+            groups.append(group)
+        group[sid] = i
+    for group in groups:
+        if len(group) < 2:
+            continue
+        together = _validated_together([docs[i] for i in group.values()], source, limits)
+        if together is not None:
+            for i, result in zip(group.values(), together, strict=True):
+                results[i] = result
+    return [
+        r if r is not None else load_study_json(doc, source, limits)
+        for r, doc in zip(results, docs, strict=True)
+    ]
+
+
+def _simple_study_id(doc: Any) -> str | None:
+    """The study_id of a one-study object of contract fields only, else None."""
+    if not isinstance(doc, dict):
+        return None
+    sid = doc.get("study_id")
+    if not isinstance(sid, str) or _ID.fullmatch(sid) is None:
+        return None
+    if not set(doc) <= _STUDY_KEYS:
+        return None
+    if not all(_plain(v) for k, v in doc.items() if k not in ("ncs", "emg")):
+        return None
+    for name in ("ncs", "emg"):
+        rows = doc.get(name, [])
+        if not isinstance(rows, list):
+            return None
+        columns = _ROW_KEYS[name]
+        for r in rows:
+            if not (isinstance(r, dict) and set(r) <= columns and all(map(_plain, r.values()))):
+                return None
+    return sid
+
+
+def _plain(value: Any) -> bool:
+    """A JSON scalar read the same way whatever the other cells of its column hold."""
+    kind = type(value)
+    if kind is float:
+        return math.isfinite(value)
+    if kind is int:
+        return abs(value) < 2**53
+    return value is None or kind is str or kind is bool
+
+
+def _validated_together(
+    docs: list[dict[str, Any]], source: str, limits: ReadLimits
+) -> list[tuple[Bundle, ValidationReport]] | None:
+    """Validate simple documents as one list and split the result (None if it cannot be)."""
+    if len(docs) > limits.max_json_studies:
+        limits = replace(limits, max_json_studies=len(docs))
+    bundle, report = load_study_json(docs, source, limits)
+    studies_file = clip(source, MAX_NAME_CHARS)
+    by_study: dict[str, list[Problem]] = {str(d["study_id"]): [] for d in docs}
+    for p in report.problems:
+        if p.study_id not in by_study:
+            return None  # a problem of no study or of the list itself: validate one by one
+        # a study object alone is row 1 of its studies table (in the list: its position)
+        by_study[p.study_id].append(p.relocated(row=1) if p.file == studies_file else p)
+    out = []
+    for d in docs:
+        sid = str(d["study_id"])
+        problems = by_study[sid]
+        invalid = {sid} & report.invalid_study_ids
+        n_rows = {"studies": 1, "ncs": len(d.get("ncs", [])), "emg": len(d.get("emg", []))}
+        one = ValidationReport(problems, n_rows, invalid, 1, 1 - len(invalid))
+        out.append((bundle.subset([sid]), one))
+    return out
 
 
 def _json_value(v: Any, col: str) -> Any:

@@ -89,9 +89,12 @@ def valid_subset(bundle: Bundle, report: ValidationReport) -> Bundle:
     if any(p.severity == "error" and p.kind in FILE_LEVEL_KINDS for p in report.problems):
         return bundle.subset([])
     form = re.compile(ID_PATTERN)
+    ids = bundle.study_ids
+    if report.ok and all(isinstance(s, str) and form.fullmatch(s) for s in ids):
+        return bundle  # every study valid: nothing to leave out (no copy)
     keep = [
         s
-        for s in bundle.study_ids
+        for s in ids
         if isinstance(s, str) and form.fullmatch(s) and s not in report.invalid_study_ids
     ]
     return bundle.subset(keep)

@@ -9,6 +9,7 @@ gave (nor a column or file name that is not the contract's).
 
 from __future__ import annotations
 
+import copy
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -111,6 +112,19 @@ class Problem:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the shape of the CLI's JSON report, the API and the web page)."""
         return asdict(self)
+
+    def relocated(self, *, file: str | None = None, row: int | None = None) -> Problem:
+        """The same problem under another file name and/or row (the value is not cut again).
+
+        ``dataclasses.replace`` would run the cutting of ``__post_init__`` on values already
+        cut; this keeps them as they are and cuts only the new file name.
+        """
+        moved = copy.copy(self)
+        if file is not None:
+            object.__setattr__(moved, "file", clip(file, MAX_NAME_CHARS))
+        if row is not None:
+            object.__setattr__(moved, "row", row)
+        return moved
 
     def __str__(self) -> str:
         where = self.file if self.row is None else f"{self.file} row {self.row}"

@@ -154,7 +154,7 @@ def grade(prediction: StudyPrediction, expectation: Expectation) -> VignetteResu
     ):
         ok_answer = True
     if INSUFFICIENT in expectation.expected:
-        if flagged and names_missing(prediction.flag_reasons):
+        if flagged and names_missing(r.text for r in prediction.flag_reasons):
             ok_answer = True
         else:
             failures.append("not flagged as insufficient evidence naming what is missing")

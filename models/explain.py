@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 import lightgbm as lgb
@@ -24,6 +25,7 @@ import pandas as pd
 
 from features import catalog
 from features.vocab import CLASS_LABELS
+from models.ovr import OvRBooster
 from models.prediction import Contribution
 
 #: group for features the registry does not know (never expected in a trained model)
@@ -71,6 +73,75 @@ def explain_raw(
     k = raw.shape[1] // (n_features + 1)
     cube = raw.reshape(n, k, n_features + 1)
     return cube[:, :, :n_features], cube[:, :, n_features]
+
+
+@dataclass(frozen=True)
+class ShownContributions:
+    """TreeSHAP of the two classes a prediction shows, per study.
+
+    Attributes
+    ----------
+    top : ndarray, shape (n, F)
+        Contributions (log-odds) to the predicted class's raw score.
+    versus : ndarray, shape (n, F)
+        Contributions to the predicted class's raw score minus the runner-up's.
+    base_top : ndarray, shape (n,)
+        Base value (expected raw score) of the predicted class.
+    """
+
+    top: np.ndarray
+    versus: np.ndarray
+    base_top: np.ndarray
+
+
+def explain_shown(
+    booster: lgb.Booster | OvRBooster,
+    values: np.ndarray,
+    top: np.ndarray,
+    second: np.ndarray,
+    *,
+    num_threads: int = 0,
+) -> ShownContributions:
+    """Exact TreeSHAP of the predicted class and the runner-up only.
+
+    A one-vs-rest model (:class:`models.ovr.OvRBooster`) explains each head on the rows that
+    show its class (two heads' work per study instead of six); a multiclass booster explains
+    every class in one pass (its trees are interleaved) and the two are picked out.
+
+    Parameters
+    ----------
+    booster : lightgbm.Booster or OvRBooster
+        The model; ``values`` is in its feature order.
+    values : ndarray, shape (n, F)
+        Features (float64; NaN = not measured). Not modified.
+    top, second : ndarray of int, shape (n,)
+        Class column of the predicted class and of the runner-up.
+    num_threads : int
+        LightGBM threads (0: LightGBM's default, all cores).
+    """
+    n, f = values.shape
+    if f != booster.num_feature():
+        raise ValueError(
+            f"explain_shown: {f} feature columns, the booster expects {booster.num_feature()}"
+        )
+    kw = {"num_threads": num_threads} if num_threads else {}
+    rows = np.arange(n)
+    if not isinstance(booster, OvRBooster):
+        raw = np.asarray(booster.predict(values, pred_contrib=True, **kw), dtype=float)
+        cube = raw.reshape(n, -1, f + 1)
+        c_top, c_second = cube[rows, top], cube[rows, second]
+        return ShownContributions(c_top[:, :f], c_top[:, :f] - c_second[:, :f], c_top[:, f])
+    c_top = np.empty((n, f + 1))
+    c_second = np.empty((n, f + 1))
+    for k, head in enumerate(booster.heads):
+        as_top, as_second = top == k, second == k
+        shown = as_top | as_second
+        if not shown.any():
+            continue
+        part = np.asarray(head.predict(values[shown], pred_contrib=True, **kw), dtype=float)
+        c_top[as_top] = part[as_top[shown]]
+        c_second[as_second] = part[as_second[shown]]
+    return ShownContributions(c_top[:, :f], c_top[:, :f] - c_second[:, :f], c_top[:, f])
 
 
 def _finite(value: object) -> float | None:
@@ -180,16 +251,58 @@ def study_contributions(
     context : mapping, optional
         The study's full feature row (defaults to ``feature_row``), for counts "3 of 4".
     """
+    return top_contributions(
+        feature_row.index,
+        feature_row.to_numpy(),
+        contrib_row,
+        top_k=top_k,
+        class_name=class_name,
+        versus=versus,
+        context=feature_row if context is None else context,
+    )
+
+
+def top_contributions(
+    names: Sequence[str],
+    values: np.ndarray,
+    contrib_row: np.ndarray,
+    *,
+    top_k: int,
+    class_name: str,
+    versus: str | None = None,
+    context: Mapping[str, float] | None = None,
+) -> list[Contribution]:
+    """:func:`study_contributions` on arrays: feature names, one study's values, contributions.
+
+    Parameters
+    ----------
+    names : sequence of str, length F
+        Feature names in the booster's order.
+    values : ndarray, shape (F,)
+        The study's values of those features (NaN = not measured).
+    contrib_row : ndarray, shape (F,)
+        Contributions (log-odds), as in :func:`study_contributions`.
+    top_k, class_name, versus, context
+        As in :func:`study_contributions` (``context`` has no default here: None reads counts
+        without their totals).
+    """
     contrib = np.asarray(contrib_row, dtype=float)
-    if contrib.shape != (len(feature_row),):
+    if contrib.shape != (len(names),) or len(values) != len(names):
         raise ValueError(
-            f"contrib_row has shape {contrib.shape}, expected ({len(feature_row)},) to match "
-            "feature_row"
+            f"contrib_row has shape {contrib.shape} and the values {len(values)} entries, "
+            f"expected ({len(names)},) to match the feature names"
         )
-    order = np.argsort(-np.abs(contrib), kind="stable")[: max(int(top_k), 0)]
-    names = feature_row.index
-    values = feature_row.to_numpy()
-    ctx = feature_row if context is None else context
+    k = max(int(top_k), 0)
+    if k == 0:
+        return []
+    magnitude = np.abs(contrib)
+    if k < len(contrib):  # the k largest first (ties kept in feature order), then sorted
+        part = np.argpartition(-magnitude, k - 1)[:k]
+        threshold = magnitude[part].min()
+        candidates = np.flatnonzero(magnitude >= threshold)
+        order = candidates[np.argsort(-magnitude[candidates], kind="stable")][:k]
+    else:
+        order = np.argsort(-magnitude, kind="stable")
     return [
         render_contribution(
             str(names[j]),
@@ -197,11 +310,37 @@ def study_contributions(
             contrib[j],
             class_name=class_name,
             versus=versus,
-            context=ctx,
+            context=context,
         )
         for j in order
         if contrib[j] != 0.0
     ]
+
+
+class RowContext(Mapping[str, float]):
+    """One row of a feature table as a read-only mapping, without copying the row.
+
+    Parameters
+    ----------
+    columns : Mapping[str, int]
+        Column name -> position in ``values``' second axis.
+    values : ndarray, shape (n, C)
+        The table's values.
+    row : int
+        The row read.
+    """
+
+    def __init__(self, columns: Mapping[str, int], values: np.ndarray, row: int) -> None:
+        self._columns, self._values, self._row = columns, values, row
+
+    def __getitem__(self, name: str) -> float:
+        return float(self._values[self._row, self._columns[name]])
+
+    def __iter__(self):  # noqa: ANN204 - the Mapping protocol
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
 
 
 def feature_groups(feature_names: Sequence[str]) -> list[str]:

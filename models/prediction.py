@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from features.vocab import CLASSES
+from models.flags import FlagReason
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,11 @@ class Contribution:
 
 @dataclass(frozen=True)
 class StudyPrediction:
-    """The contract's prediction for one study."""
+    """The contract's prediction for one study.
+
+    ``flag_reasons`` say why ``low_confidence`` or ``unlike_training_data`` is set, each a
+    code and its sentence (:class:`models.flags.FlagReason`).
+    """
 
     study_id: str
     diagnosis: str
@@ -64,7 +69,7 @@ class StudyPrediction:
     model_version: str
     low_confidence: bool
     unlike_training_data: bool
-    flag_reasons: list[str] = field(default_factory=list)
+    flag_reasons: list[FlagReason] = field(default_factory=list)
     runner_up: str | None = None
     runner_up_explanation: list[Contribution] = field(default_factory=list)
     base_value: float | None = None
@@ -90,7 +95,8 @@ def to_flat_frame(predictions: list[StudyPrediction], top_k: int = 3) -> pd.Data
             "runner_up": p.runner_up,
             "low_confidence": p.low_confidence,
             "unlike_training_data": p.unlike_training_data,
-            "flag_reasons": "; ".join(p.flag_reasons),
+            "flag_codes": " ".join(r.code for r in p.flag_reasons),
+            "flag_reasons": "; ".join(r.text for r in p.flag_reasons),
             "limitations": " ".join(p.limitations),
             "model_name": p.model_name,
             "model_version": p.model_version,

@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import lightgbm as lgb
@@ -22,14 +23,7 @@ import numpy as np
 import pandas as pd
 
 from bundle.tables import Bundle
-from features.vocab import (
-    CLASS_LABELS,
-    GENERAL_LAB_PRIOR,
-    PATTERN_OF,
-    PATTERNS,
-    PRIORS,
-    check_option,
-)
+from features.vocab import GENERAL_LAB_PRIOR, PATTERNS, PRIORS, check_option
 from models.artifact import (
     BOOSTER_FILE,
     META_FILE,
@@ -40,19 +34,25 @@ from models.artifact import (
     check_feature_columns,
     load_model_dir,
 )
-from models.calibration import Calibration, shift_prior
-from models.evidence import (
-    ALS_UNASSESSABLE_MAX_P,
-    als_assessable,
-    cap_unassessable_als,
-    class_lacks_evidence,
-    evidence_table,
-    limitations,
+from models.calibration import Calibration
+from models.evidence import als_assessable, class_lacks_evidence, evidence_table, limitations
+from models.explain import (
+    BATCH_ROWS,
+    RowContext,
+    explain_shown,
+    group_sums,
+    top_contributions,
 )
-from models.explain import explain_raw, group_sums, study_contributions
+from models.flags import flag_reasons, is_low_confidence, is_unlike_training_data
+from models.guideline import als_sensory_abnormal, guideline_checks
 from models.ood import OODProfile
 from models.prediction import StudyPrediction
-from models.rules import mimics
+from models.probabilities import (
+    PriorShift,
+    pattern_probabilities,
+    product_probabilities,
+    ranking,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +132,8 @@ class Predictor:
         clinical reference §7.5: about 80 % normal), applied by Bayes' rule
         (:func:`models.calibration.shift_prior`). Explanations stay in the model's raw log-odds;
         the prevalence change is one more, constant term per class.
+    num_threads : int
+        LightGBM threads per call (0: LightGBM's default, all cores); see :meth:`with_threads`.
     """
 
     booster: lgb.Booster
@@ -139,6 +141,7 @@ class Predictor:
     ood: OODProfile | None = None
     source: str = ""
     prior: str = "training"
+    num_threads: int = 0
     _feature_names: list[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -309,12 +312,30 @@ class Predictor:
         return pd.DataFrame(values[:, idx], index=X.index, columns=names)
 
     # --- prediction ---------------------------------------------------------------------------
+    def with_threads(self, num_threads: int) -> Predictor:
+        """The same model predicting with ``num_threads`` LightGBM threads (0: all cores).
+
+        A server with several worker processes gives each one thread, so workers × threads
+        never exceeds the cores (no OpenMP oversubscription).
+        """
+        if num_threads < 0:
+            raise ValueError(f"num_threads must be 0 (all cores) or positive, got {num_threads}")
+        return replace(self, num_threads=num_threads)
+
     def predict_bundle(self, bundle: Bundle, *, top_k: int = 8) -> list[StudyPrediction]:
         """Featurize a (validated) bundle and predict every study in it."""
         return self.predict_features(self.feature_frame(bundle), top_k=top_k)
 
     def predict_features(self, X: pd.DataFrame, *, top_k: int = 8) -> list[StudyPrediction]:
         """Predict and explain every row of a feature table.
+
+        The steps are pure functions on arrays: raw scores, probabilities
+        (:func:`models.probabilities.product_probabilities`), ranking, TreeSHAP of the two
+        classes shown (:func:`models.explain.explain_shown`), flags
+        (:func:`models.flags.flag_reasons`), the guideline check
+        (:func:`models.guideline.guideline_checks`) and the explanation
+        (:func:`models.explain.top_contributions`). The feature values are copied once, into
+        the model's feature order.
 
         Parameters
         ----------
@@ -332,101 +353,95 @@ class Predictor:
         """
         if len(X) == 0:
             return []
-        X = _float_frame(X)  # one float64 block: cheap column selection below
-        Xm = self.model_frame(X)
-        contrib, base = explain_raw(self.booster, Xm, feature_names=self._names())
-        raw = (
-            contrib.sum(axis=2) + base
-        )  # TreeSHAP is additive: the raw score, without a second pass
-        classes = self.classes
+        values = self.model_values(X)
         ev = evidence_table(X)  # once per batch: the cap, the limitations and the flag
-        proba, capped = self.probabilities_from_raw(raw, X, ev)
-        order = np.argsort(-proba, axis=1, kind="stable")
-        top, second = order[:, 0], order[:, 1]
-        rows = np.arange(len(X))
-        margin = proba[rows, top] - proba[rows, second]
-        pattern_idx = {
-            p: [i for i, c in enumerate(classes) if PATTERN_OF[c] == p] for p in PATTERNS
-        }
-        pattern_p = np.column_stack([proba[:, idx].sum(axis=1) for idx in pattern_idx.values()])
-
-        ood = self.ood.score(X) if self.ood is not None else None
-        guideline = self._guideline_rows(X)
-        mimic = self._als_sensory_mimic(X) & (np.asarray(classes)[top] == "als")
-        low_margin = margin < self.low_confidence_margin
+        proba, capped = self.probabilities_from_raw(self.raw_scores(values), X, ev)
+        top, second = ranking(proba)
+        classes = self.classes
+        predicted = [classes[k] for k in top]
         limits = limitations(X, ev)
-        unsupported = class_lacks_evidence(X, np.asarray(classes)[top], ev) | capped
-        mimic_notes = mimics(X)
-
+        ood = self.ood.score(X) if self.ood is not None else None
+        reasons = flag_reasons(
+            classes,
+            proba,
+            top,
+            second,
+            margin=self.low_confidence_margin,
+            unsupported=class_lacks_evidence(X, np.asarray(predicted, dtype=object), ev) | capped,
+            limitations=limits,
+            als_sensory_abnormal=als_sensory_abnormal(X),
+            unlike=None if ood is None else ood["unlike_training_data"].to_numpy(dtype=bool),
+            unlike_reasons=None if ood is None else ood["ood_reasons"].astype(str).tolist(),
+        )
+        shown = explain_shown(
+            self.booster, values, top, second, num_threads=self.threads_for(len(values))
+        )
+        guideline = guideline_checks(X, predicted)
+        patterns = pattern_probabilities(proba, classes)
+        names = self._names()
+        context_columns = {str(c): j for j, c in enumerate(X.columns)}
+        context_values = X.to_numpy()  # a view when X is one float block (build_features)
         out: list[StudyPrediction] = []
-        feature_names = self.feature_names
         for i, study_id in enumerate(X.index.astype(str)):
-            c1, c2 = classes[top[i]], classes[second[i]]
-            reasons: list[str] = []
-            if low_margin[i]:
-                reasons.append(
-                    f"top two classes close: {CLASS_LABELS[c1]} {proba[i, top[i]]:.2f} vs "
-                    f"{CLASS_LABELS[c2]} {proba[i, second[i]]:.2f} (margin below "
-                    f"{self.low_confidence_margin:.2f})"
-                )
-            if unsupported[i]:
-                reasons.append(
-                    f"{CLASS_LABELS[c1]} is not established by the findings examined"
-                    + (": " + " ".join(limits[i]) if limits[i] else "")
-                )
-            if mimic[i]:
-                reasons.append(
-                    "sensory responses abnormal: consider a mimic (e.g. Kennedy disease) or a "
-                    "neuropathy rather than ALS"
-                )
-            unlike = False
-            if ood is not None and bool(ood["unlike_training_data"].iat[i]):
-                unlike = True
-                reasons.append("unlike the training data: " + str(ood["ood_reasons"].iat[i]))
-            row = Xm.iloc[i]
-            context = X.iloc[i]
-            g = dict(guideline[i]) if guideline else {}
-            g["mimics"] = mimic_notes[i]
-            if g:
-                rule = g.get("rule_diagnosis")
-                g["agrees"] = bool(rule == c1)
-                if not g["agrees"]:
-                    g["note"] = (
-                        f"The guideline criteria point to {CLASS_LABELS.get(rule, rule)}, the "
-                        f"model to {CLASS_LABELS[c1]}: check the study against the criteria."
-                    )
-            pat = int(np.argmax(pattern_p[i]))
+            c1, c2 = predicted[i], classes[second[i]]
+            context = RowContext(context_columns, context_values, i)
+            pat = int(np.argmax(patterns[i]))
+            explain = partial(
+                top_contributions, names, values[i], top_k=top_k, class_name=c1, context=context
+            )
             out.append(
                 StudyPrediction(
                     study_id=study_id,
                     diagnosis=c1,
-                    probabilities={c: float(proba[i, k]) for k, c in enumerate(classes)},
+                    probabilities=dict(zip(classes, proba[i].tolist(), strict=True)),
                     pattern=PATTERNS[pat],
-                    pattern_probability=float(pattern_p[i, pat]),
-                    explanation=study_contributions(
-                        row, contrib[i, top[i]], top_k=top_k, class_name=c1, context=context
-                    ),
+                    pattern_probability=float(patterns[i, pat]),
+                    explanation=explain(shown.top[i]),
                     model_name=self.name,
                     model_version=self.version,
-                    low_confidence=bool(low_margin[i] or mimic[i] or unsupported[i]),
-                    unlike_training_data=unlike,
-                    flag_reasons=reasons,
+                    low_confidence=is_low_confidence(reasons[i]),
+                    unlike_training_data=is_unlike_training_data(reasons[i]),
+                    flag_reasons=reasons[i],
                     runner_up=c2,
-                    runner_up_explanation=study_contributions(
-                        row,
-                        contrib[i, top[i]] - contrib[i, second[i]],
-                        top_k=top_k,
-                        class_name=c1,
-                        versus=c2,
-                        context=context,
-                    ),
-                    base_value=float(base[i, top[i]]),
-                    group_contributions=group_sums(contrib[i, top[i]], feature_names),
-                    guideline=g,
+                    runner_up_explanation=explain(shown.versus[i], versus=c2),
+                    base_value=float(shown.base_top[i]),
+                    group_contributions=group_sums(shown.top[i], names),
+                    guideline=guideline[i],
                     limitations=list(limits[i]),
                 )
             )
         return out
+
+    def model_values(self, X: pd.DataFrame) -> np.ndarray:
+        """``X``'s values in the booster's feature order, float64 (n, F): the one copy made.
+
+        Raises
+        ------
+        FeatureMismatchError
+            As :meth:`model_frame`: the columns of ``X`` must be the model's feature table.
+        """
+        check_feature_columns(self.meta, X.columns, what="the feature table")
+        idx = X.columns.get_indexer(self._names())
+        # a view when X is one float64 block (build_features' output), so this take is the copy
+        return np.ascontiguousarray(X.to_numpy(dtype=np.float64)[:, idx])
+
+    def raw_scores(self, values: np.ndarray) -> np.ndarray:
+        """The booster's raw scores (log-odds), (n, K), for :meth:`model_values` output."""
+        threads = self.threads_for(len(values))
+        kw = {"num_threads": threads} if threads else {}
+        return np.asarray(self.booster.predict(values, raw_score=True, **kw), dtype=float)
+
+    def threads_for(self, n_rows: int) -> int:
+        """LightGBM threads for ``n_rows`` studies: one below :data:`models.explain.BATCH_ROWS`
+        (starting threads costs more than a few rows), else ``num_threads``."""
+        return 1 if n_rows < BATCH_ROWS else self.num_threads
+
+    def _prior_shift(self) -> PriorShift | None:
+        target = self._target_prior()
+        if target is None:
+            return None
+        train = np.array([max(float(self.meta.train_prior[c]), 1e-6) for c in self.classes])
+        return PriorShift(train=train, target=target)
 
     def probabilities_from_raw(
         self, raw: np.ndarray, X: pd.DataFrame, ev: pd.DataFrame | None = None
@@ -437,41 +452,13 @@ class Predictor:
         not established without LMN signs in 2 regions, Gold Coast: never an even chance).
         ``ev``: the rows' :func:`models.evidence.evidence_table`, when already computed.
         """
-        proba = self.calibration.apply(raw)
-        target = self._target_prior()
-        if target is not None:
-            train = np.array([max(float(self.meta.train_prior[c]), 1e-6) for c in self.classes])
-            proba = shift_prior(proba, train, target)
-        als = self.classes.index("als")
-        assessable = als_assessable(X, ev)
-        capped = ~assessable & (proba[:, als] > ALS_UNASSESSABLE_MAX_P)
-        return cap_unassessable_als(proba, assessable, als), capped
-
-    # --- checks beside the model --------------------------------------------------------------
-    @staticmethod
-    def _guideline_rows(X: pd.DataFrame) -> list[dict]:
-        """``models.rules.guideline_summary`` per row ([] if no criteria columns at all)."""
-        if not any(str(c).startswith("crit_") for c in X.columns):
-            return []
-        from models.rules import guideline_summary
-
-        return guideline_summary(X)
-
-    @staticmethod
-    def _als_sensory_mimic(X: pd.DataFrame) -> np.ndarray:
-        """Abnormal sensory responses (more than the criteria tolerate in ALS), per row."""
-        from models.rules import ALS_MAX_SENSORY_ABNORMAL
-
-        if "crit_sensory_abnormal_count" not in X.columns:
-            return np.zeros(len(X), dtype=bool)
-        count = X["crit_sensory_abnormal_count"].to_numpy(dtype=float)
-        with np.errstate(invalid="ignore"):
-            return count > ALS_MAX_SENSORY_ABNORMAL
-
-
-def _float_frame(X: pd.DataFrame) -> pd.DataFrame:
-    """``X`` as a single float64 block (a copy; NaN = not measured)."""
-    return pd.DataFrame(X.to_numpy(dtype=np.float64), index=X.index, columns=X.columns)
+        return product_probabilities(
+            raw,
+            self.calibration,
+            prior=self._prior_shift(),
+            als_index=self.classes.index("als"),
+            als_assessable=als_assessable(X, ev),
+        )
 
 
 def predict_proba_frame(predictor: Predictor, X: pd.DataFrame) -> pd.DataFrame:
@@ -479,8 +466,8 @@ def predict_proba_frame(predictor: Predictor, X: pd.DataFrame) -> pd.DataFrame:
 
     The same numbers as :meth:`Predictor.predict_features` (calibration, prior, ALS cap).
     """
-    raw = predictor.booster.predict(predictor.model_frame(X).to_numpy(), raw_score=True)
-    proba, _ = predictor.probabilities_from_raw(np.asarray(raw, dtype=float), X)
+    raw = predictor.raw_scores(predictor.model_values(X))
+    proba, _ = predictor.probabilities_from_raw(raw, X)
     return pd.DataFrame(proba, index=X.index, columns=predictor.classes)
 
 

@@ -8,7 +8,8 @@ pinned requirements and no network.
 Input: a DataFrame with a ``study_json`` column (one contract JSON document per row, as a
 string or dict), or a list of study dicts, or one study dict. Output: the flat prediction frame
 (:func:`models.prediction.to_flat_frame`) plus ``prediction_json`` (the nested form) and
-``error`` (validation problems of a rejected study; its other columns are empty).
+``error`` (validation problems of a rejected study; its other columns are empty), the one policy of
+:mod:`models.service`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import mlflow.pyfunc
 import pandas as pd
 
 from models.prediction import to_flat_frame
+from models.service import PredictionResult
 
 logger = logging.getLogger(__name__)
 
@@ -122,28 +124,31 @@ class EmgdxModel(mlflow.pyfunc.PythonModel):
         one study dict; returns a DataFrame. (No type hints on purpose: MLflow 3 would turn
         them into its own, stricter input validation.)
         """
-        from bundle.json_form import load_study_json
-        from bundle.load import valid_subset
+        from models.service import predict_documents
 
-        docs = _documents(model_input)
-        bundle, report = load_study_json(docs, source="pyfunc input")
-        valid = valid_subset(bundle, report)
-        preds = self._predictor.predict_bundle(valid, top_k=JSON_TOP_K) if valid.study_ids else []
-        flat = to_flat_frame(preds, top_k=FLAT_TOP_K)
-        flat["prediction_json"] = [json.dumps(p.to_dict(), allow_nan=False) for p in preds]
-        flat["error"] = ""
-        errors: dict[str, list[str]] = {}
-        for p in report.errors:
-            errors.setdefault(str(p.study_id), []).append(str(p))
-        rejected = [
-            {"study_id": sid, "error": "; ".join(errors.get(sid, ["invalid study"]))}
-            for sid in sorted(report.invalid_study_ids)
-        ]
-        # an error in no study (a study without study_id, an unreadable document): its own row
-        rejected += [{"study_id": None, "error": str(p)} for p in report.errors if p.study_id is None]
-        if rejected:
-            flat = pd.concat([flat, pd.DataFrame(rejected)], ignore_index=True)
-        return flat
+        result = predict_documents(
+            self._predictor, _documents(model_input), top_k=JSON_TOP_K, source="pyfunc input"
+        )
+        return prediction_frame(result)
+
+
+def prediction_frame(result: PredictionResult) -> pd.DataFrame:
+    """The pyfunc's output frame: flat predictions, ``prediction_json``, then the rejected.
+
+    A rejected study has its ``study_id`` (None for an error of no study) and ``error`` (its
+    problems, joined); its other columns are empty. A predicted study has ``error`` "".
+    """
+    preds = result.predictions
+    flat = to_flat_frame(preds, top_k=FLAT_TOP_K)
+    flat["prediction_json"] = [json.dumps(p.to_dict(), allow_nan=False) for p in preds]
+    flat["error"] = ""
+    rejected = [
+        {"study_id": r.study_id, "error": "; ".join(str(p) for p in r.problems)}
+        for r in result.rejected
+    ]
+    if rejected:
+        flat = pd.concat([flat, pd.DataFrame(rejected)], ignore_index=True)
+    return flat
 
 
 def pip_requirements() -> list[str]:
@@ -159,10 +164,11 @@ def pip_requirements() -> list[str]:
 
 def _code_paths() -> list[str]:
     """The project packages the pyfunc imports (shipped beside the model)."""
+    import bundle
     import features
     import models
 
-    return [str(Path(features.__file__).parent), str(Path(models.__file__).parent)]
+    return [str(Path(next(iter(m.__path__)))) for m in (bundle, features, models)]
 
 
 def log_pyfunc_model(

@@ -1,6 +1,7 @@
 """``emgdx predict BUNDLE --out FILE``: predict and explain every valid study of a bundle.
 
-Studies that fail validation are reported (``FILE.rejected.json``: every invalid study and
+One policy with the API, the upload page and the pyfunc (:mod:`models.service`). Studies
+that fail validation are reported (``FILE.rejected.json``: every invalid study and
 every study row without an identifier, with its problems; the log counts them and names where,
 never a value), never dropped silently; the others are still predicted. Output is the
 contract's prediction output: CSV (flat, one row a study, ``p_<class>`` columns) or JSON (a
@@ -28,11 +29,10 @@ from features.vocab import PRIORS
 from models.errors import ReportedError
 from models.prediction import StudyPrediction, to_flat_frame
 from models.predictor import Predictor
+from models.service import RejectedStudy, predict_validated, rejected_studies
 
 logger = logging.getLogger(__name__)
 
-#: whole studies predicted per chunk (bounds memory; one progress-bar step per chunk)
-CHUNK_STUDIES = 500
 #: validation problems shown in the log
 SHOWN_PROBLEMS = 5
 
@@ -75,50 +75,16 @@ def problem_text(problem: Problem) -> str:
     return log_text(problem)
 
 
-def rejected_studies(report: ValidationReport) -> list[dict[str, Any]]:
-    """Each invalid study with its problems (errors and warnings), sorted by study_id.
-
-    Errors that belong to no study (a row without study_id, a file that cannot be read) are
-    listed with every study, and once more on their own with ``study_id`` None, so a study
-    row that has no identifier is accounted for too.
-    """
-    by_study: dict[str, list[Problem]] = {s: [] for s in report.invalid_study_ids}
-    general = [p for p in report.errors if p.study_id is None]
-    for p in report.problems:
-        if p.study_id in by_study:
-            by_study[p.study_id].append(p)
-    out = [
+def rejected_records(rejected: list[RejectedStudy]) -> list[dict[str, Any]]:
+    """The rejected file's form: each rejected study's problems as text and as details."""
+    return [
         {
-            "study_id": sid,
-            "problems": [str(p) for p in by_study[sid] + general],
-            "details": [p.to_dict() for p in by_study[sid] + general],
+            "study_id": r.study_id,
+            "problems": [str(p) for p in r.problems],
+            "details": [p.to_dict() for p in r.problems],
         }
-        for sid in sorted(by_study, key=str)
+        for r in rejected
     ]
-    out.extend({"study_id": None, "problems": [str(p)], "details": [p.to_dict()]} for p in general)
-    return out
-
-
-def predict_in_chunks(
-    predictor: Predictor,
-    bundle: Any,
-    *,
-    top_k: int,
-    progress: bool,
-    chunk_studies: int = CHUNK_STUDIES,
-) -> list[StudyPrediction]:
-    """Predict a validated bundle in chunks of whole studies, with a progress bar."""
-    ids = bundle.study_ids
-    out: list[StudyPrediction] = []
-    with tqdm(
-        total=len(ids), unit="study", desc="predict", disable=not progress, file=sys.stderr
-    ) as bar:
-        for start in range(0, len(ids), chunk_studies):
-            part = ids[start : start + chunk_studies]
-            chunk = bundle if len(part) == len(ids) else bundle.subset(part)
-            out.extend(predictor.predict_bundle(chunk, top_k=top_k))
-            bar.update(len(part))
-    return out
 
 
 def write_predictions(predictions: list[StudyPrediction], out: Path, fmt: str, top_k: int) -> None:
@@ -130,6 +96,28 @@ def write_predictions(predictions: list[StudyPrediction], out: Path, fmt: str, t
         to_flat_frame(predictions, top_k=top_k).to_csv(out, index=False)
 
 
+def _log_problems(source: Path, report: ValidationReport) -> None:
+    """Counts of the validation problems and the first few, never a value (``log_text``)."""
+    n_problems = len(report.problems)
+    if not n_problems:
+        return
+    n_anonymous = sum(1 for p in report.errors if p.study_id is None)
+    logger.warning(
+        "%s: %d validation problems (%d errors), %d of %d studies rejected, "
+        "%d errors in no study (rows without study_id or unreadable files)",
+        source,
+        n_problems,
+        len(report.errors),
+        len(report.invalid_study_ids),
+        report.n_studies,
+        n_anonymous,
+    )
+    for p in report.problems[:SHOWN_PROBLEMS]:
+        logger.warning("  %s", problem_text(p))
+    if n_problems > SHOWN_PROBLEMS:
+        logger.warning("  ... and %d more (see the rejected file)", n_problems - SHOWN_PROBLEMS)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``emgdx predict``; 0 when at least one study was predicted, else 1."""
     args = _parse_args(argv)
@@ -137,32 +125,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     progress = args.progress or sys.stderr.isatty()
 
     bundle, report = load_bundle(args.bundle)
-    rejected = rejected_studies(report)
-    n_problems = len(report.problems)
-    if n_problems:
-        n_anonymous = sum(1 for p in report.errors if p.study_id is None)
-        logger.warning(
-            "%s: %d validation problems (%d errors), %d of %d studies rejected, "
-            "%d errors in no study (rows without study_id or unreadable files)",
-            args.bundle,
-            n_problems,
-            len(report.errors),
-            len(report.invalid_study_ids),
-            report.n_studies,
-            n_anonymous,
-        )
-        for p in report.problems[:SHOWN_PROBLEMS]:
-            logger.warning("  %s", problem_text(p))
-        if n_problems > SHOWN_PROBLEMS:
-            logger.warning("  ... and %d more (see the rejected file)", n_problems - SHOWN_PROBLEMS)
+    _log_problems(args.bundle, report)
+    rejected = rejected_records(rejected_studies(report))
     rejected_path = args.out.with_name(args.out.name + ".rejected.json")
     if rejected:
         rejected_path.parent.mkdir(parents=True, exist_ok=True)
         rejected_path.write_text(json.dumps(rejected, indent=1))
         logger.warning("rejected studies and their problems: %s", rejected_path)
 
-    valid = valid_subset(bundle, report)
-    if not valid.study_ids:
+    n_valid = len(valid_subset(bundle, report).study_ids)
+    if not n_valid:
         logger.error("%s: no valid study to predict", args.bundle)
         return 1
     try:
@@ -178,9 +150,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         predictor.name,
         predictor.version,
         predictor.source,
-        len(valid.study_ids),
+        n_valid,
     )
-    predictions = predict_in_chunks(predictor, valid, top_k=args.top_k, progress=progress)
+    with tqdm(
+        total=n_valid, unit="study", desc="predict", disable=not progress, file=sys.stderr
+    ) as bar:
+        result = predict_validated(predictor, bundle, report, top_k=args.top_k, on_chunk=bar.update)
+    predictions = result.predictions
     write_predictions(predictions, args.out, fmt, args.top_k)
     n_low = sum(p.low_confidence for p in predictions)
     n_ood = sum(p.unlike_training_data for p in predictions)

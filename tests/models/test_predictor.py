@@ -11,7 +11,14 @@ import pandas as pd
 import pytest
 
 from features.vocab import CLASSES, PATTERN_OF
+from models.flags import FlagCode
+from models.guideline import als_sensory_abnormal
 from models.predictor import ModelNotFoundError, Predictor
+
+
+def codes(p) -> list[FlagCode]:
+    """The flag codes of a prediction."""
+    return [r.code for r in p.flag_reasons]
 
 
 @pytest.fixture(scope="module")
@@ -104,11 +111,17 @@ def test_low_confidence_margin_from_model_json(tiny_model_dir: Path, tmp_path, f
     (model_dir / "model.json").write_text(json.dumps(meta))
     preds = Predictor.load(model_dir).predict_features(features.iloc[:5])
     assert all(p.low_confidence for p in preds)
-    assert all(any("top two classes close" in r for r in p.flag_reasons) for p in preds)
+    assert all(FlagCode.CLOSE_CALL in codes(p) for p in preds)
+    assert all(
+        "top two classes close" in r.text
+        for p in preds
+        for r in p.flag_reasons
+        if r.code == "close_call"
+    )
     meta["low_confidence_margin"] = 0.0
     (model_dir / "model.json").write_text(json.dumps(meta))
     preds = Predictor.load(model_dir).predict_features(features.iloc[:5])
-    assert not any(any("top two classes close" in r for r in p.flag_reasons) for p in preds)
+    assert not any(FlagCode.CLOSE_CALL in codes(p) for p in preds)
 
 
 def test_als_with_abnormal_sensory_responses_is_flagged(predictor: Predictor, features) -> None:
@@ -116,19 +129,20 @@ def test_als_with_abnormal_sensory_responses_is_flagged(predictor: Predictor, fe
 
     X = features.copy()
     X["crit_sensory_abnormal_count"] = float(ALS_MAX_SENSORY_ABNORMAL + 2)
-    mimic = predictor._als_sensory_mimic(X)
+    mimic = als_sensory_abnormal(X)
     assert mimic.all()
     X["crit_sensory_abnormal_count"] = 0.0
-    assert not predictor._als_sensory_mimic(X).any()
+    assert not als_sensory_abnormal(X).any()
     # end to end: force the booster's verdict to ALS by scaling its raw scores is not possible,
     # so check every ALS call with abnormal sensory responses carries the flag
     X["crit_sensory_abnormal_count"] = float(ALS_MAX_SENSORY_ABNORMAL + 2)
     for p in predictor.predict_features(X):
         if p.diagnosis == "als":
             assert p.low_confidence
-            assert any("Kennedy" in r for r in p.flag_reasons)
+            assert FlagCode.ALS_SENSORY_MIMIC in codes(p)
+            assert any("Kennedy" in r.text for r in p.flag_reasons)
         else:
-            assert not any("Kennedy" in r for r in p.flag_reasons)
+            assert FlagCode.ALS_SENSORY_MIMIC not in codes(p)
 
 
 def test_unlike_training_data_flag_reaches_the_prediction(predictor: Predictor, features) -> None:
@@ -136,7 +150,8 @@ def test_unlike_training_data_flag_reaches_the_prediction(predictor: Predictor, 
     X.iloc[0, :] = np.nan  # nothing measured
     preds = predictor.predict_features(X)
     assert preds[0].unlike_training_data
-    assert any(r.startswith("unlike the training data") for r in preds[0].flag_reasons)
+    assert FlagCode.UNLIKE_TRAINING_DATA in codes(preds[0])
+    assert any(r.text.startswith("unlike the training data") for r in preds[0].flag_reasons)
 
 
 def test_predict_bundle_with_few_nerves_and_muscles(predictor: Predictor, fresh_cohort) -> None:
