@@ -290,6 +290,10 @@ def owners(name: str) -> tuple[str, ...] | None:
         # Its slowing is evidence of demyelination only (T3.3); the normal head reads F
         # persistence instead
         return ("demyelinating_pn",)
+    if name.endswith("_motor_amp_side_ratio"):
+        # CMAP asymmetry is axon loss on one side (root, plexus, nerve, asymmetric ALS), not a
+        # conduction criterion: demyelination is defined on conduction (T3.3a-b)
+        return tuple(c for c in CLASSES if c != "demyelinating_pn")
     if conduction_block(name):
         # block is the MMN-versus-ALS discriminator (T3.6): it also lowers the ALS head (MR6)
         return ("demyelinating_pn", "normal", "als")

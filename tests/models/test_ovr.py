@@ -78,6 +78,9 @@ def test_findings_that_come_and_go_with_other_tests_have_safe_owners():
     assert [d[c][0] for c in ("radiculopathy", "als", "normal")] == [-1, +1, -1]
     assert [d[c][1] for c in ("radiculopathy", "als", "normal")] == [-1, +1, -1]
     assert owners("crit_abnormal_limb_muscle_count") == ("normal",)
+    # CMAP asymmetry is one-sided axon loss, not a conduction criterion (T3.3a-b)
+    assert "demyelinating_pn" not in owners("ncs_ulnar_motor_amp_side_ratio")
+    assert "radiculopathy" in owners("ncs_ulnar_motor_amp_side_ratio")
 
 
 @pytest.mark.parametrize(
