@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         import mlflow
 
         with tracking.start_run(run_id=run_id):
-            mlflow.log_metrics(tracking.mlflow_safe(tracking.flatten(summary, "clinical.")))
+            mlflow.log_metrics(tracking.grouped(summary, "clinical"))
             mlflow.log_artifact(str(args.out / "clinical_vignettes.csv"), "clinical")
     for r in results:
         if not r.passed:

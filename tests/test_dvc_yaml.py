@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines import cli
+from emgdx import cli
 from pipelines.config import Params, load_params
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines import cli
+from emgdx import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("bundle", "features", "models", "pipelines", "app", "simulator")
