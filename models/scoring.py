@@ -104,8 +104,8 @@ def evaluate_all(
         metrics["by_age_band"] = subgroup_metrics(labels["test"], probas["test"]["lightgbm"], band)
     both = [s for s in ("test", "heldout_site") if s in probas]
     if both and "site_id" in info:
-        ids = np.concatenate([split.index[split == s] for s in both])
-        site = info["site_id"].reindex(ids).fillna("unknown")
+        both_ids = np.concatenate([split.index[split == s] for s in both])
+        site = info["site_id"].reindex(both_ids).fillna("unknown")
         metrics["by_site"] = subgroup_metrics(
             np.concatenate([labels[s] for s in both]),
             np.concatenate([probas[s]["lightgbm"] for s in both]),

@@ -293,8 +293,9 @@ def log_dataset(frame: Any, *, source: Path, name: str, context: str) -> None:
     ``source`` path; no value of the table is stored.
     """
     import mlflow
+    from mlflow.data.pandas_dataset import from_pandas
 
-    dataset = mlflow.data.from_pandas(frame, source=str(source), name=name)
+    dataset = from_pandas(frame, source=str(source), name=name)
     mlflow.log_input(dataset, context=context)
 
 

@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
     if "test" in probas:
         ids = split.index[split == "test"]
-        confusion_long(ids, labels["test"], probas["test"]["lightgbm"]).to_csv(
+        confusion_long(list(ids), labels["test"], probas["test"]["lightgbm"]).to_csv(
             plots / "confusion.csv", index=False
         )
         tables = {

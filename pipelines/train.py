@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -110,7 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         importance.to_csv(plots / "feature_importance.csv", index=False)
         plot_feature_importance(importance).savefig(plots / "feature_importance.png", dpi=110)
 
-        summary = {**model.metrics, **{f"time_{k}": round(v, 2) for k, v in timings.items()}}
+        summary: dict[str, Any] = {
+            **model.metrics,
+            **{f"time_{k}": round(v, 2) for k, v in timings.items()},
+        }
         summary["excluded_groups"] = ",".join(model.excluded_groups)
         mlflow.log_params(tracking.flatten_params(p.model_dump()))
         mlflow.log_param("engine", params.engine.engine)
