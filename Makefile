@@ -8,7 +8,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DVC_NO_ANALYTICS := 1
 export MLFLOW_TRACKING_URI ?= sqlite:///$(CURDIR)/mlflow.db
 
-.PHONY: install run test fuzz lint bench browser clean
+.PHONY: install install-serve run test check fuzz lint bench browser clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,10 +28,20 @@ run: install
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null)
 
-## test: lint + the whole test suite
-test: install browser
-	$(BIN)/ruff check .
+## test: lint, format check, type check, then the whole test suite (what CI runs)
+test: install browser check
 	$(BIN)/python -m pytest -q
+
+## check: ruff (lint + format, no changes made) and mypy on the packages ([tool.mypy])
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## install-serve: only what the clinicians' server needs (no DVC, no Dask), in $(VENV)
+install-serve:
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[serve]"
 
 ## fuzz: the long fuzz run of the data boundary: hypothesis with random seeds (1,200 corrupted
 ## bundles, 300 hostile JSON documents, 700 requests to the upload page and the API), then the
@@ -40,8 +50,7 @@ fuzz: install
 	EMGDX_FUZZ=1 $(BIN)/python -m pytest -q tests/bundle/test_fuzz.py tests/app/test_fuzz_api.py
 	$(BIN)/python -m tests.bundle.fuzzing --bundles 1282 --json 300
 
-lint: install
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+lint: check
 
 bench: install
 	$(BIN)/python -m benchmarks.run

@@ -8,8 +8,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from features.vocab import PRIORS
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         threads,
     )
     if workers == 1:
-        app: object = create_app(settings, loaded=loaded)
+        app: FastAPI | str = create_app(settings, loaded=loaded)
     else:
         # every worker process builds its app (and loads the model) from the environment
         for key, value in given.items():

@@ -29,10 +29,17 @@ log = logging.getLogger(__name__)
 class PredictorLike(Protocol):
     """What the app needs from :class:`models.predictor.Predictor`."""
 
-    name: str
-    version: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
 
     def predict_bundle(self, bundle: Bundle, *, top_k: int = 8) -> list[StudyPrediction]: ...
+
+    def feature_frame(self, bundle: Bundle) -> pd.DataFrame: ...
+
+    def predict_features(self, X: pd.DataFrame, *, top_k: int = 8) -> list[StudyPrediction]: ...
 
 
 @dataclass

@@ -40,6 +40,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -426,7 +427,7 @@ def _label(name: str) -> str:
 
 def _aligned(X: pd.DataFrame, names: list[str]) -> np.ndarray:
     """``X[names]`` as float array, absent columns all-NaN (not measured)."""
-    idx = X.columns.get_indexer(names)
+    idx = X.columns.get_indexer(pd.Index(names))
     values = X.to_numpy(dtype=float)
     out = values[:, np.maximum(idx, 0)] if values.shape[1] else np.empty((len(X), len(names)))
     out[:, idx < 0] = np.nan
@@ -502,7 +503,7 @@ def _mahalanobis(z: np.ndarray, precision: np.ndarray) -> np.ndarray:
     return np.einsum("ij,jk,ik->i", z, precision, z, optimize=True) / z.shape[1]
 
 
-def _nan_to_none(x: list) -> list:
+def _nan_to_none(x: Any) -> Any:
     if isinstance(x, list):
         return [_nan_to_none(v) for v in x]
     return None if isinstance(x, float) and not np.isfinite(x) else x

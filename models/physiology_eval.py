@@ -106,8 +106,8 @@ def heldout_physiology(
     _, X_in, y_in = cohort(n_test, seed + 1, train_span)
     _, X_out, y_out = cohort(n_test, seed + 2, test_span)
     score = PhysiologyScore(
-        train_span=tuple(train_span),
-        test_span=tuple(test_span),
+        train_span=(train_span[0], train_span[1]),
+        test_span=(test_span[0], test_span[1]),
         n_train=n_train,
         n_test=n_test,
         macro_f1_in_range=round(_macro_f1(model.booster, model.calibration, X_in, y_in), 4),

@@ -6,7 +6,8 @@ names are shown with their clinical labels from ``features.catalog`` when it is 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -124,7 +125,7 @@ def plot_feature_importance(importance: pd.DataFrame, top: int = 20) -> Figure:
 
 
 def plot_metric_bars(
-    metrics: dict[str, dict[str, float]],
+    metrics: Mapping[str, Any],
     metric: str = "macro_f1",
     splits: Sequence[str] = ("test", "heldout_site"),
 ) -> Figure:
@@ -134,7 +135,7 @@ def plot_metric_bars(
     ax = fig.add_subplot()
     width = 0.8 / max(len(splits), 1)
     for i, s in enumerate(splits):
-        vals = [metrics.get(s, {}).get(m, {}).get(metric, np.nan) for m in models]
+        vals = [metrics[s][m].get(metric, np.nan) if s in metrics else np.nan for m in models]
         ax.bar(np.arange(len(models)) + i * width, vals, width=width, label=s)
     ax.set_xticks(np.arange(len(models)) + width * (len(splits) - 1) / 2, models)
     ax.set_ylim(0, 1)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -307,7 +308,7 @@ class Predictor:
         """
         check_feature_columns(self.meta, X.columns, what="the feature table")
         names = self.feature_names
-        idx = X.columns.get_indexer(names)
+        idx = X.columns.get_indexer(pd.Index(names))
         values = X.to_numpy(dtype=np.float64)
         return pd.DataFrame(values[:, idx], index=X.index, columns=names)
 
@@ -421,14 +422,14 @@ class Predictor:
             As :meth:`model_frame`: the columns of ``X`` must be the model's feature table.
         """
         check_feature_columns(self.meta, X.columns, what="the feature table")
-        idx = X.columns.get_indexer(self._names())
+        idx = X.columns.get_indexer(pd.Index(self._names()))
         # a view when X is one float64 block (build_features' output), so this take is the copy
         return np.ascontiguousarray(X.to_numpy(dtype=np.float64)[:, idx])
 
     def raw_scores(self, values: np.ndarray) -> np.ndarray:
         """The booster's raw scores (log-odds), (n, K), for :meth:`model_values` output."""
         threads = self.threads_for(len(values))
-        kw = {"num_threads": threads} if threads else {}
+        kw: dict[str, Any] = {"num_threads": threads} if threads else {}
         return np.asarray(self.booster.predict(values, raw_score=True, **kw), dtype=float)
 
     def threads_for(self, n_rows: int) -> int:

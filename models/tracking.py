@@ -293,8 +293,9 @@ def log_dataset(frame: Any, *, source: Path, name: str, context: str) -> None:
     ``source`` path; no value of the table is stored.
     """
     import mlflow
+    from mlflow.data.pandas_dataset import from_pandas
 
-    dataset = mlflow.data.from_pandas(frame, source=str(source), name=name)
+    dataset = from_pandas(frame, source=str(source), name=name)
     mlflow.log_input(dataset, context=context)
 
 
@@ -310,6 +311,26 @@ def flatten(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
         elif isinstance(value, int | float) and value is not None:
             out[name] = float(value)
     return out
+
+
+def grouped(metrics: Mapping[str, Any], group: str | None = None) -> dict[str, float]:
+    """Metric names MLflow's UI groups into one section per prefix (``<section>/<name>``).
+
+    With ``group``, every metric goes to that section (``grouped({"a": {"b": 1}}, "train")``
+    is ``{"train/a.b": 1.0}``); without, each top-level key is a section
+    (``{"test": {"lightgbm": {"macro_f1": .8}}}`` becomes ``{"test/lightgbm.macro_f1": .8}``).
+    MLflow's run and compare views show one collapsible section per prefix, so a few hundred
+    metrics stay browsable. Names are made MLflow-safe (:func:`mlflow_safe`).
+    """
+    if group is not None:
+        return mlflow_safe(flatten(metrics, f"{group}/"))
+    out: dict[str, float] = {}
+    for key, value in metrics.items():
+        if isinstance(value, Mapping):
+            out.update(flatten(value, f"{key}/"))
+        else:
+            out.update(flatten({key: value}, "misc/"))
+    return mlflow_safe(out)
 
 
 def mlflow_safe(metrics: Mapping[str, float]) -> dict[str, float]:

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import lightgbm as lgb
 import numpy as np
@@ -294,7 +294,8 @@ def train_model(
     if fit_booster is None and p.model == "ovr_monotone":
         from models.ovr import fit_ovr
 
-        fit_booster = fit_ovr
+        # the one-vs-rest heads stand in for a multiclass Booster (predict, raw scores, dump)
+        fit_booster = cast(Callable[..., lgb.Booster], fit_ovr)
     booster = (fit_booster or fit_lightgbm)(
         X_tr,
         y_fit,
@@ -364,7 +365,7 @@ def train_model(
         excluded_groups=list(p.exclude_groups),
         calibration=calibration,
         low_confidence_margin=margin,
-        train_prior={c: round(float(v), 6) for c, v in prior.items()},
+        train_prior={str(c): round(float(v), 6) for c, v in prior.items()},
         logreg=logreg,
         metrics=metrics,
     )

@@ -14,6 +14,7 @@ import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from models import tracking
 from models.clinical import (
@@ -58,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         kind: round(float(group["passed"].mean()), 4)
         for kind, group in table.groupby(table["expected"].str.split("|").str[0])
     }
-    summary = {
+    summary: dict[str, Any] = {
         "vignette_pass_rate": round(pass_rate(results), 4),
         "vignettes_passed": int(table["passed"].sum()),
         "vignettes": len(table),
@@ -72,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         import mlflow
 
         with tracking.start_run(run_id=run_id):
-            mlflow.log_metrics(tracking.mlflow_safe(tracking.flatten(summary, "clinical.")))
+            mlflow.log_metrics(tracking.grouped(summary, "clinical"))
             mlflow.log_artifact(str(args.out / "clinical_vignettes.csv"), "clinical")
     for r in results:
         if not r.passed:

@@ -54,10 +54,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         with tracking.start_run(run_id=run_id):
             mlflow.log_metrics(
-                {
-                    "physiology.macro_f1_in_range": score.macro_f1_in_range,
-                    "physiology.macro_f1_heldout": score.macro_f1_heldout_physiology,
-                }
+                tracking.grouped(
+                    {
+                        "macro_f1_in_range": score.macro_f1_in_range,
+                        "macro_f1_heldout": score.macro_f1_heldout_physiology,
+                    },
+                    "physiology",
+                )
             )
     logger.info("physiology: %s", report)
     return 0

@@ -35,6 +35,7 @@ from models import tracking
 from models.artifact import FeatureMismatchError, ModelArtifactError, read_meta
 from models.champion import Decision, Rule, Scores, decide
 from models.errors import ReportedError
+from models.summary import version_label
 from pipelines.config import RegisterParams, load_params
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ METRIC_TAG = "evalset_macro_f1"
 HELDOUT_TAG = "evalset_heldout_macro_f1"
 VIGNETTES_TAG = "vignettes_passed"
 DECISION_TAG = "champion_decision"
+#: the train stage's timestamp (``model.json: version``) beside the registry's number
+MODEL_VERSION_TAG = "model_version"
 
 
 class RegisterError(ReportedError, ValueError):
@@ -193,6 +196,7 @@ def _register_new(args: argparse.Namespace, p: RegisterParams) -> int:
         EVALSET_TAG: evalset.label,
         METRIC_TAG: f"{candidate.metric:.6f}",
         DECISION_TAG: "; ".join(decision.reasons)[:5000],
+        MODEL_VERSION_TAG: meta.version,
     }
     if candidate.heldout is not None:
         tags[HELDOUT_TAG] = f"{candidate.heldout:.6f}"
@@ -213,6 +217,7 @@ def _register_new(args: argparse.Namespace, p: RegisterParams) -> int:
     report = {
         "model_name": p.model_name,
         "version": version,
+        "model_version": meta.version,
         "champion": decision.promote,
         "reasons": list(decision.reasons),
         "evalset": evalset.label,
@@ -222,13 +227,14 @@ def _register_new(args: argparse.Namespace, p: RegisterParams) -> int:
         "rule": asdict(rule),
         "validation_metric": {p.metric: round(validation, 6)} if validation is not None else None,
         "model_uri": info.model_uri,
+        "mlflow_run_id": meta.mlflow_run_id,
     }
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     logger.info(
-        "register: %s version %s on evalset %s (macro-F1 %.4f) %s",
+        "register: %s %s on evalset %s (macro-F1 %.4f) %s",
         p.model_name,
-        version,
+        version_label(version, meta.version),
         evalset.label,
         candidate.metric,
         f"is now @{p.alias}" if decision.promote else f"stays behind @{p.alias} v{holder}",

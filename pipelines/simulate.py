@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if config.n_studies < 1:
         sys.stderr.write("emgdx simulate: --n-studies must be at least 1\n")
         return 2
-    params = SimulatorParams.model_validate(config.model_dump(exclude=_RUN_FIELDS))
+    params = SimulatorParams.model_validate(config.model_dump(exclude=set(_RUN_FIELDS)))
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     t0 = time.perf_counter()
     simulate_to_dir(

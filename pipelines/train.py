@@ -15,12 +15,14 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from bundle.load import load_valid
 from models import tracking
 from models.baselines import save_logreg
+from models.dataset import labelled_inputs, read_features
 from models.distributed import close_client, dask_booster_fitter, get_client
 from models.plots import feature_importance, plot_feature_importance
 from models.train import augmented_features, save_model_dir, train_model
@@ -40,29 +42,6 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file")
     return parser.parse_args(argv)
-
-
-def read_features(path: Path) -> pd.DataFrame:
-    """Feature table indexed by ``study_id`` (a ``study_id`` column is moved to the index)."""
-    X = pd.read_parquet(path)
-    if "study_id" in X.columns:
-        X = X.set_index("study_id")
-    X.index = X.index.astype(str)
-    X.index.name = "study_id"
-    return X
-
-
-def labelled_inputs(
-    X: pd.DataFrame, studies: pd.DataFrame, splits: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
-    """Align features, labels and splits on the studies present in all three and labelled."""
-    y = studies.set_index(studies["study_id"].astype(str))["diagnosis"]
-    split = splits.set_index(splits["study_id"].astype(str))["split"]
-    ids = X.index.intersection(y.dropna().index).intersection(split.index)
-    dropped = len(X) - len(ids)
-    if dropped:
-        logger.warning("train: %d feature rows without a label or a split are not used", dropped)
-    return X.loc[ids], y.loc[ids], split.loc[ids]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -132,11 +111,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         importance.to_csv(plots / "feature_importance.csv", index=False)
         plot_feature_importance(importance).savefig(plots / "feature_importance.png", dpi=110)
 
-        summary = {**model.metrics, **{f"time_{k}": round(v, 2) for k, v in timings.items()}}
+        summary: dict[str, Any] = {
+            **model.metrics,
+            **{f"time_{k}": round(v, 2) for k, v in timings.items()},
+        }
         summary["excluded_groups"] = ",".join(model.excluded_groups)
         mlflow.log_params(tracking.flatten_params(p.model_dump()))
         mlflow.log_param("engine", params.engine.engine)
-        mlflow.log_metrics({k: float(v) for k, v in summary.items() if isinstance(v, int | float)})
+        mlflow.log_metrics(tracking.grouped(summary, "train"))
         mlflow.log_artifact(str(plots / "feature_importance.csv"), "plots")
         mlflow.log_artifact(str(plots / "feature_importance.png"), "plots")
         mlflow.log_artifacts(str(args.out), "model_dir")

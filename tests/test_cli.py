@@ -6,7 +6,7 @@ import importlib
 
 import pytest
 
-from pipelines import cli
+from emgdx import cli
 
 
 def test_every_command_has_a_main_function():

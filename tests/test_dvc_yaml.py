@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines import cli
+from emgdx import cli
 from pipelines.config import Params, load_params
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,3 +58,27 @@ def test_pipeline_is_connected(stages):
         data_deps = [d for d in stages[name]["deps"] if str(d).startswith("data/")]
         assert data_deps, name
         assert all(d in outs for d in data_deps), name
+
+
+def test_plots_are_images_so_dvc_plots_show_needs_no_cdn(stages, tmp_path):
+    """Vega plots (CSV/JSON) make ``dvc plots show`` load vega from a CDN; images do not."""
+    import subprocess
+    import sys
+
+    plots = [next(iter(p)) if isinstance(p, dict) else p
+             for s in stages.values() for p in s.get("plots", [])]  # fmt: skip
+    assert plots
+    assert all(p.endswith(".png") for p in plots), plots
+    out = subprocess.run(
+        [sys.executable, "-m", "dvc", "plots", "show", "-o", str(tmp_path / "plots")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-1000:]
+    page = (tmp_path / "plots" / "index.html").read_text()
+    assert "<script" not in page
+    assert "http" not in page
+    assert page.count("<img") == len(plots)

@@ -1,31 +1,31 @@
-"""The dependency order of the packages, and DVC stage deps that cover the code a stage imports.
+"""The dependency order of the packages (README, "Layout").
 
-Order (README, "Layout"): ``app``, ``pipelines`` -> ``models`` -> ``features`` -> ``bundle``;
-``simulator`` may import ``bundle`` and ``features``. Imports are read with ``ast`` (every
+Order: ``emgdx`` (the dispatcher) above ``app`` and ``pipelines``, side by side, -> ``models``
+-> ``features`` -> ``bundle``; ``simulator`` may import ``bundle`` and ``features``. Imports are read with ``ast`` (every
 ``import`` and ``from ... import``, also inside functions), so a lazy import counts too.
 """
 
 from __future__ import annotations
 
 import ast
-import shlex
 from functools import cache
 from pathlib import Path
 
 import pytest
-import yaml
 
-from pipelines import cli
+from emgdx import cli
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("bundle", "features", "models", "pipelines", "app", "simulator")
+PACKAGES = ("bundle", "features", "models", "pipelines", "app", "simulator", "emgdx")
 
-#: package -> packages it must never import
+#: package -> packages it must never import (``emgdx`` is the dispatcher above everything)
 FORBIDDEN: dict[str, set[str]] = {
-    "bundle": {"features", "models", "pipelines", "app", "simulator"},
-    "features": {"models", "pipelines", "app"},
-    "models": {"pipelines", "app"},
-    "simulator": {"models", "pipelines", "app"},
+    "bundle": {"features", "models", "pipelines", "app", "simulator", "emgdx"},
+    "features": {"models", "pipelines", "app", "emgdx"},
+    "models": {"pipelines", "app", "emgdx"},
+    "simulator": {"models", "pipelines", "app", "emgdx"},
+    "pipelines": {"app", "emgdx"},
+    "app": {"pipelines", "emgdx"},
 }
 
 
@@ -71,44 +71,13 @@ def test_features_holds_no_bundle_reading_or_validation() -> None:
     assert not (ROOT / "features" / "bundle_io.py").exists()
 
 
-def _reachable(start: Path) -> set[Path]:
-    """Files of the project reachable from ``start`` through imports."""
-    seen: set[Path] = set()
-    todo = [start]
-    while todo:
-        f = todo.pop()
-        if f in seen:
-            continue
-        seen.add(f)
-        for m in _imports(f):
-            target = _module_file(m)
-            if target is not None:
-                todo.append(target)
-            parts = m.split(".")
-            for i in range(1, len(parts)):  # parent packages' __init__ run too
-                init = _module_file(".".join(parts[:i]))
-                if init is not None:
-                    todo.append(init)
-    return seen
-
-
-def test_every_stage_depends_on_the_library_code_it_imports() -> None:
-    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-    libraries = ("bundle", "features", "models", "simulator")
-    for name, stage in stages.items():
-        module, _ = cli.COMMANDS[shlex.split(stage["cmd"])[1]]
-        used = _reachable(_module_file(module))
-        deps = [str(d).rstrip("/") for d in stage.get("deps", [])]
-        missing = sorted(
-            str(f.relative_to(ROOT))
-            for f in used
-            if f.relative_to(ROOT).parts[0] in libraries
-            and not any(
-                str(f.relative_to(ROOT)).startswith(d + "/") or str(f.relative_to(ROOT)) == d
-                for d in deps
-            )
-        )
-        assert not missing, f"stage {name} imports code its deps do not list: {missing[:8]}"
+def test_the_dispatcher_sits_above_both_applications() -> None:
+    """``emgdx`` runs one ``main`` of ``pipelines`` or ``app`` per command; none imports it."""
+    assert not (ROOT / "pipelines" / "cli.py").exists()
+    homes = {module.split(".")[0] for module, _ in cli.COMMANDS.values()}
+    assert homes == {"pipelines", "app"}
+    for module, _ in cli.COMMANDS.values():
+        assert _module_file(module) is not None, module
 
 
 def test_test_helpers_live_in_tests_and_no_product_code_imports_them() -> None:

@@ -91,7 +91,7 @@ def test_validate_logs_no_planted_value(planted: dict[str, Path], tmp_path: Path
     _assert_clean(_records(caplog))
     # and through the command line: stderr carries the log lines
     proc = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "validate", str(planted["cells"])],
+        [sys.executable, "-m", "emgdx", "validate", str(planted["cells"])],
         capture_output=True,
         text=True,
         cwd=ROOT,

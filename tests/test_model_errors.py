@@ -39,7 +39,7 @@ def _emgdx(root: Path, *args: str, uri: str | None = None) -> subprocess.Complet
         env["MLFLOW_TRACKING_URI"] = uri
     env["PYTHONPATH"] = str(ROOT)
     return subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", *args], cwd=root, env=env,
+        [sys.executable, "-m", "emgdx", *args], cwd=root, env=env,
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
 import nbformat
-import pytest
 from nbclient import NotebookClient
 
 from tests.helpers.pipeline import make_tiny_project, run_tiny_stages
@@ -56,9 +56,22 @@ def test_model_report_notebook_runs(tmp_path, monkeypatch):
     )
     assert "predicted" in outputs  # the explained studies were printed
     assert not any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
+    # the figures render as PNG images, never as "<Figure size 650x550 with 1 Axes>" text
+    displayed = [
+        o.get("data", {})
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for o in cell.get("outputs", [])
+        if o.get("output_type") in ("display_data", "execute_result")
+    ]
+    pngs = [d for d in displayed if "image/png" in d]
+    assert len(pngs) >= 3, "confusion, reliability and SHAP summary figures"
+    assert all(base64.b64decode(d["image/png"])[:8] == b"\x89PNG\r\n\x1a\n" for d in pngs)
+    # a figure's text/plain stays beside its PNG (Jupyter shows the richest); never alone
+    text_only = [d for d in displayed if "<Figure" in str(d.get("text/plain")) and d not in pngs]
+    assert not text_only
 
 
 def test_notebook_is_committed_without_outputs():
     nb = nbformat.read(NOTEBOOK, as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
-    assert pytest.importorskip("nbclient")

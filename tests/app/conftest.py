@@ -102,7 +102,7 @@ def live_server(
     cmd = [
         sys.executable,
         "-m",
-        "pipelines.cli",
+        "emgdx",
         "serve",
         "--host",
         "127.0.0.1",

@@ -82,7 +82,8 @@ def _order_sensitive_features() -> Callable[[Bundle], pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def client():
-    distributed = pytest.importorskip("distributed")
+    import distributed
+
     cluster = distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
@@ -139,7 +140,8 @@ def test_dask_engine_keeps_row_order_within_a_study(client):
 
 
 def test_dask_build_features_equals_pandas_exactly(client, cohort):
-    build = pytest.importorskip("features.build")
+    from features import build
+
     expected = build.build_features(cohort)
     result = build_features_dask(bundle_to_dask(cohort, npartitions=4)).compute()
     assert len(result) == cohort.studies["study_id"].nunique()

@@ -95,12 +95,11 @@ def test_explanation_is_top_k_sorted(predictor: Predictor, features) -> None:
 
 
 def test_guideline_check_beside_the_model(predictor: Predictor, features) -> None:
-    preds = predictor.predict_features(features)
-    for p in preds:
-        g = p.guideline
-        assert {"rule_diagnosis", "lmn_regions", "demyelinating_nerves", "agrees"} <= set(g)
-        assert g["agrees"] == (g["rule_diagnosis"] == p.diagnosis)
-        assert ("note" in g) == (not g["agrees"])
+    """Its fields are present (their values: tests/models/test_guideline_and_mimic.py)."""
+    for p in predictor.predict_features(features):
+        assert {"rule_diagnosis", "lmn_regions", "demyelinating_nerves", "agrees"} <= set(
+            p.guideline
+        )
 
 
 def test_low_confidence_margin_from_model_json(tiny_model_dir: Path, tmp_path, features) -> None:

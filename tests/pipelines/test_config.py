@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import cli
+from emgdx import cli
 from pipelines.config import Params, ParamsError, load_params
 
 ROOT = Path(__file__).resolve().parents[2]

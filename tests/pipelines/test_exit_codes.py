@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import cli
+from emgdx import cli
 from tests.bundle import corrupt
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +44,7 @@ def _bundle(tmp_path: Path, **files: bytes) -> Path:
 def test_invalid_input_exits_1_without_a_traceback(tmp_path: Path, make) -> None:  # noqa: ANN001
     path = make(tmp_path)
     proc = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "validate", str(path)],
+        [sys.executable, "-m", "emgdx", "validate", str(path)],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -181,8 +181,12 @@ def test_one_mlflow_run_holds_params_metrics_and_plots(ran):
     assert dataset.dataset.name == "features"
     assert json.loads(dataset.dataset.source)["uri"].endswith("features.parquet")
     assert json.loads(dataset.dataset.profile)["num_rows"] == 500
-    assert "test.lightgbm.macro_f1" in run.data.metrics
-    assert "valid_macro_f1_lightgbm" in run.data.metrics
+    # one section per stage or score set in MLflow's views (``<section>/<name>``)
+    assert "test/lightgbm.macro_f1" in run.data.metrics
+    assert "train/valid_macro_f1_lightgbm" in run.data.metrics
+    sections = {name.split("/")[0] for name in run.data.metrics}
+    assert {"train", "test", "heldout_site", "valid", "by_site"} <= sections
+    assert all("/" in name for name in run.data.metrics)
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
     assert "plots/shap_summary.png" in artifacts
 
@@ -214,7 +218,7 @@ def test_champion_moves_only_under_the_champion_rule(ran):
 def test_a_person_promotes_and_rolls_back_with_who_and_why(ran, monkeypatch, capsys):
     import mlflow
 
-    from pipelines import cli
+    from emgdx import cli
 
     root, first, second = ran
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
@@ -250,3 +254,26 @@ def test_a_person_promotes_and_rolls_back_with_who_and_why(ran, monkeypatch, cap
     assert cli.main(["register", "--promote", "999", "--reason", "x", *params]) == 2
     assert "has no version 999" in capsys.readouterr().err
     assert champion() == first["version"]
+
+
+def test_report_summarises_the_run_with_the_registry_version(ran, monkeypatch):
+    """``emgdx report`` after register: the page, and a ``summary/`` section in the run."""
+    import mlflow
+
+    from pipelines import report
+
+    root, _, second = ran
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+    reports = root / "reports"
+    argv = ["--metrics", str(reports / "metrics.json"), "--register", str(reports / "register.json"),
+            "--physiology", str(reports / "none.json"), "--clinical", str(reports / "none.json"),
+            "--out", str(reports / "summary.md"), "--json", str(reports / "summary.json")]  # fmt: skip
+    assert report.main(argv) == 0
+    page = (reports / "summary.md").read_text()
+    meta = json.loads((root / "data" / "model" / "model.json").read_text())
+    assert f"emgdx v{second['version']} (trained {meta['version']})" in page
+    assert second["mlflow_run_id"] == meta["mlflow_run_id"]
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    logged = client.get_run(meta["mlflow_run_id"]).data.metrics
+    numbers = json.loads((reports / "summary.json").read_text())
+    assert logged["summary/macro_f1.heldout_site"] == numbers["macro_f1"]["heldout_site"]

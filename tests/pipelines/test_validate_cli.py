@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines import cli
+from emgdx import cli
 from pipelines.validate import main
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from features.vocab import CLASSES, GENERAL_LAB_PRIOR
-from pipelines.evaluate import general_lab_metrics
+from models.scoring import general_lab_metrics
 
 
 def _confusable_cohort(n_per_class: int = 400, seed: int = 0):

@@ -1,7 +1,10 @@
-"""The ``emgdx`` command: one entry point, one thin subcommand per stage.
+"""The ``emgdx`` command: one entry point above both applications, one thin subcommand each.
 
-Each subcommand is ``pipelines.<module>.main(argv)`` (or ``app.serve.main``); the module parses
-its own arguments, so ``emgdx <stage> ...`` and ``python -m pipelines.<stage> ...`` are the same.
+Each subcommand is ``pipelines.<module>.main(argv)`` (the data scientists' stages) or
+``app.serve.main`` (the clinicians' server); the module parses its own arguments, so
+``emgdx <stage> ...`` and ``python -m pipelines.<stage> ...`` are the same. The modules are
+imported only when their command runs (``emgdx validate`` never loads MLflow or FastAPI), and
+neither application imports this one (``tests/test_layers.py``).
 
 Exit status, for every command: 0 success (a valid bundle), 1 invalid input, 2 usage or internal
 error. An internal error is one line on stderr (its type only: an exception's text may quote
@@ -35,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "pipelines.register",
         "register the model; move @champion under the rule, or --promote / --rollback",
     ),
+    "report": ("pipelines.report", "write reports/summary.md, the headline table of a run"),
     "evalset": ("pipelines.evalset", "write a fixed, versioned evaluation set (once)"),
     "predict": ("pipelines.predict", "predict and explain every study of a bundle"),
     "serve": ("app.serve", "start the clinicians' web page and JSON API on 127.0.0.1"),
