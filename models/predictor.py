@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -54,6 +55,7 @@ from models.probabilities import (
     product_probabilities,
     ranking,
 )
+from models.summary import version_label
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +104,18 @@ def _champion_available() -> bool:
     return tracking.alias_version(client, REGISTERED_NAME, "champion") is not None
 
 
+def _registry_version(uri: str) -> str | None:
+    """The registry's version number behind ``models:/NAME@ALIAS`` or ``models:/NAME/N``."""
+    m = re.fullmatch(r"models:/([^/@]+)(?:@([^/]+)|/(\d+))", uri)
+    if m is None:
+        return None
+    if m.group(3):
+        return m.group(3)
+    from mlflow import MlflowClient
+
+    return str(MlflowClient().get_model_version_by_alias(m.group(1), m.group(2)).version)
+
+
 def _find_model_dir(root: Path) -> Path | None:
     """The folder holding ``booster.txt`` + ``model.json`` inside a downloaded artifact tree."""
     if (root / BOOSTER_FILE).is_file() and (root / META_FILE).is_file():
@@ -133,6 +147,9 @@ class Predictor:
         clinical reference §7.5: about 80 % normal), applied by Bayes' rule
         (:func:`models.calibration.shift_prior`). Explanations stay in the model's raw log-odds;
         the prevalence change is one more, constant term per class.
+    registry_version : str or None
+        The MLflow registry's version number when the model was loaded from the registry
+        (``models:/emgdx@champion`` -> ``"3"``); None for a model directory.
     num_threads : int
         LightGBM threads per call (0: LightGBM's default, all cores); see :meth:`with_threads`.
     """
@@ -142,6 +159,7 @@ class Predictor:
     ood: OODProfile | None = None
     source: str = ""
     prior: str = "training"
+    registry_version: str | None = None
     num_threads: int = 0
     _feature_names: list[str] | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -165,8 +183,9 @@ class Predictor:
 
     @property
     def version(self) -> str:
-        """Model version from model.json."""
-        return self.meta.version
+        """The version as shown everywhere: the registry's number first when the model came from
+        the registry, the training timestamp of model.json beside it ("v3 (trained ...)")."""
+        return version_label(self.registry_version, self.meta.version)
 
     @property
     def feature_names(self) -> list[str]:
@@ -285,7 +304,9 @@ class Predictor:
                     f"{uri}: downloaded, but it holds no {BOOSTER_FILE} + {META_FILE}. "
                     f"{_TRAIN_HINT}"
                 )
-            return cls.from_dir(model_dir, source=uri)
+            return replace(
+                cls.from_dir(model_dir, source=uri), registry_version=_registry_version(uri)
+            )
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 

@@ -34,7 +34,9 @@ def features(fresh_cohort) -> pd.DataFrame:
 def test_identity_and_feature_order(predictor: Predictor, tiny_model_dir: Path) -> None:
     meta = json.loads((tiny_model_dir / "model.json").read_text())
     assert predictor.name == "emgdx"
-    assert predictor.version == meta["version"]
+    # a model directory has no registry number: the training timestamp is shown
+    assert predictor.version == f"unregistered (trained {meta['version']})"
+    assert predictor.registry_version is None
     assert predictor.classes == list(CLASSES)
     assert predictor.feature_names == meta["feature_names"]
     assert not any(f.startswith("cov_") for f in predictor.feature_names)
@@ -204,3 +206,18 @@ def test_general_lab_prior_shifts_probabilities_towards_normal(tiny_model_dir):
     assert np.mean(p_general - p_train) > 0.05
     with pytest.raises(ValueError, match="'prior' parameter"):
         trained.with_prior("tertiary")
+
+
+def test_the_registry_number_is_read_from_the_model_uri() -> None:
+    from models.predictor import _registry_version
+
+    assert _registry_version("models:/emgdx/7") == "7"
+    assert _registry_version("data/model") is None
+    assert _registry_version("runs:/abc/model") is None
+
+
+def test_a_registered_model_shows_its_registry_number(predictor: Predictor) -> None:
+    from dataclasses import replace
+
+    shown = replace(predictor, registry_version="3").version
+    assert shown == f"v3 (trained {predictor.meta.version})"

@@ -57,7 +57,10 @@ def test_round_trip_predicts_like_the_predictor(logged, tiny_model_dir, fresh_co
 
 def test_champion_alias_loads_in_the_predictor(logged, tiny_model_dir) -> None:
     p = Predictor.load("models:/emgdx@champion")
-    assert p.version == Predictor.load(tiny_model_dir).version
+    local = Predictor.load(tiny_model_dir)
+    # the registry's number is shown first, the same training timestamp beside it
+    assert p.registry_version == "1"
+    assert p.version == f"v1 (trained {local.meta.version})"
     assert p.source == "models:/emgdx@champion"
 
 
