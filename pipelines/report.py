@@ -69,13 +69,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.json.write_text(json.dumps(numbers, indent=2) + "\n", encoding="utf-8")
     run_id = register.get("mlflow_run_id") if register else None
     if run_id:
-        import mlflow
-
-        with tracking.start_run(run_id=run_id):
-            mlflow.log_metrics(tracking.grouped(numbers, "summary"))
-            mlflow.log_artifact(str(args.out))
+        _log_to_run(run_id, numbers, args.out)
     logger.info("report: %s written (macro-F1 %s)", args.out, numbers["macro_f1"])
     return 0
+
+
+def _log_to_run(run_id: str, numbers: dict, page: Path) -> None:
+    """Log the summary to the model's MLflow run; a run this store does not hold is a warning.
+
+    The page and the numbers are written either way: a report read against another tracking
+    store (a fresh clone, a colleague's checkout) must not fail on the MLflow side.
+    """
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        mlflow.get_run(run_id)
+    except MlflowException:
+        logger.warning(
+            "report: the MLflow run %s of register.json is not in this tracking store; "
+            "the summary was not logged to MLflow",
+            run_id,
+        )
+        return
+    with tracking.start_run(run_id=run_id):
+        mlflow.log_metrics(tracking.grouped(numbers, "summary"))
+        mlflow.log_artifact(str(page))
 
 
 if __name__ == "__main__":
