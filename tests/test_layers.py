@@ -8,15 +8,14 @@ Order: ``emgdx`` (the dispatcher) above ``app`` and ``pipelines``, side by side,
 from __future__ import annotations
 
 import ast
-from functools import cache
 from pathlib import Path
 
 import pytest
 
 from emgdx import cli
-
-ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("bundle", "features", "models", "pipelines", "app", "simulator", "emgdx")
+from tests.helpers.imports import PACKAGES, ROOT
+from tests.helpers.imports import imports as _imports
+from tests.helpers.imports import module_file as _module_file
 
 #: package -> packages it must never import (``emgdx`` is the dispatcher above everything)
 FORBIDDEN: dict[str, set[str]] = {
@@ -27,28 +26,6 @@ FORBIDDEN: dict[str, set[str]] = {
     "pipelines": {"app", "emgdx"},
     "app": {"pipelines", "emgdx"},
 }
-
-
-def _module_file(module: str) -> Path | None:
-    parts = module.split(".")
-    for cand in (ROOT.joinpath(*parts).with_suffix(".py"), ROOT.joinpath(*parts, "__init__.py")):
-        if cand.is_file():
-            return cand
-    return None
-
-
-@cache
-def _imports(path: Path) -> frozenset[str]:
-    """First-party modules imported anywhere in ``path``."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    out: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            out.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            out.add(node.module)
-            out.update(f"{node.module}.{a.name}" for a in node.names)
-    return frozenset(m for m in out if m.split(".")[0] in PACKAGES)
 
 
 def _files(package: str) -> list[Path]:

@@ -16,48 +16,25 @@ Two promises of ``make run`` rest on this file:
 
 from __future__ import annotations
 
-import ast
 import json
 import shlex
 import shutil
 import subprocess
 import sys
-from functools import cache
 from pathlib import Path
 
 import pytest
 import yaml
 
 from emgdx import cli
-
-ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("bundle", "features", "models", "pipelines", "app", "simulator", "emgdx")
+from tests.helpers.imports import ROOT
+from tests.helpers.imports import imports as _imports
+from tests.helpers.imports import module_file as _module_file
 
 
 @pytest.fixture(scope="module")
 def stages() -> dict:
     return yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-
-
-def _module_file(module: str) -> Path | None:
-    parts = module.split(".")
-    for cand in (ROOT.joinpath(*parts).with_suffix(".py"), ROOT.joinpath(*parts, "__init__.py")):
-        if cand.is_file():
-            return cand
-    return None
-
-
-@cache
-def _imports(path: Path) -> frozenset[str]:
-    """Project modules imported anywhere in ``path`` (``from x import y``: ``x`` and ``x.y``)."""
-    out: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            out.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            out.add(node.module)
-            out.update(f"{node.module}.{a.name}" for a in node.names)
-    return frozenset(m for m in out if m.split(".")[0] in PACKAGES)
 
 
 def reachable(start: Path) -> set[Path]:
