@@ -8,6 +8,12 @@ test helpers use it) and :func:`load_model_dir` the only reader: a missing file,
 mistyped field, or a booster that disagrees with its meta is a :class:`ModelArtifactError`
 naming the file and the field. There are no defaults on reading.
 
+The directory is a function of the training data and parameters alone: ``version`` is a digest
+of the saved trees and calibration, and nothing per run (MLflow run id, git commit, clock) is
+inside it, so a re-run on another machine writes the same bytes and ``dvc.lock`` does not move.
+Which run trained it is a :class:`RunRecord`, written beside the directory
+(``data/model.run.json``, :func:`save_run_record`) and in MLflow.
+
 The feature table's column set is stored at fit (``input_columns``); a table with other
 columns at predict is a :class:`FeatureMismatchError` naming the features (scikit-learn's rule:
 a model trained with another feature code must not see "missing" where a feature is absent).
@@ -20,11 +26,11 @@ contributions are identical).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,7 +50,11 @@ from models.errors import ReportedError, validation_lines
 from models.ood import PROFILE_FILE, OODProfile
 
 #: version of the ``model.json`` layout; a reader of another version refuses the file
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: fields of schema 1 that held per-run provenance (now in :class:`RunRecord`); a schema-1
+#: file is read with them dropped, so models registered before the change still load
+_SCHEMA1_RUN_FIELDS = ("mlflow_run_id", "git_commit", "created_utc")
+_DIGEST_CHARS = 12
 BOOSTER_FILE = "booster.txt"
 META_FILE = "model.json"
 _FEATURE_INFOS = re.compile(r"(?m)^feature_infos=(.*)$")
@@ -75,7 +85,9 @@ class ModelMeta(BaseModel):
     schema_version : int
         Layout of this file (:data:`SCHEMA_VERSION`).
     name, version : str
-        Model name and version (the train stage's timestamp; the registry has its own number).
+        Model name and version (:func:`content_version`, a digest of the trees and the
+        calibration: the same model has the same version on every machine; the registry has
+        its own number).
     model_kind : {"Booster", "OvRBooster"}
         One multiclass LightGBM booster or one binary head per class (:mod:`models.ovr`).
     classes : tuple of str
@@ -95,15 +107,11 @@ class ModelMeta(BaseModel):
         Top-1 minus top-2 probability below which a prediction is flagged.
     ood_profile : bool
         Whether ``ood_profile.json`` belongs to the model (then it must be there).
-    mlflow_run_id, git_commit : str or None
-        The training run and commit (None when trained outside MLflow or git).
-    created_utc : datetime
-        When the model was written.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    schema_version: Literal[1]
+    schema_version: Literal[2]
     name: str = Field(min_length=1)
     version: str = Field(min_length=1)
     model_kind: Literal["Booster", "OvRBooster"]
@@ -115,9 +123,6 @@ class ModelMeta(BaseModel):
     train_prior: dict[str, float]
     low_confidence_margin: float = Field(ge=0, le=1)
     ood_profile: bool
-    mlflow_run_id: str | None
-    git_commit: str | None
-    created_utc: datetime
 
     @field_validator("classes")
     @classmethod
@@ -161,17 +166,17 @@ def new_meta(
     train_prior: dict[str, float],
     low_confidence_margin: float,
     ood_profile: bool,
-    mlflow_run_id: str | None,
-    git_commit: str | None,
     version: str | None = None,
     name: str = "emgdx",
 ) -> ModelMeta:
-    """The :class:`ModelMeta` of a freshly fitted booster (feature names read from it)."""
-    now = datetime.now(UTC).replace(microsecond=0)
+    """The :class:`ModelMeta` of a freshly fitted booster (feature names read from it).
+
+    ``version`` defaults to :func:`content_version` of the booster and calibration.
+    """
     return ModelMeta(
         schema_version=SCHEMA_VERSION,
         name=name,
-        version=version or now.strftime("%Y%m%d-%H%M%S"),
+        version=version or content_version(booster, calibration),
         model_kind=type(booster).__name__,
         classes=CLASSES,
         feature_names=tuple(booster.feature_name()),
@@ -181,10 +186,24 @@ def new_meta(
         train_prior=train_prior,
         low_confidence_margin=low_confidence_margin,
         ood_profile=ood_profile,
-        mlflow_run_id=mlflow_run_id,
-        git_commit=git_commit,
-        created_utc=now,
     )
+
+
+def booster_text(booster: Any) -> str:
+    """The text :func:`save_model` writes for ``booster`` (best iteration, redacted)."""
+    if isinstance(booster, lgb.Booster):
+        text = booster.model_to_string(num_iteration=booster.best_iteration or None)
+    else:
+        text = booster.model_to_string()
+    return redact_feature_infos(text)
+
+
+def content_version(booster: Any, calibration: Calibration) -> str:
+    """A model's version from its content: the first 12 hex digits of a SHA-256 over the saved
+    trees and the calibration. Equal models get equal versions on every machine and run."""
+    digest = hashlib.sha256(booster_text(booster).encode("utf-8"))
+    digest.update(json.dumps(calibration.to_meta(), sort_keys=True).encode("utf-8"))
+    return digest.hexdigest()[:_DIGEST_CHARS]
 
 
 @dataclass(frozen=True)
@@ -237,11 +256,7 @@ def save_model(
             f"{'not ' if ood_profile is None else ''}given"
         )
     out.mkdir(parents=True, exist_ok=True)
-    if isinstance(booster, lgb.Booster):
-        text = booster.model_to_string(num_iteration=booster.best_iteration or None)
-    else:
-        text = booster.model_to_string()
-    (out / BOOSTER_FILE).write_text(redact_feature_infos(text), encoding="utf-8")
+    (out / BOOSTER_FILE).write_text(booster_text(booster), encoding="utf-8")
     (out / META_FILE).write_text(meta.model_dump_json(indent=2) + "\n", encoding="utf-8")
     if ood_profile is not None:
         ood_profile.save(out)
@@ -269,6 +284,9 @@ def read_meta(model_dir: str | Path) -> ModelMeta:
         raise ModelArtifactError(f"{path}: not valid JSON ({type(exc).__name__})") from exc
     if not isinstance(doc, dict):
         raise ModelArtifactError(f"{path}: expected a JSON object, got {type(doc).__name__}")
+    if doc.get("schema_version") == 1:
+        doc = {k: v for k, v in doc.items() if k not in _SCHEMA1_RUN_FIELDS}
+        doc["schema_version"] = SCHEMA_VERSION
     if doc.get("schema_version") != SCHEMA_VERSION:
         found = doc.get("schema_version", "missing")
         raise ModelArtifactError(

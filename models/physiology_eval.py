@@ -102,7 +102,9 @@ def heldout_physiology(
         seed=seed,
         p_protocol_transplant=aug.p_protocol_transplant,
     )
-    model = train_model(X, y, split, train_params, X_aug=X_aug if len(X_aug) else None)
+    model = train_model(
+        X, y, split, train_params, X_aug=X_aug if len(X_aug) else None, baseline=False
+    )
     _, X_in, y_in = cohort(n_test, seed + 1, train_span)
     _, X_out, y_out = cohort(n_test, seed + 2, test_span)
     score = PhysiologyScore(

@@ -184,7 +184,7 @@ class Predictor:
     @property
     def version(self) -> str:
         """The version as shown everywhere: the registry's number first when the model came from
-        the registry, the training timestamp of model.json beside it ("v3 (trained ...)")."""
+        the registry, the content version of model.json beside it ("v3 (model 3f2a9c1d0b7e)")."""
         return version_label(self.registry_version, self.meta.version)
 
     @property

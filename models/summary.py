@@ -1,10 +1,15 @@
 """The headline of a pipeline run: one small table for ``reports/summary.md`` and DVC.
 
 :func:`build_summary` reads the documents the stages write (``metrics.json`` of evaluate,
-``physiology.json``, ``clinical.json``, ``register.json``) into a typed :class:`Summary`;
+``physiology.json``, ``clinical.json``, ``evalset.json``) into a typed :class:`Summary`;
 :func:`render_markdown` writes it as a page and :func:`summary_metrics` as the few numbers
 ``dvc metrics show`` and MLflow's ``summary/`` section list. Pure functions: the report stage
 (:mod:`pipelines.report`) reads the files and writes the results.
+
+Everything here is a function of the code, data and parameters, so the committed page is the
+same after a fresh run on any machine. Whether the model became ``@champion`` is not: it depends
+on the local registry's history, so that decision is in the git-ignored
+``reports/register.json``, the register stage's log and the registry's tags, not here.
 """
 
 from __future__ import annotations
@@ -50,19 +55,19 @@ class ScoreRow:
 
 
 @dataclass(frozen=True)
-class Champion:
-    """The register stage's decision (``reports/register.json``).
+class EvalsetScores:
+    """The model's scores on the fixed evaluation set (``reports/evalset.json`` of register).
 
-    ``registry_version`` is the MLflow registry's number (``emgdx`` version 3 is ``"3"``);
-    ``model_version`` the train stage's timestamp in ``model.json`` (None in older reports).
+    ``evalset`` is its label (``v1@<sha>``), ``model_version`` the content version of the model
+    scored; ``heldout`` the evaluation set's held-out lab and ``vignettes_passed`` the clinical
+    vignettes met (None when not scored).
     """
 
-    registry_version: str
-    promoted: bool
-    reasons: tuple[str, ...]
-    evalset: str | None
-    previous_champion: str | None
-    model_version: str | None = None
+    evalset: str
+    model_version: str
+    macro_f1: float
+    heldout: float | None = None
+    vignettes_passed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,7 @@ class Summary:
     physiology_heldout: float | None = None
     vignettes_passed: int | None = None
     vignettes: int | None = None
-    champion: Champion | None = None
+    evalset: EvalsetScores | None = None
 
 
 def _get(doc: Mapping[str, Any], dotted: str, source: str) -> Any:
@@ -108,15 +113,18 @@ def score_rows(metrics: Mapping[str, Any], source: str = "metrics.json") -> tupl
     return tuple(rows)
 
 
-def champion_of(register: Mapping[str, Any], source: str = "register.json") -> Champion:
-    """The decision of ``register.json``."""
-    return Champion(
-        registry_version=str(_get(register, "version", source)),
-        promoted=bool(_get(register, "champion", source)),
-        reasons=tuple(str(r) for r in _get(register, "reasons", source)),
-        evalset=register.get("evalset"),
-        previous_champion=register.get("previous_champion"),
-        model_version=register.get("model_version"),
+def evalset_of(doc: Mapping[str, Any], source: str = "evalset.json") -> EvalsetScores:
+    """The scores of ``evalset.json``."""
+    heldout = doc.get("heldout")
+    vignettes = doc.get("vignettes_passed")
+    return EvalsetScores(
+        evalset=str(_get(doc, "evalset", source)),
+        model_version=str(_get(doc, "model_version", source)),
+        macro_f1=_number(doc, "metric", source),
+        heldout=None if heldout is None else _number(doc, "heldout", source),
+        vignettes_passed=None
+        if vignettes is None
+        else int(_number(doc, "vignettes_passed", source)),
     )
 
 
@@ -125,7 +133,7 @@ def build_summary(
     *,
     physiology: Mapping[str, Any] | None = None,
     clinical: Mapping[str, Any] | None = None,
-    register: Mapping[str, Any] | None = None,
+    evalset: Mapping[str, Any] | None = None,
 ) -> Summary:
     """The :class:`Summary` of the stage documents given (None: that stage did not run).
 
@@ -160,20 +168,20 @@ def build_summary(
         vignettes=None
         if clinical is None
         else int(_number(clinical, "vignettes", "clinical.json")),
-        champion=None if register is None else champion_of(register),
+        evalset=None if evalset is None else evalset_of(evalset),
     )
 
 
 def version_label(registry_version: str | None, model_version: str | None) -> str:
-    """How a model version is shown: the registry's number first, the timestamp beside it.
+    """How a model version is shown: the registry's number first, the content version beside.
 
-    ``version_label("3", "20261201-194603") == "v3 (trained 20261201-194603)"``; without a
-    registry version (a model not registered) only the timestamp is shown.
+    ``version_label("3", "3f2a9c1d0b7e") == "v3 (model 3f2a9c1d0b7e)"``; without a registry
+    version (a model not registered) only the content version is shown.
     """
     if registry_version is None:
-        return f"unregistered (trained {model_version})" if model_version else "unregistered"
+        return f"unregistered (model {model_version})" if model_version else "unregistered"
     if model_version:
-        return f"v{registry_version} (trained {model_version})"
+        return f"v{registry_version} (model {model_version})"
     return f"v{registry_version}"
 
 
@@ -182,7 +190,8 @@ def _f(value: float | None, digits: int = 3) -> str:
 
 
 def render_markdown(summary: Summary, *, model_name: str = "emgdx") -> str:
-    """``reports/summary.md``: the headline table, then physiology, vignettes, ECE, champion."""
+    """``reports/summary.md``: the headline table, then physiology, vignettes, ECE, evaluation
+    set."""
     head = " | ".join(title for _, title in MODELS)
     lines = [
         "# emgdx: summary of the last pipeline run",
@@ -212,19 +221,19 @@ def render_markdown(summary: Summary, *, model_name: str = "emgdx") -> str:
         )
     else:
         lines.append("| clinical vignettes met | – |")
-    c = summary.champion
-    if c is None:
-        lines += ["", "Champion: not registered in this run."]
+    e = summary.evalset
+    if e is None:
+        lines += ["", "Fixed evaluation set: not scored in this run."]
     else:
-        label = version_label(c.registry_version, c.model_version)
-        verdict = (
-            f"is now `{model_name}@champion`"
-            if c.promoted
-            else f"stays behind `{model_name}@champion` v{c.previous_champion}"
-        )
-        evalset = f" on evaluation set `{c.evalset}`" if c.evalset else ""
-        lines += ["", f"Champion: {model_name} {label} {verdict}{evalset}:", ""]
-        lines += [f"- {reason}" for reason in c.reasons]
+        heldout = "" if e.heldout is None else f", held-out lab {_f(e.heldout)}"
+        lines += [
+            "",
+            f"Model {e.model_version} on the fixed evaluation set `{e.evalset}` (the numbers the "
+            f"champion rule compares): macro-F1 {_f(e.macro_f1)}{heldout}.",
+            f"Whether it became `{model_name}@champion` depends on this machine's registry: "
+            "`reports/register.json` (not in git), the register stage's log, or "
+            "`emgdx register --promote/--rollback`.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -232,8 +241,8 @@ def summary_metrics(summary: Summary) -> dict[str, Any]:
     """The few numbers of ``reports/summary.json`` (the one file ``dvc metrics show`` lists).
 
     ``{"macro_f1": {"test": ..., "heldout_site": ..., "test_ed": ..., "heldout_site_ed": ...},
-    "ece": {...}, "physiology_heldout": ..., "vignettes_passed": ..., "registry_version": ...,
-    "champion": ...}``: LightGBM only (the baselines are in ``metrics.json``); absent parts
+    "ece": {...}, "physiology_heldout": ..., "vignettes_passed": ..., "evalset": {"macro_f1":
+    ..., "heldout": ...}}``: LightGBM only (the baselines are in ``metrics.json``); absent parts
     are left out.
     """
     short = {
@@ -252,9 +261,10 @@ def summary_metrics(summary: Summary) -> dict[str, Any]:
         out["physiology_heldout"] = round(summary.physiology_heldout, 4)
     if summary.vignettes_passed is not None:
         out["vignettes_passed"] = summary.vignettes_passed
-    if summary.champion is not None:
-        out["registry_version"] = summary.champion.registry_version
-        out["champion"] = summary.champion.promoted
+    if summary.evalset is not None:
+        out["evalset"] = {"macro_f1": round(summary.evalset.macro_f1, 4)}
+        if summary.evalset.heldout is not None:
+            out["evalset"]["heldout"] = round(summary.evalset.heldout, 4)
     return out
 
 

@@ -233,6 +233,7 @@ class TrainedModel:
     calibration: Calibration
     low_confidence_margin: float
     train_prior: dict[str, float]
+    #: the logistic-regression baseline (None when trained without it)
     logreg: Any
     metrics: dict[str, float] = field(default_factory=dict)
     ood_profile: OODProfile | None = None
@@ -251,6 +252,7 @@ def train_model(
     *,
     X_aug: pd.DataFrame | None = None,
     fit_booster: Callable[..., lgb.Booster] | None = None,
+    baseline: bool = True,
 ) -> TrainedModel:
     """Fit LightGBM + logistic baseline on ``train`` (+ augmented rows), calibrate on ``calib``.
 
@@ -269,6 +271,9 @@ def train_model(
     fit_booster : callable, optional
         Replaces :func:`fit_lightgbm` (same arguments, returns a Booster); the Dask engine
         passes :func:`models.distributed.dask_booster_fitter` here.
+    baseline : bool
+        Fit the logistic-regression baseline too (the held-out-physiology evaluation, which
+        scores LightGBM only, skips it).
     """
     from sklearn.metrics import f1_score
 
@@ -324,9 +329,12 @@ def train_model(
         target_accuracy=p.low_confidence.target_accuracy,
         max_flagged_share=p.low_confidence.max_flagged_share,
     )
-    logreg = fit_logreg(
-        X_tr, y_fit, sample_weight=w_fit, C=p.logreg.C, max_iter=p.logreg.max_iter, seed=p.seed
-    )
+    logreg = None
+    if baseline:
+        logreg = fit_logreg(
+            X_tr, y_fit, sample_weight=w_fit, C=p.logreg.C, max_iter=p.logreg.max_iter,
+            seed=p.seed,
+        )  # fmt: skip
     prior = y[tr].value_counts(normalize=True).reindex(list(CLASSES), fill_value=0.0)
     metrics = {
         "n_train_studies": float(tr.sum()),
@@ -341,22 +349,23 @@ def train_model(
                 codes[va], proba_va.argmax(axis=1), average="macro", labels=range(len(CLASSES))
             )
         ),
-        "valid_macro_f1_logreg": float(
+    }
+    if logreg is not None:
+        metrics["valid_macro_f1_logreg"] = float(
             f1_score(
                 codes[va],
                 logreg_proba(logreg, X.loc[va, feats]).argmax(axis=1),
                 average="macro",
                 labels=range(len(CLASSES)),
             )
-        ),
-    }
+        )
     logger.info(
-        "train: %d features, T=%.3f, margin=%.3f, valid macro-F1 lightgbm %.3f logreg %.3f",
+        "train: %d features, T=%.3f, margin=%.3f, valid macro-F1 lightgbm %.3f logreg %s",
         len(feats),
         temperature,
         margin,
         metrics["valid_macro_f1_lightgbm"],
-        metrics["valid_macro_f1_logreg"],
+        f"{metrics['valid_macro_f1_logreg']:.3f}" if logreg is not None else "not fitted",
     )
     return TrainedModel(
         booster=booster,
@@ -375,11 +384,12 @@ def save_model_dir(
     model: TrainedModel,
     out_dir: Path,
     *,
-    mlflow_run_id: str | None,
-    git_commit: str | None,
     version: str | None = None,
 ) -> Path:
-    """Write the model directory through the one writer, :func:`models.artifact.save_model`."""
+    """Write the model directory through the one writer, :func:`models.artifact.save_model`.
+
+    Nothing per run goes in (:mod:`models.provenance` keeps the run beside it).
+    """
     from models.artifact import new_meta, save_model
 
     meta = new_meta(
@@ -390,8 +400,6 @@ def save_model_dir(
         train_prior=model.train_prior,
         low_confidence_margin=model.low_confidence_margin,
         ood_profile=model.ood_profile is not None,
-        mlflow_run_id=mlflow_run_id,
-        git_commit=git_commit,
         version=version,
     )
     return save_model(out_dir, model.booster, meta, ood_profile=model.ood_profile)

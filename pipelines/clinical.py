@@ -26,6 +26,7 @@ from models.clinical import (
     results_frame,
 )
 from models.predictor import ModelNotFoundError, Predictor
+from models.provenance import training_run_id
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "clinical.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     table.to_csv(args.out / "clinical_vignettes.csv", index=False)
-    run_id = predictor.meta.mlflow_run_id
+    run_id = training_run_id(args.model)
     if run_id:
         import mlflow
 

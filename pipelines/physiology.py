@@ -14,8 +14,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from models import tracking
-from models.artifact import read_meta
 from models.physiology_eval import heldout_physiology
+from models.provenance import training_run_id
 from pipelines.config import load_params
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = {**asdict(score), "gap": round(score.gap, 4)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    run_id = read_meta(args.model).mlflow_run_id
+    run_id = training_run_id(args.model)
     if run_id:
         import mlflow
 

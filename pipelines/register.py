@@ -3,13 +3,16 @@
 Three forms:
 
 ``emgdx register --model data/model --evalset evalsets/v1 [--vignettes clinical]``
-    Logs the pyfunc model to the MLflow run that trained it (id in ``model.json``) and
+    Logs the pyfunc model to the MLflow run that trained it (:mod:`models.provenance`) and
     registers a version under ``register.model_name``. Then scores the new version *and* the
     current ``@champion`` (downloaded from the registry) on the same fixed evaluation set
     (:mod:`models.evalset`) and clinical vignettes, and moves the alias only under the champion
     rule (:mod:`models.champion`: a margin on the evaluation set's training labs, no loss
-    beyond a tolerance on its held-out lab or on the vignettes). The scores, the evaluation
-    set's version and the reasons go to ``reports/register.json`` and the version's tags.
+    beyond a tolerance on its held-out lab or on the vignettes). The candidate's scores and the
+    evaluation set's version go to ``reports/evalset.json`` (a DVC output: the same on every
+    machine); the decision — registry version, previous champion, reasons — depends on this
+    machine's registry, so it goes to ``reports/register.json`` (git-ignored, no DVC output),
+    the log and the version's tags.
 ``emgdx register --promote VERSION --reason TEXT [--by NAME]``
     A person makes ``VERSION`` the champion, whatever the rule says; recorded with who and why.
 ``emgdx register --rollback --reason TEXT [--by NAME]``
@@ -35,6 +38,7 @@ from models import tracking
 from models.artifact import FeatureMismatchError, ModelArtifactError, read_meta
 from models.champion import Decision, Rule, Scores, decide
 from models.errors import ReportedError
+from models.provenance import training_run_id
 from models.summary import version_label
 from pipelines.config import RegisterParams, load_params
 
@@ -47,7 +51,7 @@ METRIC_TAG = "evalset_macro_f1"
 HELDOUT_TAG = "evalset_heldout_macro_f1"
 VIGNETTES_TAG = "vignettes_passed"
 DECISION_TAG = "champion_decision"
-#: the train stage's timestamp (``model.json: version``) beside the registry's number
+#: the model's content version (``model.json: version``) beside the registry's number
 MODEL_VERSION_TAG = "model_version"
 
 
@@ -67,7 +71,16 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--metrics", type=Path, default=None, help="metrics.json (recorded)")
     parser.add_argument(
-        "--report", type=Path, default=Path("reports/register.json"), help="output JSON"
+        "--scores",
+        type=Path,
+        default=Path("reports/evalset.json"),
+        help="the candidate's evaluation-set scores (JSON, the same on every machine)",
+    )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=Path("reports/register.json"),
+        help="the decision against this machine's registry (JSON, local)",
     )
     parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file")
     parser.add_argument("--reason", default=None, help="why (required with --promote/--rollback)")
@@ -177,6 +190,10 @@ def _register_new(args: argparse.Namespace, p: RegisterParams) -> int:
     candidate_model = Predictor.from_dir(args.model)
     features = candidate_model.feature_frame(evalset.bundle)
     candidate = score_model(candidate_model, evalset, features=features, vignettes=vignettes)
+    _write_json(
+        args.scores,
+        {"evalset": evalset.label, "model_version": meta.version, **_rounded(asdict(candidate))},
+    )
 
     tracking.configure()
     client = MlflowClient()
@@ -186,7 +203,8 @@ def _register_new(args: argparse.Namespace, p: RegisterParams) -> int:
     if holder is not None:
         champion, why_not = champion_scores(p, holder, evalset, features, vignettes)
 
-    with tracking.start_run(run_id=meta.mlflow_run_id) if meta.mlflow_run_id else _new_run(meta):
+    run_id = training_run_id(args.model)
+    with tracking.start_run(run_id=run_id) if run_id else _new_run(meta):
         with tracking.store_errors():
             info = log_pyfunc_model(args.model, name="model", registered_model_name=p.model_name)
     version = str(info.registered_model_version)
@@ -227,10 +245,9 @@ def _register_new(args: argparse.Namespace, p: RegisterParams) -> int:
         "rule": asdict(rule),
         "validation_metric": {p.metric: round(validation, 6)} if validation is not None else None,
         "model_uri": info.model_uri,
-        "mlflow_run_id": meta.mlflow_run_id,
+        "mlflow_run_id": run_id,
     }
-    args.report.parent.mkdir(parents=True, exist_ok=True)
-    args.report.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    _write_json(args.report, report)
     logger.info(
         "register: %s %s on evalset %s (macro-F1 %.4f) %s",
         p.model_name,
@@ -241,6 +258,11 @@ def _register_new(args: argparse.Namespace, p: RegisterParams) -> int:
     )
     logger.info("register: %s", "; ".join(decision.reasons))
     return 0
+
+
+def _write_json(path: Path, doc: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
 
 
 def _new_run(meta: Any) -> Any:

@@ -1,9 +1,9 @@
 """``emgdx report``: ``reports/summary.md`` and ``reports/summary.json``, the headline of a run.
 
-Reads what evaluate, physiology, clinical and register wrote (a missing optional report is
-shown as "–"; ``metrics.json`` is required), writes the page and the few numbers
-``dvc metrics show`` lists (:mod:`models.summary`), and logs them to the MLflow run of the
-registered model (``register.json: mlflow_run_id``) under ``summary/``.
+Reads what evaluate, physiology, clinical and register (``evalset.json``) wrote (a missing
+optional report is shown as "–"; ``metrics.json`` is required), writes the page and the few
+numbers ``dvc metrics show`` lists (:mod:`models.summary`), and logs them to the MLflow run
+that trained ``--model`` (:func:`models.provenance.training_run_id`) under ``summary/``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from models import tracking
+from models.provenance import training_run_id
 from models.summary import SummaryError, build_summary, render_markdown, summary_metrics
 
 logger = logging.getLogger(__name__)
@@ -27,7 +28,10 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--metrics", type=Path, default=reports / "metrics.json")
     parser.add_argument("--physiology", type=Path, default=reports / "physiology.json")
     parser.add_argument("--clinical", type=Path, default=reports / "clinical.json")
-    parser.add_argument("--register", type=Path, default=reports / "register.json")
+    parser.add_argument("--evalset", type=Path, default=reports / "evalset.json")
+    parser.add_argument(
+        "--model", type=Path, default=Path("data/model"), help="model whose MLflow run to log to"
+    )
     parser.add_argument("--out", type=Path, default=reports / "summary.md", help="page to write")
     parser.add_argument(
         "--json", type=Path, default=reports / "summary.json", help="headline metrics to write"
@@ -55,19 +59,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
     metrics = _read(args.metrics, required=True)
     assert metrics is not None
-    register = _read(args.register, required=False)
     summary = build_summary(
         metrics,
         physiology=_read(args.physiology, required=False),
         clinical=_read(args.clinical, required=False),
-        register=register,
+        evalset=_read(args.evalset, required=False),
     )
     numbers = summary_metrics(summary)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(render_markdown(summary), encoding="utf-8")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(numbers, indent=2) + "\n", encoding="utf-8")
-    run_id = register.get("mlflow_run_id") if register else None
+    run_id = training_run_id(args.model)
     if run_id:
         _log_to_run(run_id, numbers, args.out)
     logger.info("report: %s written (macro-F1 %s)", args.out, numbers["macro_f1"])
@@ -87,7 +90,7 @@ def _log_to_run(run_id: str, numbers: dict, page: Path) -> None:
         mlflow.get_run(run_id)
     except MlflowException:
         logger.warning(
-            "report: the MLflow run %s of register.json is not in this tracking store; "
+            "report: the MLflow run %s of the model's run record is not in this tracking store; "
             "the summary was not logged to MLflow",
             run_id,
         )

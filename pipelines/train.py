@@ -3,8 +3,11 @@
 Reads the validated bundle (labels, and the training studies to thin for augmentation), the
 feature table and the splits; writes the model directory of the saved-model contract
 (``booster.txt``, ``model.json``, ``ood_profile.json``, ``baselines/logreg.skops``) and
-``reports/train.json``. The MLflow run it opens is resumed by ``evaluate`` and ``register``
-(its id is in ``model.json``).
+``reports/train.json``. The MLflow run it opens is resumed by ``evaluate``, ``physiology``,
+``clinical``, ``register`` and ``report``: its id is in the run record beside the model
+(``data/model.run.json``, :mod:`models.provenance`), not in the model directory or
+``train.json``, so what DVC hashes and git holds is the same on every machine. Timings go to
+MLflow only.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ import pandas as pd
 
 from bundle.load import load_valid
 from models import tracking
+from models.artifact import read_meta
 from models.baselines import save_logreg
 from models.dataset import labelled_inputs, read_features
 from models.distributed import close_client, dask_booster_fitter, get_client
 from models.plots import feature_importance, plot_feature_importance
+from models.provenance import save_run_record
 from models.train import augmented_features, save_model_dir, train_model
 from pipelines.config import load_params
 
@@ -100,10 +105,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         t0 = time.perf_counter()
         model.ood_profile = _fit_ood(X.loc[split == "train"])
         timings["ood_s"] = time.perf_counter() - t0
-        save_model_dir(
-            model, args.out, mlflow_run_id=run.info.run_id, git_commit=tracking.git_commit(project)
-        )
+        save_model_dir(model, args.out)
         save_logreg(model.logreg, args.out / "baselines")
+        meta = read_meta(args.out)
+        save_run_record(
+            args.out,
+            model_version=meta.version,
+            mlflow_run_id=run.info.run_id,
+            git_commit=tracking.git_commit(project),
+        )
 
         importance = feature_importance(model.booster)
         plots = args.report.parent / "plots"
@@ -111,22 +121,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         importance.to_csv(plots / "feature_importance.csv", index=False)
         plot_feature_importance(importance).savefig(plots / "feature_importance.png", dpi=110)
 
-        summary: dict[str, Any] = {
-            **model.metrics,
-            **{f"time_{k}": round(v, 2) for k, v in timings.items()},
-        }
+        summary: dict[str, Any] = {**model.metrics, "model_version": meta.version}
         summary["excluded_groups"] = ",".join(model.excluded_groups)
         mlflow.log_params(tracking.flatten_params(p.model_dump()))
         mlflow.log_param("engine", params.engine.engine)
-        mlflow.log_metrics(tracking.grouped(summary, "train"))
+        mlflow.set_tag("model_version", meta.version)
+        mlflow.log_metrics(tracking.grouped(model.metrics, "train"))
+        mlflow.log_metrics(tracking.grouped({f"time_{k}": v for k, v in timings.items()}, "train"))
         mlflow.log_artifact(str(plots / "feature_importance.csv"), "plots")
         mlflow.log_artifact(str(plots / "feature_importance.png"), "plots")
         mlflow.log_artifacts(str(args.out), "model_dir")
-        summary["mlflow_run_id"] = run.info.run_id
 
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    logger.info("train: model written to %s (run %s)", args.out, summary["mlflow_run_id"])
+    logger.info("train: model %s written to %s (run %s)", meta.version, args.out, run.info.run_id)
     return 0
 
 

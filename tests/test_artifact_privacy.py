@@ -74,6 +74,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--metrics", str(root / "reports" / "metrics.json"),
             "--evalset", str(ROOT / "evalsets" / "v1"),
             "--vignettes", str(ROOT / "clinical"),
+            "--scores", str(root / "reports" / "evalset.json"),
             "--report", str(root / "reports" / "register.json"),
             "--params", str(root / "params.yaml"),
         ])  # fmt: skip

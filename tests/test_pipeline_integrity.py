@@ -132,7 +132,7 @@ def test_reports_are_declared_committed_and_data_is_ignored(stages):
             assert path in tracked, f"{path}: an uncached output must be committed"
         else:
             assert _git("check-ignore", "-q", path).returncode == 0, f"{path}: not git-ignored"
-    for path in ("mlflow.db", "mlruns"):
+    for path in ("mlflow.db", "mlruns", "reports/register.json"):
         assert _git("check-ignore", "-q", path).returncode == 0, f"{path}: not git-ignored"
 
 

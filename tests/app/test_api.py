@@ -19,7 +19,7 @@ def test_health_reports_the_loaded_model(client: Any) -> None:
     assert body["status"] == "ok"
     assert body["model_loaded"] is True
     assert body["model_name"] == "emgdx"
-    assert body["model_version"].startswith("unregistered (trained tiny-")  # a model directory
+    assert body["model_version"].startswith("unregistered (model tiny-")  # a model directory
 
 
 def test_predict_returns_the_contract_output(client: Any, example_study: dict[str, Any]) -> None:

@@ -52,7 +52,7 @@ def test_study_page_shows_prediction_tables_and_highlights(client: Any) -> None:
     assert 'id="ncs-table"' in html
     assert 'id="emg-table"' in html
     assert re.search(
-        r"Model <strong>emgdx</strong>, version <strong>unregistered \(trained tiny-", html
+        r"Model <strong>emgdx</strong>, version <strong>unregistered \(model tiny-", html
     )
     assert "not a diagnosis" in html
 

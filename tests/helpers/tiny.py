@@ -84,7 +84,7 @@ def save_tiny_model(
     model = train_model(X, labels, split, p)
     model.ood_profile = fit_ood_profile(X.loc[split == "train"])
     version = "tiny-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    save_model_dir(model, Path(out_dir), mlflow_run_id=None, git_commit=None, version=version)
+    save_model_dir(model, Path(out_dir), version=version)
     logger.info(
         "tiny model: %d studies, %d features -> %s", len(X), len(model.feature_names), out_dir
     )

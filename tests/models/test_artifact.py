@@ -48,7 +48,7 @@ def test_round_trip_gives_the_typed_meta_and_the_same_predictions(model_dir, tin
     _, X = tiny_training_cohort
     loaded = load_model_dir(model_dir)
     assert isinstance(loaded.meta, ModelMeta)
-    assert loaded.meta.schema_version == 1
+    assert loaded.meta.schema_version == 2
     assert loaded.ood is not None
     predictor = Predictor.from_dir(model_dir)
     assert predictor.meta == loaded.meta
@@ -86,10 +86,26 @@ def test_missing_or_mistyped_field_is_an_error_naming_file_and_field(
 
 def test_another_schema_version_is_refused(model_dir):
     _edit_meta(model_dir, schema_version=_DROP)
-    with pytest.raises(ModelArtifactError, match="schema_version is 'missing', this emgdx reads 1"):
+    with pytest.raises(ModelArtifactError, match="schema_version is 'missing', this emgdx reads 2"):
         load_model_dir(model_dir)
-    _edit_meta(model_dir, schema_version=2)
-    with pytest.raises(ModelArtifactError, match="schema_version is 2"):
+    _edit_meta(model_dir, schema_version=3)
+    with pytest.raises(ModelArtifactError, match="schema_version is 3"):
+        load_model_dir(model_dir)
+
+
+def test_a_schema_1_model_loads_without_its_per_run_fields(model_dir):
+    """Models registered before the run record moved out of model.json still load."""
+    before = load_model_dir(model_dir).meta
+    _edit_meta(
+        model_dir,
+        schema_version=1,
+        mlflow_run_id="0123abcd",
+        git_commit="deadbeef",
+        created_utc="2026-12-01T19:46:03Z",
+    )
+    assert load_model_dir(model_dir).meta == before
+    _edit_meta(model_dir, surprise=1)  # anything else unknown is still refused
+    with pytest.raises(ModelArtifactError, match="surprise"):
         load_model_dir(model_dir)
 
 

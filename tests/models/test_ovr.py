@@ -146,7 +146,7 @@ def test_an_ovr_model_is_saved_loaded_and_explained_like_a_multiclass_one(tmp_pa
     blind = [f for f, u in zip(names, used, strict=True) if normal_blind(f) and u > 0]
     assert blind == []
     assert any(normal_blind(f) for f in names)
-    out = save_model_dir(model, tmp_path / "model", mlflow_run_id=None, git_commit=None)
+    out = save_model_dir(model, tmp_path / "model")
     predictor = Predictor.from_dir(out)
     preds = predictor.predict_bundle(bundle.subset(bundle.study_ids[:5]))
     assert len(preds) == 5

@@ -35,7 +35,7 @@ def test_identity_and_feature_order(predictor: Predictor, tiny_model_dir: Path) 
     meta = json.loads((tiny_model_dir / "model.json").read_text())
     assert predictor.name == "emgdx"
     # a model directory has no registry number: the training timestamp is shown
-    assert predictor.version == f"unregistered (trained {meta['version']})"
+    assert predictor.version == f"unregistered (model {meta['version']})"
     assert predictor.registry_version is None
     assert predictor.classes == list(CLASSES)
     assert predictor.feature_names == meta["feature_names"]
@@ -220,4 +220,4 @@ def test_a_registered_model_shows_its_registry_number(predictor: Predictor) -> N
     from dataclasses import replace
 
     shown = replace(predictor, registry_version="3").version
-    assert shown == f"v3 (trained {predictor.meta.version})"
+    assert shown == f"v3 (model {predictor.meta.version})"

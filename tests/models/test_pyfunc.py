@@ -60,7 +60,7 @@ def test_champion_alias_loads_in_the_predictor(logged, tiny_model_dir) -> None:
     local = Predictor.load(tiny_model_dir)
     # the registry's number is shown first, the same training timestamp beside it
     assert p.registry_version == "1"
-    assert p.version == f"v1 (trained {local.meta.version})"
+    assert p.version == f"v1 (model {local.meta.version})"
     assert p.source == "models:/emgdx@champion"
 
 

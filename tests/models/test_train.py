@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from features.vocab import CLASSES
-from models.artifact import load_model_dir
+from models.artifact import content_version, load_model_dir
 from models.baselines import load_logreg, logreg_proba, save_logreg
 from models.rules import classify_rules
 from models.train import (
@@ -123,13 +123,27 @@ def test_choose_margin_flags_the_uncertain_errors():
     assert flagged.sum() == 20
 
 
+def test_the_model_directory_is_the_same_bytes_when_written_again(fitted, tmp_path):
+    """What DVC hashes (data/model) must not depend on when or by which run it was written."""
+    *_, model = fitted
+    first, second = tmp_path / "a", tmp_path / "b"
+    save_model_dir(model, first)
+    save_logreg(model.logreg, first / "baselines")
+    save_model_dir(model, second)
+    save_logreg(model.logreg, second / "baselines")
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    for f in files:
+        assert (first / f).read_bytes() == (second / f).read_bytes(), f
+
+
 def test_saved_model_dir_follows_the_contract(fitted, tmp_path):
     X, _, split, model = fitted
-    save_model_dir(model, tmp_path, mlflow_run_id=None, git_commit=None)
+    save_model_dir(model, tmp_path)
     save_logreg(model.logreg, tmp_path / "baselines")
     loaded = load_model_dir(tmp_path)
     meta = loaded.meta
-    assert meta.schema_version == 1
+    assert meta.schema_version == 2
     assert meta.classes == CLASSES
     assert list(meta.feature_names) == model.feature_names
     assert list(meta.input_columns) == list(X.columns)  # the full table, coverage included
@@ -137,9 +151,11 @@ def test_saved_model_dir_follows_the_contract(fitted, tmp_path):
     assert meta.calibrator == model.calibration
     assert meta.ood_profile is False
     assert loaded.ood is None
-    assert meta.mlflow_run_id is None
-    assert meta.git_commit is None
-    json.loads((tmp_path / "model.json").read_text())
+    # nothing per run inside: the version is the content's digest, no run id, commit or clock
+    doc = json.loads((tmp_path / "model.json").read_text())
+    assert not {"mlflow_run_id", "git_commit", "created_utc"} & set(doc)
+    assert meta.version == content_version(model.booster, model.calibration)
+    assert len(meta.version) == 12
     test = X[split == "test"]
     np.testing.assert_allclose(
         raw_scores(loaded.booster, test), raw_scores(model.booster, test), rtol=1e-6, atol=1e-9

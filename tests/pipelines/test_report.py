@@ -14,22 +14,28 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_report_writes_page_and_numbers_from_the_stage_reports(tmp_path, caplog, monkeypatch):
-    for name in ("metrics.json", "physiology.json", "clinical.json", "register.json"):
+    for name in ("metrics.json", "physiology.json", "clinical.json", "evalset.json"):
         shutil.copy(ROOT / "reports" / name, tmp_path / name)
-    # a tracking store of the test's own: the committed register.json names a run that a
-    # fresh clone's store does not hold (a warning, not an error) and a developer's store
-    # must not be written to
+    # a model whose run record names a run this (the test's own) tracking store does not hold:
+    # a warning, not an error; and a developer's store must not be written to
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.json").write_text(json.dumps({"schema_version": 2, "version": "x"}))
+    monkeypatch.setattr(
+        "pipelines.report.training_run_id", lambda model_dir: "0123456789abcdef0123456789abcdef"
+    )
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     argv = ["report", "--out", str(tmp_path / "summary.md"), "--json", str(tmp_path / "s.json")]
-    for name in ("metrics", "physiology", "clinical", "register"):
+    for name in ("metrics", "physiology", "clinical", "evalset"):
         argv += [f"--{name}", str(tmp_path / f"{name}.json")]
+    argv += ["--model", str(model)]
     assert cli.main(argv) == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     numbers = json.loads((tmp_path / "s.json").read_text())
     assert numbers["macro_f1"]["heldout_site"] == metrics["heldout_site"]["lightgbm"]["macro_f1"]
     page = (tmp_path / "summary.md").read_text()
-    register = json.loads((tmp_path / "register.json").read_text())
-    assert f"emgdx v{register['version']}" in page
+    scores = json.loads((tmp_path / "evalset.json").read_text())
+    assert f"Model {scores['model_version']} on the fixed evaluation set" in page
     assert f"{metrics['test']['lightgbm']['macro_f1']:.3f}" in page
     assert "not in this tracking store" in caplog.text
 

@@ -54,7 +54,9 @@ def _register(root: Path) -> dict:
         str(ROOT / "clinical"),
     ]
     out = root / "reports" / "register.json"
-    assert register.main([*argv, "--report", str(out), "--params", str(root / "params.yaml")]) == 0
+    scores = root / "reports" / "evalset.json"
+    argv += ["--scores", str(scores), "--report", str(out), "--params", str(root / "params.yaml")]
+    assert register.main(argv) == 0
     return json.loads(out.read_text())
 
 
@@ -170,9 +172,17 @@ def test_one_mlflow_run_holds_params_metrics_and_plots(ran):
 
     root, *_ = ran
     meta = json.loads((root / "data" / "model" / "model.json").read_text())
+    record = json.loads((root / "data" / "model.run.json").read_text())  # beside, not inside
+    assert record["model_version"] == meta["version"]
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
-    run = client.get_run(meta["mlflow_run_id"])
+    run = client.get_run(record["mlflow_run_id"])
     assert run.info.status == "FINISHED"
+    assert run.data.tags["model_version"] == meta["version"]
+    assert "train/time_fit_s" in run.data.metrics  # timings in MLflow, not in the files
+    assert not any(
+        k.startswith("time_") for k in json.loads((root / "reports" / "train.json").read_text())
+    )
+    assert "timing" not in json.loads((root / "reports" / "metrics_detail.json").read_text())
     assert run.data.params["num_leaves"] == "7"
     # named <stage>-<git short sha>-<params hash>, described, with its input dataset
     assert re.fullmatch(r"train-([0-9a-f]{7}|nogit)-[0-9a-f]{8}", run.info.run_name)
@@ -256,8 +266,9 @@ def test_a_person_promotes_and_rolls_back_with_who_and_why(ran, monkeypatch, cap
     assert champion() == first["version"]
 
 
-def test_report_summarises_the_run_with_the_registry_version(ran, monkeypatch):
-    """``emgdx report`` after register: the page, and a ``summary/`` section in the run."""
+def test_report_summarises_the_run_with_the_evaluation_set(ran, monkeypatch):
+    """``emgdx report`` after register: the page (nothing of the local registry in it), and a
+    ``summary/`` section in the model's run."""
     import mlflow
 
     from pipelines import report
@@ -265,15 +276,22 @@ def test_report_summarises_the_run_with_the_registry_version(ran, monkeypatch):
     root, _, second = ran
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
     reports = root / "reports"
-    argv = ["--metrics", str(reports / "metrics.json"), "--register", str(reports / "register.json"),
+    argv = ["--metrics", str(reports / "metrics.json"), "--evalset", str(reports / "evalset.json"),
             "--physiology", str(reports / "none.json"), "--clinical", str(reports / "none.json"),
+            "--model", str(root / "data" / "model"),
             "--out", str(reports / "summary.md"), "--json", str(reports / "summary.json")]  # fmt: skip
     assert report.main(argv) == 0
     page = (reports / "summary.md").read_text()
     meta = json.loads((root / "data" / "model" / "model.json").read_text())
-    assert f"emgdx v{second['version']} (trained {meta['version']})" in page
-    assert second["mlflow_run_id"] == meta["mlflow_run_id"]
+    scores = json.loads((reports / "evalset.json").read_text())
+    assert scores["model_version"] == meta["version"]
+    assert scores["metric"] == second["candidate"]["metric"]
+    assert f"Model {meta['version']} on the fixed evaluation set `{second['evalset']}`" in page
+    assert f"v{second['version']}" not in page  # the registry's number is local, not committed
+    record = json.loads((root / "data" / "model.run.json").read_text())
+    assert second["mlflow_run_id"] == record["mlflow_run_id"]
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
-    logged = client.get_run(meta["mlflow_run_id"]).data.metrics
+    logged = client.get_run(record["mlflow_run_id"]).data.metrics
     numbers = json.loads((reports / "summary.json").read_text())
     assert logged["summary/macro_f1.heldout_site"] == numbers["macro_f1"]["heldout_site"]
+    assert numbers["evalset"]["macro_f1"] == round(scores["metric"], 4)
