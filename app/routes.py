@@ -39,9 +39,13 @@ def render(
     request: Request, template: str, context: dict[str, Any], status_code: int = 200
 ) -> Response:
     """Render ``template`` with the context every page needs (model, disclaimer)."""
+    from app.auth import csrf_token, current_user
+
     state = _state(request)
     predictor = state.predictor
     base = {
+        "user": current_user(request),
+        "csrf_token": csrf_token(request),
         "model_name": getattr(predictor, "name", None),
         "model_version": getattr(predictor, "version", None),
         "prior_text": PRIOR_TEXT.get(getattr(predictor, "prior", "training"), ""),
@@ -104,7 +108,11 @@ def study_page(request: Request, key: str, study_id: str) -> Response:
         raise HTTPException(
             404, "This study is not loaded (uploads are kept for the session only)."
         )
-    return render(request, "study.html", study_context(ds, study_id))
+    from app.verdicts import form_context, history_of
+
+    context = {**study_context(ds, study_id), **form_context(request)}
+    context.update(dataset_key=key, verdicts=history_of(request, study_id))
+    return render(request, "study.html", context)
 
 
 @router.get("/upload", response_class=HTMLResponse)
