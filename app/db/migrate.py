@@ -17,6 +17,8 @@ from alembic.script import ScriptDirectory
 from app.db.session import make_engine, normalise_url
 
 log = logging.getLogger(__name__)
+#: Alembic's own INFO lines (plugins, context) say nothing a user needs
+logging.getLogger("alembic").setLevel(logging.WARNING)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
