@@ -116,7 +116,10 @@ def test_bad_verdicts_are_refused_with_the_reason(app_client: Any) -> None:
         data={"conclusion": "radiculopathy", "root_level": "Z9", "csrf_token": token},
     )
     assert r.status_code == 422 and "spinal root" in r.text
-    assert _post(c, sid, {"conclusion": "out_of_scope", "out_of_scope_code": "nmj"}, token).status_code == 201
+    assert (
+        _post(c, sid, {"conclusion": "out_of_scope", "out_of_scope_code": "nmj"}, token).status_code
+        == 201
+    )
     assert _count(c) == 1
 
 
@@ -139,7 +142,14 @@ def test_reading_needs_an_account_until_the_admin_allows_it(app_client: Any) -> 
     assert c.get("/admin").status_code == 403  # a clinician is no admin
     c.post("/logout", data={"csrf_token": csrf_of(c)})
     sign_in(c, "boss")
-    assert c.post("/admin", data={"anonymous_read": "on", "csrf_token": csrf_of(c)}, follow_redirects=False).status_code == 303
+    assert (
+        c.post(
+            "/admin",
+            data={"anonymous_read": "on", "csrf_token": csrf_of(c)},
+            follow_redirects=False,
+        ).status_code
+        == 303
+    )
     c.post("/logout", data={"csrf_token": csrf_of(c)})
     assert c.get("/", follow_redirects=False).status_code == 200
 

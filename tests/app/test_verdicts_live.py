@@ -161,7 +161,9 @@ def test_serve_with_no_configuration_creates_and_migrates_sqlite(
 
 
 def test_serve_runs_on_postgresql_from_the_url_setting(
-    tiny_model_dir: Path, tmp_path: Path, postgres_server: PostgresServer  # noqa: F811
+    tiny_model_dir: Path,
+    tmp_path: Path,
+    postgres_server: PostgresServer,  # noqa: F811
 ) -> None:
     from sqlalchemy import create_engine, text
 

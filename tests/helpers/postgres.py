@@ -98,5 +98,17 @@ def start_postgres(root: Path) -> PostgresServer:
     _run([str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", USER, "-N", "-E", "UTF8"])
     port = _free_port()
     opts = f"-h 127.0.0.1 -p {port} -k {root} -F -c max_connections=120"
-    _run([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(root / "log"), "-w", "start"])
+    _run(
+        [
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            opts,
+            "-l",
+            str(root / "log"),
+            "-w",
+            "start",
+        ]
+    )
     return PostgresServer(root, port, bin_dir)
