@@ -59,7 +59,8 @@ def _count(c: Any) -> int:
 def test_signed_out_no_verdict_is_written_and_csrf_is_required(app_client: Any) -> None:
     c, sid = app_client, _first_study(app_client)
     r = _post(c, sid, {"conclusion": "normal"}, csrf_of(c))
-    assert r.status_code == 403 and "Sign in" in r.text
+    assert r.status_code == 403
+    assert "Sign in" in r.text
     assert sign_in(c, "dr_a").status_code == 303
     assert _post(c, sid, {"conclusion": "normal"}, None).status_code == 403  # no CSRF token
     assert _post(c, sid, {"conclusion": "normal"}, "forged").status_code == 403
@@ -78,7 +79,8 @@ def test_a_clinicians_verdict_is_kept_with_user_and_time_and_a_second_keeps_the_
     first = _post(c, sid, {"conclusion": "als", "agrees_with_model": False}, token)
     assert first.status_code == 201, first.text
     body = first.json()
-    assert body["user"] == "dr_a" and body["conclusion"] == "als"
+    assert body["user"] == "dr_a"
+    assert body["conclusion"] == "als"
     at = datetime.strptime(body["created_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     assert before - timedelta(seconds=2) <= at <= datetime.now(UTC) + timedelta(seconds=2)
     form = c.post(
@@ -96,7 +98,8 @@ def test_a_clinicians_verdict_is_kept_with_user_and_time_and_a_second_keeps_the_
     assert form.status_code == 303
     history = c.get(f"/api/verdicts/{sid}").json()
     assert [v["conclusion"] for v in history["verdicts"]] == ["als", "radiculopathy"]
-    assert history["current"]["root_level"] == "L5" and history["current"]["side"] == "left"
+    assert history["current"]["root_level"] == "L5"
+    assert history["current"]["side"] == "left"
     assert history["verdicts"][0]["model_version"]  # the prediction it judged is stored
     page = c.get(f"/study/bundle/{sid}")
     assert page.text.count('class="verdict-row') == 2
@@ -115,7 +118,8 @@ def test_bad_verdicts_are_refused_with_the_reason(app_client: Any) -> None:
         f"/study/bundle/{sid}/verdict",
         data={"conclusion": "radiculopathy", "root_level": "Z9", "csrf_token": token},
     )
-    assert r.status_code == 422 and "spinal root" in r.text
+    assert r.status_code == 422
+    assert "spinal root" in r.text
     assert (
         _post(c, sid, {"conclusion": "out_of_scope", "out_of_scope_code": "nmj"}, token).status_code
         == 201
@@ -128,13 +132,15 @@ def test_a_viewer_reads_but_cannot_write(app_client: Any) -> None:
     sign_in(c, "viewer1")
     assert c.get(f"/study/bundle/{sid}").status_code == 200
     r = _post(c, sid, {"conclusion": "normal"}, csrf_of(c))
-    assert r.status_code == 403 and "viewer" in r.text
+    assert r.status_code == 403
+    assert "viewer" in r.text
 
 
 def test_reading_needs_an_account_until_the_admin_allows_it(app_client: Any) -> None:
     c = app_client
     r = c.get("/", follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/login")
     assert c.get("/review", follow_redirects=False).status_code == 303
     assert c.post("/api/predict", json={}).status_code == 401
     assert c.get("/api/health").status_code == 200
@@ -188,7 +194,8 @@ def test_the_review_queue_lists_disagreements_with_the_model_version(app_client:
     assert _post(c, sid, {"conclusion": other}, token).json()["agrees_with_model"] is False
     page = c.get("/review?reason=disagreement")
     assert page.status_code == 200
-    assert f'data-study="{sid}"' in page.text and pred.model_version in page.text
+    assert f'data-study="{sid}"' in page.text
+    assert pred.model_version in page.text
     assert page.text.count('class="queue-row"') == 1
     # the clinician changes their mind: the latest verdict agrees, the study leaves the queue
     _post(c, sid, {"conclusion": pred.diagnosis}, token)
@@ -210,7 +217,8 @@ def test_export_writes_the_latest_verdict_as_diagnosis(app_client: Any, tmp_path
     _post(c, ids[1], {"conclusion": "insufficient"}, token)
     _post(c, ids[2], {"conclusion": "demyelinating_pn"}, token)
     summary = export_verdicts(c.app.state.emgdx.db, tmp_path / "export")
-    assert summary.n_studies == 2 and summary.left_out == {"insufficient": 1}
+    assert summary.n_studies == 2
+    assert summary.left_out == {"insufficient": 1}
     bundle, report = load_bundle(tmp_path / "export")
     assert report.ok, report.format()
     got = dict(zip(bundle.studies["study_id"], bundle.studies["diagnosis"], strict=True))

@@ -182,6 +182,7 @@ def test_serve_runs_on_postgresql_from_the_url_setting(
             assert conn.execute(text("select count(*) from settings")).scalar() == 1
         engine.dispose()
         r = httpx.get(f"{url}/api/session")
-        assert r.status_code == 200 and r.json()["user"] is None
+        assert r.status_code == 200
+        assert r.json()["user"] is None
     finally:
         _stop(proc)
