@@ -9,11 +9,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -27,9 +23,12 @@ import pytest
 from tests.app.verdict_fixtures import (
     PASSWORD,
     add_user,
+    clean_env,
     db_url,  # noqa: F401  (fixture)
     make_app,
     postgres_server,  # noqa: F401  (fixture)
+    serve,
+    stop_server,
 )
 from tests.helpers.postgres import PostgresServer
 
@@ -110,54 +109,19 @@ def test_50_concurrent_verdict_writes_lose_nothing(uvicorn_app: tuple[str, Any])
     assert comments == {f"write {i}" for i in range(N_WRITES)}
 
 
-def _serve(cwd: Path, env: dict[str, str], model: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    cmd = [sys.executable, "-m", "emgdx", "serve", "--port", str(port), "--model", str(model)]
-    log = (cwd / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        cmd, cwd=cwd, env={**env, "PYTHONPATH": str(ROOT)}, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            pytest.fail(f"emgdx serve exited: {(cwd / 'serve.log').read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/api/health", timeout=1) as r:
-                if json.loads(r.read())["model_loaded"]:
-                    return proc, url
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, (cwd / "serve.log").read_text()[-2000:]
-        time.sleep(0.2)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def _clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("EMGDX_")}
-
-
 def test_serve_with_no_configuration_creates_and_migrates_sqlite(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:
     from app.db.migrate import current, head
 
-    proc, url = _serve(tmp_path, _clean_env(), tiny_model_dir)
+    proc, url = serve(tmp_path, clean_env(), tiny_model_dir)
     try:
         assert (tmp_path / "emgdx.db").is_file()
         assert current(f"sqlite:///{tmp_path / 'emgdx.db'}") == head()
         with urllib.request.urlopen(f"{url}/login") as r:  # signed out: the sign-in page
             assert "emgdx users add" in r.read().decode()  # no account yet: says how
     finally:
-        _stop(proc)
+        stop_server(proc)
 
 
 def test_serve_runs_on_postgresql_from_the_url_setting(
@@ -171,8 +135,8 @@ def test_serve_runs_on_postgresql_from_the_url_setting(
     from app.db.session import normalise_url
 
     pg_url = postgres_server.new_database()
-    env = {**_clean_env(), "EMGDX_DATABASE_URL": pg_url}
-    proc, url = _serve(tmp_path, env, tiny_model_dir)
+    env = {**clean_env(), "EMGDX_DATABASE_URL": pg_url}
+    proc, url = serve(tmp_path, env, tiny_model_dir)
     try:
         assert not (tmp_path / "emgdx.db").exists()
         engine = create_engine(normalise_url(pg_url))
@@ -185,4 +149,4 @@ def test_serve_runs_on_postgresql_from_the_url_setting(
         assert r.status_code == 200
         assert r.json()["user"] is None
     finally:
-        _stop(proc)
+        stop_server(proc)

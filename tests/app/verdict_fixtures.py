@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +19,7 @@ import pytest
 from tests.helpers.postgres import PostgresServer, missing_reason, start_postgres
 
 PASSWORD = "correct-horse-9"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
@@ -75,3 +83,52 @@ def sign_in(client: Any, name: str, password: str = PASSWORD) -> Any:
         data={"name": name, "password": password, "csrf_token": token.group(1)},
         follow_redirects=False,
     )
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(
+    cwd: Path, env: dict[str, str], model: Path, *args: str
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``emgdx serve`` in ``cwd`` on a free loopback port, polled until the model is loaded."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "emgdx", "serve", "--port", str(port), "--model", str(model)]
+    cmd += list(args)
+    log = (cwd / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env={**env, "PYTHONPATH": str(ROOT)}, stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"emgdx serve exited: {(cwd / 'serve.log').read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/api/health", timeout=1) as r:
+                health = json.loads(r.read())
+                if health["model_loaded"] and health["bundle_loaded"]:
+                    return proc, url
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, (cwd / "serve.log").read_text()[-2000:]
+        time.sleep(0.2)
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a server started by :func:`serve`."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def clean_env() -> dict[str, str]:
+    """The environment without any ``EMGDX_*`` setting."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("EMGDX_")}
