@@ -37,7 +37,7 @@ def missing_reason() -> str | None:
     try:
         import psycopg  # noqa: F401
     except ImportError:
-        return "psycopg is not installed (pip install 'emgdx[postgres]')"
+        return "psycopg is not installed (pip install 'emgdx[serve]')"
     return None
 
 
