@@ -18,22 +18,45 @@ from fastapi.testclient import TestClient
 from tests.app.verdict_fixtures import (
     add_user,
     csrf_of,
-    db_url,  # noqa: F401  (fixture)
     make_app,
     postgres_server,  # noqa: F401  (fixture)
     sign_in,
 )
 
 
-@pytest.fixture
-def app_client(db_url: str, tiny_model_dir: Path, bundle_dir: Path) -> Any:  # noqa: F811
-    app = make_app(db_url, tiny_model_dir, bundle_dir)
-    with TestClient(app) as c:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def shared_client(
+    request: pytest.FixtureRequest, tiny_model_dir: Path, bundle_dir: Path, tmp_path_factory: Any
+) -> Any:
+    """One app per backend for the module (building one costs seconds); accounts made once."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('verdicts') / 'verdicts.db'}"
+    else:
+        url = request.getfixturevalue("postgres_server").new_database()
+    with TestClient(make_app(url, tiny_model_dir, bundle_dir)) as c:
         assert c.app.state.emgdx.bundle_ready.wait(120)
         add_user(c.app, "dr_a", "clinician")
         add_user(c.app, "viewer1", "viewer")
         add_user(c.app, "boss", "admin")
         yield c
+
+
+@pytest.fixture
+def app_client(shared_client: Any) -> Any:
+    """The module's app with no study, verdict or setting stored, signed out, no failures."""
+    from sqlalchemy import delete
+
+    from app.auth import LoginLimiter
+    from app.db.models import Prediction, Setting, Study, Verdict
+
+    state = shared_client.app.state.emgdx
+    with state.db.session() as s:
+        for table in (Verdict, Prediction, Study):
+            s.execute(delete(table))
+        s.execute(delete(Setting).where(Setting.key == "anonymous_read"))
+    state.limiter = LoginLimiter(state.settings.login_max_failures, state.settings.login_window_s)
+    shared_client.cookies.clear()
+    return shared_client
 
 
 def _first_study(c: Any) -> str:
