@@ -1,8 +1,8 @@
 """A tiny retrain on simulated studies plus an exported verdict bundle (``data.extra_bundles``).
 
 :func:`retrain_with_extra` runs the stages as ``dvc repro`` does (``validate --params`` appends
-the extra bundle, then ``features``, ``split``, ``train``, ``evaluate``) in a tmp project with
-its own MLflow store, and returns what a test checks: the validated studies, the metrics and
+the extra bundle, then ``features``, ``split``, ``train``, ``evaluate``) in a tmp project (one
+throw-away MLflow store per test session), and returns what a test checks: the validated studies, the metrics and
 the names of the MLflow run's input datasets.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,16 +28,20 @@ RETRAIN_PARAMS: dict[str, Any] = {
     "split": {"holdout_site": "lab-d", "seed": 1},
     "train": {
         "model": "multiclass",
-        "num_boost_round": 25,
-        "early_stopping_rounds": 10,
+        "num_boost_round": 10,
+        "early_stopping_rounds": 5,
         "num_leaves": 7,
         "min_data_in_leaf": 10,
         "num_threads": 1,
         "augment": {"n_copies": 0},
-        "logreg": {"max_iter": 200},
+        "logreg": {"max_iter": 50},
     },
-    "evaluate": {"shap_sample": 30},
+    "evaluate": {"shap_sample": 10},
 }
+
+
+#: one MLflow store for every retrain of a test session (creating one costs seconds)
+_MLFLOW_DIR = Path(tempfile.mkdtemp(prefix="emgdx-retrain-mlflow-"))
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,7 @@ def _prefixed(bundle: Bundle, prefix: str) -> Bundle:
 
 
 def retrain_with_extra(
-    root: Path, extra: Path, *, weight: float = 3.0, n_studies: int = 400, seed: int = 5
+    root: Path, extra: Path, *, weight: float = 3.0, n_studies: int = 250, seed: int = 5
 ) -> Retrained:
     """Simulate, append ``extra`` with ``weight``, featurize, split, train and evaluate."""
     import mlflow
@@ -80,7 +85,7 @@ def retrain_with_extra(
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     d = root / "data"
     previous = os.environ.get("MLFLOW_TRACKING_URI")
-    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'mlflow.db'}"
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{_MLFLOW_DIR / 'mlflow.db'}"
     try:
         argv = ["--in", str(raw), "--out", str(d / "validated"), "--allow-invalid"]
         argv += ["--report", str(root / "reports" / "validation.json")]
