@@ -8,6 +8,7 @@ and the review queue and the export show the latest verdict.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -223,8 +224,17 @@ def test_the_review_queue_lists_disagreements_with_the_model_version(app_client:
     # the clinician changes their mind: the latest verdict agrees, the study leaves the queue
     _post(c, sid, {"conclusion": pred.diagnosis}, token)
     assert f'data-study="{sid}"' not in c.get("/review?reason=disagreement").text
-    rows = c.get("/review?sort=probability&order=desc").text
-    assert rows.count('class="queue-row"') >= 0  # sorting renders
+    # every flagged study is queued; sorted by probability, highest first when asked
+    flagged = [p for p in ds.predictions.values() if p.low_confidence or p.unlike_training_data]
+    text = c.get("/review?sort=probability&order=desc").text
+    probs = [
+        float(x) for x in re.findall(r'class="queue-row" data-study="[^"]+" data-p="([^"]+)"', text)
+    ]
+    assert len(probs) == len(flagged)  # the agreed study left; the flagged ones stay
+    assert probs == sorted(probs, reverse=True)
+    text = c.get("/review?sort=probability&order=asc").text
+    asc = [float(x) for x in re.findall(r'data-p="([^"]+)"', text)]
+    assert asc == sorted(probs)
 
 
 def test_export_writes_the_latest_verdict_as_diagnosis(app_client: Any, tmp_path: Path) -> None:
