@@ -11,7 +11,6 @@ import hashlib
 import json
 import math
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -245,14 +244,8 @@ def count_verdicts(session: Session) -> int:
 # -- accounts and settings ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class AccountError(ValueError):
     """A user name, role or password that cannot be used (the message says why)."""
-
-    message: str
-
-    def __str__(self) -> str:
-        return self.message
 
 
 def create_user(session: Session, name: str, role: str, password_hash: str) -> User:
