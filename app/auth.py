@@ -153,6 +153,16 @@ async def check_csrf(request: Request) -> None:
         raise HTTPException(403, "Missing or wrong CSRF token: reload the page and try again.")
 
 
+async def check_csrf_if_signed_in(request: Request) -> None:
+    """:func:`check_csrf` for a request of a signed-in session (the upload form).
+
+    A forged request can only abuse the authority of a victim's session; a visitor who is not
+    signed in has none (anonymous reading lets anyone upload directly).
+    """
+    if current_user(request) is not None:
+        await check_csrf(request)
+
+
 def current_user(request: Request) -> CurrentUser | None:
     """The signed-in user, or ``None``."""
     data: Any = request.session.get("user")

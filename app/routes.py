@@ -8,10 +8,11 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from app.auth import check_csrf_if_signed_in
 from app.store import build_dataset
 from app.uploads import LoadResult, load_saved_files, save_upload
 from app.views import FLAG_FILTERS, list_rows, study_context
@@ -121,7 +122,9 @@ def upload_form(request: Request) -> Response:
     return render(request, "upload.html", {"result": None, "dataset": None})
 
 
-@router.post("/upload", response_class=HTMLResponse)
+@router.post(
+    "/upload", response_class=HTMLResponse, dependencies=[Depends(check_csrf_if_signed_in)]
+)
 async def upload(request: Request, files: Annotated[list[UploadFile], File()]) -> Response:
     """Validate an uploaded bundle or study JSON, predict its valid studies, show problems row by row."""
     state = _state(request)

@@ -259,3 +259,14 @@ def test_export_writes_the_latest_verdict_as_diagnosis(app_client: Any, tmp_path
     assert bundle.studies["site_id"].notna().all()
     source = c.app.state.emgdx.store.get("bundle").bundle
     assert len(bundle.ncs) == int(source.ncs["study_id"].isin([ids[0], ids[2]]).sum())
+
+
+def test_a_signed_in_upload_needs_the_csrf_token(app_client: Any, example_study: Any) -> None:
+    import json
+
+    c = app_client
+    sign_in(c, "dr_a")
+    files = {"files": ("one.json", json.dumps(example_study), "application/json")}
+    assert c.post("/upload", files=files).status_code == 403
+    ok = c.post("/upload", files=files, data={"csrf_token": csrf_of(c)})
+    assert ok.status_code == 200
