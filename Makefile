@@ -8,7 +8,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DVC_NO_ANALYTICS := 1
 export MLFLOW_TRACKING_URI ?= sqlite:///$(CURDIR)/mlflow.db
 
-.PHONY: install install-serve run test check fuzz lint bench browser clean
+.PHONY: install install-serve run test check fuzz lint bench browser postgres clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,8 +28,13 @@ run: install
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null)
 
+## postgres: Debian's PostgreSQL server binaries for the verdict-database tests (each test
+## starts its own server on 127.0.0.1 in a temporary folder; nothing is left running)
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql >/dev/null)
+
 ## test: lint, format check, type check, then the whole test suite (what CI runs)
-test: install browser check
+test: install browser postgres check
 	$(BIN)/python -m pytest -q
 
 ## check: ruff (lint + format, no changes made) and mypy on the packages ([tool.mypy])

@@ -16,17 +16,20 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.auth import LoginLimiter
 from app.batching import PredictionBatcher
+from app.db.session import Database
 from app.settings import Settings
 from app.store import PredictorLike, StudyStore, build_dataset
 from app.uploads import UploadTooLargeError, problem
@@ -62,6 +65,10 @@ class AppState:
     executor: ThreadPoolExecutor | None = None
     #: where ``POST /api/predict`` is predicted (concurrent requests share model calls)
     batcher: PredictionBatcher | None = None
+    #: the verdicts database (``app.db``), migrated when the app is built
+    db: Database | None = None
+    #: failed sign-ins per user and address (``app.auth``)
+    limiter: LoginLimiter = field(default_factory=LoginLimiter)
 
 
 def load_predictor(settings: Settings) -> tuple[PredictorLike | None, str | None, str | None]:
@@ -222,9 +229,17 @@ def create_app(
         :func:`load_predictor`'s result when the caller loaded the model already (``emgdx
         serve`` does, to fail before listening); otherwise the app loads it at start-up.
     """
-    from app import api, routes
+    from starlette.middleware.sessions import SessionMiddleware
+
+    from app import api, routes, verdicts
+    from app.auth import session_secret
+    from app.db.migrate import upgrade
 
     settings = settings or Settings()
+    # the database first: the session key is kept in it (created and migrated if new)
+    upgrade(settings.database())
+    db = Database(settings.database())
+    log.info("database %s", db.safe_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -249,6 +264,7 @@ def create_app(
             state.executor.shutdown(wait=False, cancel_futures=True)
             if state.batcher is not None:
                 state.batcher.close()
+            db.dispose()
 
     app = FastAPI(
         title="emgdx",
@@ -257,12 +273,27 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.emgdx = AppState(
-        settings=settings, templates=_templates(), store=StudyStore(settings.max_uploads)
+        settings=settings,
+        templates=_templates(),
+        store=StudyStore(settings.max_uploads),
+        db=db,
+        limiter=LoginLimiter(settings.login_max_failures, settings.login_window_s),
     )
     app.add_middleware(BodySizeLimit, limit=settings.max_upload_bytes)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_secret(db),
+        session_cookie="emgdx_session",
+        max_age=12 * 3600,
+        same_site="lax",
+        https_only=settings.secure_cookies,
+    )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    app.include_router(api.router)
-    app.include_router(routes.router)
+    reader = [Depends(verdicts.require_reader)]
+    app.include_router(api.router, dependencies=reader)
+    app.include_router(verdicts.router)
+    app.include_router(verdicts.api_router)
+    app.include_router(routes.router, dependencies=reader)
 
     @app.exception_handler(UploadTooLargeError)
     async def too_large(request: Request, exc: UploadTooLargeError) -> Response:
@@ -280,6 +311,12 @@ def create_app(
             for e in exc.errors()
         ]
         return JSONResponse({"errors": errors}, 422)
+
+    @app.exception_handler(verdicts.SignInRequired)
+    async def sign_in_required(request: Request, exc: verdicts.SignInRequired) -> Response:
+        if _wants_json(request.url.path):
+            return JSONResponse({"errors": [problem("(request)", str(exc))]}, 401)
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", 303)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -8,10 +8,11 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from app.auth import check_csrf_if_signed_in
 from app.store import build_dataset
 from app.uploads import LoadResult, load_saved_files, save_upload
 from app.views import FLAG_FILTERS, list_rows, study_context
@@ -39,9 +40,13 @@ def render(
     request: Request, template: str, context: dict[str, Any], status_code: int = 200
 ) -> Response:
     """Render ``template`` with the context every page needs (model, disclaimer)."""
+    from app.auth import csrf_token, current_user
+
     state = _state(request)
     predictor = state.predictor
     base = {
+        "user": current_user(request),
+        "csrf_token": csrf_token(request),
         "model_name": getattr(predictor, "name", None),
         "model_version": getattr(predictor, "version", None),
         "prior_text": PRIOR_TEXT.get(getattr(predictor, "prior", "training"), ""),
@@ -104,7 +109,11 @@ def study_page(request: Request, key: str, study_id: str) -> Response:
         raise HTTPException(
             404, "This study is not loaded (uploads are kept for the session only)."
         )
-    return render(request, "study.html", study_context(ds, study_id))
+    from app.verdicts import form_context, history_of
+
+    context = {**study_context(ds, study_id), **form_context(request)}
+    context.update(dataset_key=key, verdicts=history_of(request, study_id))
+    return render(request, "study.html", context)
 
 
 @router.get("/upload", response_class=HTMLResponse)
@@ -113,7 +122,9 @@ def upload_form(request: Request) -> Response:
     return render(request, "upload.html", {"result": None, "dataset": None})
 
 
-@router.post("/upload", response_class=HTMLResponse)
+@router.post(
+    "/upload", response_class=HTMLResponse, dependencies=[Depends(check_csrf_if_signed_in)]
+)
 async def upload(request: Request, files: Annotated[list[UploadFile], File()]) -> Response:
     """Validate an uploaded bundle or study JSON, predict its valid studies, show problems row by row."""
     state = _state(request)

@@ -93,10 +93,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if settings.host not in {"127.0.0.1", "localhost", "::1"}:
         log.warning(
-            "listening on %s: the page has no login; expose it only on a trusted network",
+            "listening on %s: sign-in cookies are plain HTTP unless EMGDX_SECURE_COOKIES is set "
+            "behind a TLS proxy; expose it only on a trusted network",
             settings.host,
         )
     workers, threads = settings.worker_count(), settings.threads_per_worker()
+    from app.auth import session_secret
+    from app.db.migrate import upgrade
+    from app.db.session import Database
+
+    # before the workers start: the database exists, is migrated and holds the session key
+    upgrade(settings.database())
+    db = Database(settings.database())
+    session_secret(db)
+    db.dispose()
     try:  # before listening: a wrong model or an unreadable registry is one line, exit 2
         loaded = load_predictor(settings)
     except ReportedError as exc:

@@ -68,6 +68,20 @@ class Settings(BaseSettings):
     max_batch_requests : int
         Most concurrent ``POST /api/predict`` requests one model call serves in each process
         (``app.batching``); 1 predicts every request on its own.
+    database_url : str | None
+        The verdicts database (``app.db``): ``sqlite:///FILE`` or
+        ``postgresql://USER[:PASSWORD]@HOST[:PORT]/DB``; ``None`` means ``emgdx.db`` in the
+        current directory (created and migrated at start).
+    anonymous_read : bool
+        Whether pages may be read without signing in, until an admin sets it on ``/admin``
+        (the admin's choice, kept in the database, wins).
+    login_max_failures : int
+        Failed sign-ins allowed per user name and per client address within
+        ``login_window_s`` seconds (then 429 until the window passes).
+    login_window_s : float
+        The window of ``login_max_failures``, in seconds.
+    secure_cookies : bool
+        Send the session cookie over HTTPS only (set it behind a TLS proxy).
     """
 
     model_config = SettingsConfigDict(env_prefix="EMGDX_", extra="ignore")
@@ -87,6 +101,11 @@ class Settings(BaseSettings):
     model_threads: int = Field(default=0, ge=0)
     predict_concurrency: int = Field(default=1, ge=1)
     max_batch_requests: int = Field(default=32, ge=1)
+    database_url: str | None = None
+    anonymous_read: bool = False
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_s: float = Field(default=300.0, gt=0)
+    secure_cookies: bool = False
 
     def worker_count(self) -> int:
         """Server processes to start: ``workers``, or one per core when it is 0."""
@@ -108,6 +127,12 @@ class Settings(BaseSettings):
             max_json_bytes=self.max_upload_bytes,
             max_json_studies=self.max_studies_per_request,
         )
+
+    def database(self) -> str:
+        """The database URL: ``database_url``, else ``sqlite:///<cwd>/emgdx.db``."""
+        from app.db.session import default_url
+
+        return self.database_url or default_url()
 
     def bundle_dir(self) -> Path | None:
         """The bundle folder to list: the configured one, else ``data/validated`` if present."""

@@ -29,6 +29,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,6 +41,8 @@ logger = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_STUDY = ROOT / "docs" / "examples" / "study.json"
 SMALL_BUNDLE = ROOT / "docs" / "examples" / "bundle"
+#: the verdicts database of the benchmarked server (a throw-away file, never the project's)
+BENCH_DB = f"sqlite:///{Path(tempfile.gettempdir()) / 'emgdx-bench.db'}"
 TARGET_P95_MS = 1000.0
 TARGET_RPS = 40.0
 #: a request that takes longer fails the benchmark instead of hanging it
@@ -68,6 +71,9 @@ def start_server(
     cmd = [sys.executable, "-m", "app.serve", "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--model", str(model_dir), "--bundle", str(SMALL_BUNDLE)]
     env = dict(os.environ)
+    # the API read anonymously, the verdicts database a temp file (never the project's)
+    env["EMGDX_ANONYMOUS_READ"] = "true"
+    env.setdefault("EMGDX_DATABASE_URL", BENCH_DB)
     if baseline_root is None:
         cmd += ["--workers", str(workers), "--model-threads", str(model_threads)]
         env["EMGDX_MAX_BATCH_REQUESTS"] = str(max_batch)

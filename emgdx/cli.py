@@ -42,6 +42,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evalset": ("pipelines.evalset", "write a fixed, versioned evaluation set (once)"),
     "predict": ("pipelines.predict", "predict and explain every study of a bundle"),
     "serve": ("app.serve", "start the clinicians' web page and JSON API on 127.0.0.1"),
+    "users": ("app.users", "add or list the web app's accounts (viewer, clinician, admin)"),
+    "db": ("app.db.cli", "migrate the verdicts database (emgdx serve does it at start)"),
+    "export-verdicts": (
+        "app.db.export",
+        "write the clinicians' latest verdicts as a labelled study bundle for training",
+    ),
 }
 
 

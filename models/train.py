@@ -253,6 +253,7 @@ def train_model(
     X_aug: pd.DataFrame | None = None,
     fit_booster: Callable[..., lgb.Booster] | None = None,
     baseline: bool = True,
+    study_weight: pd.Series | None = None,
 ) -> TrainedModel:
     """Fit LightGBM + logistic baseline on ``train`` (+ augmented rows), calibrate on ``calib``.
 
@@ -274,6 +275,10 @@ def train_model(
     baseline : bool
         Fit the logistic-regression baseline too (the held-out-physiology evaluation, which
         scores LightGBM only, skips it).
+    study_weight : Series, optional
+        Training weight per ``study_id`` (``params.yaml: data.extra_bundles``), multiplied into
+        the class weights of the study's rows and of its augmented copies; a study it does not
+        list weighs 1. ``None``: every study weighs 1 (the weights are left untouched).
     """
     from sklearn.metrics import f1_score
 
@@ -295,6 +300,8 @@ def train_model(
     # class is not taught that class as certain (models.evidence)
     t_tr = soft_targets(X_tr_all, y_names)
     w = class_weights(y_tr, p.class_weight)
+    if study_weight is not None:
+        w = w * study_weight.reindex(original_study_id(X_tr_all.index)).fillna(1.0).to_numpy()
     X_tr, y_fit, w_fit = expand_soft(X_tr_all[feats].astype("float64"), t_tr, w)
     if fit_booster is None and p.model == "ovr_monotone":
         from models.ovr import fit_ovr

@@ -21,6 +21,7 @@ __all__ = [
     "DataParams",
     "EngineParams",
     "EvaluateParams",
+    "ExtraBundle",
     "LogRegParams",
     "LowConfidenceParams",
     "Params",
@@ -39,8 +40,23 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ExtraBundle(_Section):
+    """One labelled bundle appended to the training data (``data.extra_bundles`` item).
+
+    Attributes
+    ----------
+    path : str
+        Bundle folder (or ``.zip``), e.g. written by ``emgdx export-verdicts``.
+    weight : float
+        Training weight of each of its studies relative to a study of ``data.bundle`` (1).
+    """
+
+    path: str
+    weight: float = Field(1.0, gt=0, le=1000)
+
+
 class DataParams(_Section):
-    """``data``: which bundle the pipeline trains on.
+    """``data``: which bundles the pipeline trains on.
 
     Attributes
     ----------
@@ -48,9 +64,15 @@ class DataParams(_Section):
         Bundle folder (or ``.zip`` / ``.json``) the ``validate`` stage reads. The default,
         ``data/raw``, is the ``simulate`` stage's output; point it at a lab's own labelled
         export to train on real studies (the ``simulate`` stage still runs but is unused).
+    extra_bundles : list[ExtraBundle]
+        Labelled bundles appended to ``bundle`` by the ``validate`` stage (the clinicians'
+        verdicts, ``emgdx export-verdicts``), each with a weight; they are split with the rest
+        (a patient never across splits) and scored apart by ``evaluate`` (``real_studies``).
+        Empty (the default): the pipeline is what it is without this key.
     """
 
     bundle: str = "data/raw"
+    extra_bundles: list[ExtraBundle] = Field(default_factory=list)
 
 
 class EngineParams(_Section):

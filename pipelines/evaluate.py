@@ -25,6 +25,7 @@ from bundle.load import load_valid
 from models import tracking
 from models.dataset import labelled_inputs, read_features
 from models.evaluate import (
+    classification_metrics,
     confusion_frame,
     confusion_long,
     reliability_table,
@@ -49,6 +50,7 @@ from models.scoring import (
 )
 from models.train import encode_labels
 from pipelines.config import load_params
+from pipelines.extra_bundles import extra_sources
 
 logger = logging.getLogger(__name__)
 
@@ -141,8 +143,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, fig in figures.items():
         fig.savefig(plots / name, dpi=110)
 
+    real = real_study_metrics(scorer, X, y, split, bundle.studies, n_bins=p.ece_bins)
+    if real:
+        metrics["real_studies"] = real
+
     timing = {"robustness_s": robust_s, "total_s": time.perf_counter() - t_start}
     summary = headline(metrics)
+    if real:
+        summary["real_studies"] = real
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     (args.out / "metrics_detail.json").write_text(
@@ -166,6 +174,52 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     logger.info("evaluate: macro-F1 %s", f1)
     return 0
+
+
+#: the real-study scores: held-out splits, and every study the booster was not fitted on
+REAL_SPLITS: dict[str, tuple[str, ...]] = {
+    "test": ("test",),
+    "heldout_site": ("heldout_site",),
+    "not_trained_on": ("valid", "calib", "test", "heldout_site"),
+}
+_REAL_KEYS = ("n", "macro_f1", "accuracy", "log_loss")
+
+
+def real_study_metrics(
+    scorer: Scorer,
+    X: pd.DataFrame,
+    y: pd.Series,
+    split: pd.Series,
+    studies: pd.DataFrame,
+    *,
+    n_bins: int,
+) -> dict[str, dict[str, object]]:
+    """LightGBM's score on the appended real studies (``data.extra_bundles``), by split and site.
+
+    Empty when no extra bundle was appended. The splits are patient-grouped (``split`` stage),
+    so a real patient's studies are scored only on splits they were not trained on.
+    """
+    sources = extra_sources(studies)
+    if not len(sources):
+        return {}
+    site = studies.set_index(studies["study_id"].astype(str))["site_id"].astype(str)
+    out: dict[str, dict[str, object]] = {}
+    for name, names in REAL_SPLITS.items():
+        ids = [i for i in split.index[split.isin(names)] if i in sources.index]
+        if not ids:
+            continue
+        codes = encode_labels(y.loc[ids])
+        proba = scorer.proba(X.loc[ids])["lightgbm"]
+        m = classification_metrics(codes, proba, n_bins=n_bins)
+        entry: dict[str, object] = {k: m[k] for k in _REAL_KEYS}
+        by_site = {}
+        for s_id, idx in pd.Series(range(len(ids)), index=site.loc[ids]).groupby(level=0):
+            pos = idx.to_numpy()
+            sm = classification_metrics(codes[pos], proba[pos], n_bins=n_bins)
+            by_site[str(s_id)] = {k: sm[k] for k in ("n", "macro_f1", "accuracy")}
+        entry["by_site"] = by_site
+        out[name] = entry
+    return out
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from models.plots import feature_importance, plot_feature_importance
 from models.provenance import save_run_record
 from models.train import augmented_features, save_model_dir, train_model
 from pipelines.config import load_params
+from pipelines.extra_bundles import extra_sources, study_weights
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         import mlflow
 
         tracking.log_dataset(X, source=args.features, name="features", context="training")
+        # the labelled real studies (data.extra_bundles): each exported bundle is an input
+        sources = extra_sources(bundle.studies)
+        for src in sorted(set(sources)):
+            ids = sources.index[sources == src]
+            rows = bundle.studies[bundle.studies["study_id"].astype(str).isin(ids)]
+            tracking.log_dataset(
+                rows, source=Path(src), name=f"extra:{Path(src).name}", context="training"
+            )
+        if len(sources):
+            mlflow.log_metric("train.n_real_studies", float(len(sources)))
 
         t0 = time.perf_counter()
         client = get_client(params.engine.model_dump())
@@ -97,7 +108,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 else dask_booster_fitter(client, npartitions=params.engine.npartitions)
             )
             model = train_model(
-                X, y, split, p, X_aug=X_aug if len(X_aug) else None, fit_booster=fit_booster
+                X,
+                y,
+                split,
+                p,
+                X_aug=X_aug if len(X_aug) else None,
+                fit_booster=fit_booster,
+                study_weight=study_weights(bundle.studies),
             )
         finally:
             close_client(client)

@@ -18,10 +18,13 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 from bundle.load import load_bundle, valid_subset
 from bundle.validated import write_validated
+from pipelines.config import load_params
+from pipelines.extra_bundles import append_extra
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +64,13 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="exit 0 despite invalid studies as long as at least one study is valid",
     )
     parser.add_argument(
+        "--params",
+        type=Path,
+        default=None,
+        help="params file whose data.extra_bundles (labelled real studies, each with a weight) "
+        "are validated and appended to --out (pipelines/extra_bundles.py)",
+    )
+    parser.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -94,8 +104,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             encoding="utf-8",
         )
         logger.info("validation report written to %s", args.report)
+    extras = [] if args.params is None else load_params(args.params).data.extra_bundles
+    if extras and args.out is None:
+        logger.warning("data.extra_bundles are appended only to --out; none given")
     if args.out is not None:
-        valid = valid_subset(bundle, report)
+        valid, added = append_extra(valid_subset(bundle, report), extras)
+        for a in added:
+            logger.info(
+                "extra bundle %s (weight %g): %d of %d studies valid, appended",
+                a.path,
+                a.weight,
+                a.n_valid_studies,
+                a.n_studies,
+            )
+        if args.report is not None and added:
+            doc = json.loads(args.report.read_text(encoding="utf-8"))
+            doc["extra_bundles"] = [asdict(a) for a in added]
+            args.report.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", "utf-8")
         write_validated(valid, args.out)
         logger.info(
             "wrote %d valid studies (%d NCS rows, %d EMG rows) to %s; %d studies left out (listed in the report)",
