@@ -267,3 +267,32 @@ def test_checks_do_not_modify_the_row(check):
     check(row)
     assert row.keys() == before.keys()
     assert all((math.isnan(row[k]) and math.isnan(v)) or row[k] == v for k, v in before.items())
+
+
+# --- attached to the prediction ------------------------------------------------------------------
+
+
+def test_predictions_carry_the_check_exactly_for_als_or_neurogenic_calls(
+    tiny_model_dir, fresh_cohort
+):
+    import json
+
+    from models.prediction import to_flat_frame
+    from models.predictor import Predictor
+
+    preds = Predictor.load(tiny_model_dir).predict_features(fresh_cohort[1])
+    checked = [p for p in preds if p.mimic_check is not None]
+    assert checked, "the cohort must hold neurogenic calls"
+    assert any(p.mimic_check is None for p in preds), "and others"
+    for p in preds:
+        assert (p.mimic_check is not None) == (p.diagnosis == "als" or p.pattern == "neurogenic")
+    flat = to_flat_frame(preds).set_index("study_id")
+    for p in checked:
+        codes = {c.code for c in p.mimic_check if c.status is MimicStatus.SUPPORTED}
+        cell = flat.loc[p.study_id, "mimics_supported"]
+        assert set(filter(None, cell.split("|"))) == codes
+    doc = json.loads(json.dumps(checked[0].to_dict()))
+    first = doc["mimic_check"][0]
+    assert first["code"] == "mmn"
+    assert first["status"] in {"supported", "not_supported", "not_assessable"}
+    assert {"feature", "label", "value", "value_text", "limit_text"} <= set(first["findings"][0])

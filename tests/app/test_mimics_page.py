@@ -1,0 +1,36 @@
+"""The mimic check on the study page: a table beside ALS / neurogenic calls, absent elsewhere."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+
+def _section(page: str) -> str:
+    m = re.search(r'<section class="card" id="mimic-check">(.*?)</section>', page, re.S)
+    assert m, "no mimic section"
+    return m.group(1)
+
+
+def test_study_page_shows_each_mimic_with_its_status_and_values(client: Any) -> None:
+    ds = client.app.state.emgdx.store.get("bundle")
+    checked = [p for p in ds.predictions.values() if p.mimic_check]
+    unchecked = [p for p in ds.predictions.values() if not p.mimic_check]
+    assert checked, "the small bundle must hold a neurogenic call"
+    p = checked[0]
+    section = _section(client.get(f"/study/bundle/{p.study_id}").text)
+    rows = re.findall(r'<tr class="mimic-(\w+)" data-mimic="(\w+)">(.*?)</tr>', section, re.S)
+    assert [(code, status) for status, code, _ in rows] == [
+        (m.code, m.status.value) for m in p.mimic_check
+    ]
+    for (_, _, cells), m in zip(rows, p.mimic_check, strict=True):
+        assert html.escape(m.name) in cells
+        assert f">{m.status_text}</td>" in cells
+        assert html.escape(m.sentence) in cells
+        for f in m.findings:
+            assert html.escape(f"{f.label}: {f.value_text}") in cells
+    if unchecked:
+        page = client.get(f"/study/bundle/{unchecked[0].study_id}").text
+        assert 'id="mimic-check"' not in page
+        assert 'id="guideline"' in page
