@@ -283,9 +283,10 @@ def check_sbma(row: Mapping[str, float]) -> MimicCheck:
 
     Clinical reference T3.6: SNAPs abnormal in 95 % (Ferrante & Wilbourn 1997, n=19), reduced in
     nearly all of 57 (Rhodes 2009), with median/ulnar lower than sural (non-length-dependent).
-    "Abnormal" means more abnormal SNAPs than ALS tolerates (> 1, T3.1c), or an abnormal arm
-    SNAP without a length gradient (``crit_non_length_dependent_sensory``). "Widespread" is LMN
-    signs in ≥2 regions (Gold Coast, T3.1a); with fewer, the verdict needs ≥3 regions assessed.
+    "Abnormal" means more abnormal SNAPs than ALS tolerates (> 1, T3.1c: one low SNAP has
+    technical and focal causes); the sentence says when they lack a length gradient
+    (``crit_non_length_dependent_sensory``, the SBMA pattern). "Widespread" is LMN signs in ≥2
+    regions (Gold Coast, T3.1a); with fewer, the verdict needs ≥3 regions assessed.
     """
     abn = _value(row, "crit_sensory_abnormal_count")
     nld = _value(row, "crit_non_length_dependent_sensory")
@@ -309,8 +310,7 @@ def check_sbma(row: Mapping[str, float]) -> MimicCheck:
             "No sensory nerve was studied: the abnormal SNAPs of Kennedy disease were not "
             "looked for.",
         )  # fmt: skip
-    abnormal = abn > ALS_MAX_SENSORY_ABNORMAL or (abn >= 1 and nld >= 1)
-    if not abnormal:
+    if not abn > ALS_MAX_SENSORY_ABNORMAL:
         return _check(
             "sbma", SBMA_NAME, SBMA_SOURCE, MimicStatus.NOT_SUPPORTED, findings,
             "Sensory responses are normal (or one minor abnormality), which argues against "
