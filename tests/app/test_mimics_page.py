@@ -34,3 +34,22 @@ def test_study_page_shows_each_mimic_with_its_status_and_values(client: Any) -> 
         page = client.get(f"/study/bundle/{unchecked[0].study_id}").text
         assert 'id="mimic-check"' not in page
         assert 'id="guideline"' in page
+
+
+def test_fhir_route_returns_a_valid_r4b_report_of_a_loaded_study(client: Any) -> None:
+    from fhir.resources.R4B.bundle import Bundle as FhirBundle
+
+    ds = client.app.state.emgdx.store.get("bundle")
+    sid = next(iter(ds.predictions))
+    r = client.get(f"/api/studies/{sid}/fhir")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("application/fhir+json")
+    doc = FhirBundle.model_validate_json(r.text)
+    report = doc.entry[0].resource
+    assert report.get_resource_type() == "DiagnosticReport"
+    assert report.identifier[0].value == sid
+    assert client.get(f"/api/studies/{sid}/fhir", params={"dataset": "bundle"}).status_code == 200
+    missing = client.get("/api/studies/no-such-study/fhir")
+    assert missing.status_code == 404
+    assert missing.json()["errors"]
+    assert client.get(f"/api/studies/{sid}/fhir", params={"dataset": "u999"}).status_code == 404
