@@ -53,3 +53,21 @@ def test_fhir_route_returns_a_valid_r4b_report_of_a_loaded_study(client: Any) ->
     assert missing.status_code == 404
     assert missing.json()["errors"]
     assert client.get(f"/api/studies/{sid}/fhir", params={"dataset": "u999"}).status_code == 404
+
+
+def test_guideline_box_leaves_the_checked_mimics_to_the_table(client: Any) -> None:
+    from dataclasses import replace
+
+    from app.views import guideline_mimic_notes
+
+    ds = client.app.state.emgdx.store.get("bundle")
+    p = next(p for p in ds.predictions.values() if p.mimic_check)
+    notes = [
+        "Motor conduction block ...: consider multifocal motor neuropathy (an ALS mimic)",
+        "Neurogenic change with non-length-dependent sensory loss: consider Kennedy disease",
+        "Focal slowing across the elbow: a mononeuropathy at an entrapment site",
+    ]
+    checked = replace(p, guideline={**p.guideline, "mimics": notes})
+    assert guideline_mimic_notes(checked) == notes[2:]
+    # without the structured check the guideline keeps every note
+    assert guideline_mimic_notes(replace(checked, mimic_check=None)) == notes
