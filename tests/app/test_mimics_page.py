@@ -48,7 +48,10 @@ def test_fhir_route_returns_a_valid_r4b_report_of_a_loaded_study(client: Any) ->
     report = doc.entry[0].resource
     assert report.get_resource_type() == "DiagnosticReport"
     assert report.identifier[0].value == sid
-    assert client.get(f"/api/studies/{sid}/fhir", params={"dataset": "bundle"}).status_code == 200
+    page = client.get(f"/study/bundle/{sid}").text
+    link = re.search(r'id="fhir-link" href="([^"]+)"', page).group(1)
+    assert html.unescape(link) == f"/api/studies/{sid}/fhir?dataset=bundle"
+    assert client.get(html.unescape(link)).status_code == 200
     missing = client.get("/api/studies/no-such-study/fhir")
     assert missing.status_code == 404
     assert missing.json()["errors"]
