@@ -195,8 +195,16 @@ _CB_LIMIT = (
 )
 
 
-def _cb_text(ratio: float) -> str:
-    return f"{ratio:.2f} ({_pct(max(0.0, 1.0 - ratio))} drop)"
+def _cb_text(ratio: float, distal_pct_lln: float) -> str:
+    """ "0.40 (60 % drop; distal CMAP 150 % of LLN)"."""
+    distal = "" if math.isnan(distal_pct_lln) else f"; distal CMAP {distal_pct_lln:.0f} % of LLN"
+    return f"{ratio:.2f} ({_pct(max(0.0, 1.0 - ratio))} drop{distal})"
+
+
+def _is_block(nerve: str, ratio: float, distal_pct_lln: float) -> bool:
+    """A drop beyond the nerve's block limit with a distal CMAP large enough to judge it."""
+    drop = CB_DROP_TIBIAL if nerve == "tibial" else CB_DROP
+    return 1.0 - ratio >= drop and distal_pct_lln >= DISTAL_CMAP_MIN_PCT_LLN
 
 
 def check_mmn(row: Mapping[str, float]) -> MimicCheck:
@@ -214,8 +222,9 @@ def check_mmn(row: Mapping[str, float]) -> MimicCheck:
     """
     ratios = {n: _value(row, f"ncs_{n}_motor_cb_ratio") for n in MOTOR_NERVES}
     measured = {n: r for n, r in ratios.items() if not math.isnan(r)}
+    distal = {n: _value(row, f"ncs_{n}_motor_amp_pct_lln") for n in measured}
     findings = [
-        _finding(row, f"ncs_{n}_motor_cb_ratio", _CB_LIMIT, _cb_text(r))
+        _finding(row, f"ncs_{n}_motor_cb_ratio", _CB_LIMIT, _cb_text(r, distal[n]))
         for n, r in measured.items()
     ]
     findings.append(
@@ -238,9 +247,7 @@ def check_mmn(row: Mapping[str, float]) -> MimicCheck:
             "multifocal motor neuropathy, was not looked for.",
         )  # fmt: skip
     n_cb = _value(row, "crit_cb_nerve_count")
-    blocked = [
-        n for n, r in measured.items() if 1.0 - r >= (CB_DROP_TIBIAL if n == "tibial" else CB_DROP)
-    ]
+    blocked = [n for n, r in measured.items() if _is_block(n, r, distal[n])]
     if not n_cb >= 1:
         return _check(
             "mmn", MMN_NAME, MMN_SOURCE, MimicStatus.NOT_SUPPORTED, findings,
@@ -544,6 +551,7 @@ MIMIC_COLUMNS: tuple[str, ...] = tuple(
     dict.fromkeys(
         [
             *(f"ncs_{n}_motor_cb_ratio" for n in MOTOR_NERVES),
+            *(f"ncs_{n}_motor_amp_pct_lln" for n in MOTOR_NERVES),
             "crit_cb_nerve_count",
             "crit_sensory_abnormal_count",
             "crit_sensory_tested_count",

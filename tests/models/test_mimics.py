@@ -30,6 +30,10 @@ def _als_row(**changes: float) -> dict[str, float]:
         ncs_median_motor_cb_ratio=0.95,
         ncs_ulnar_motor_cb_ratio=0.92,
         ncs_peroneal_motor_cb_ratio=0.9,
+        ncs_median_motor_amp_pct_lln=150.0,
+        ncs_ulnar_motor_amp_pct_lln=140.0,
+        ncs_peroneal_motor_amp_pct_lln=120.0,
+        ncs_tibial_motor_amp_pct_lln=130.0,
         crit_cb_nerve_count=0.0,
         crit_sensory_abnormal_count=0.0,
         crit_sensory_tested_count=4.0,
@@ -77,7 +81,7 @@ def test_mmn_block_with_normal_sensory_is_supported_and_names_the_nerve():
     assert "ulnar" in c.sentence
     assert "definite" in c.sentence
     ulnar = next(f for f in c.findings if f.feature == "ncs_ulnar_motor_cb_ratio")
-    assert ulnar.value_text == "0.40 (60 % drop)"
+    assert ulnar.value_text == "0.40 (60 % drop; distal CMAP 140 % of LLN)"
     assert "30 %" in ulnar.limit_text
     assert "20 % of LLN" in ulnar.limit_text
     assert c.status_text == "supported"
@@ -96,6 +100,20 @@ def test_mmn_probable_block_and_the_tibial_limit():
     )
     assert "median" in c.sentence
     assert "tibial" not in c.sentence
+
+
+def test_mmn_a_drop_over_a_tiny_distal_cmap_is_not_named_a_block():
+    # ulnar: 60 % drop, but the distal CMAP is 10 % of LLN (too small to judge a block)
+    c = check_mmn(
+        _als_row(
+            ncs_ulnar_motor_cb_ratio=0.4,
+            ncs_ulnar_motor_amp_pct_lln=10.0,
+            ncs_median_motor_cb_ratio=0.6,
+            crit_cb_nerve_count=1.0,
+        )
+    )
+    assert "in median" in c.sentence
+    assert "ulnar" not in c.sentence
 
 
 def test_mmn_block_with_abnormal_sensory_is_not_supported():
