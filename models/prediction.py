@@ -14,6 +14,7 @@ import pandas as pd
 
 from features.vocab import CLASSES
 from models.flags import FlagReason
+from models.mimics import MimicCheck, supported_codes
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,9 @@ class StudyPrediction:
     """The contract's prediction for one study.
 
     ``flag_reasons`` say why ``low_confidence`` or ``unlike_training_data`` is set, each a
-    code and its sentence (:class:`models.flags.FlagReason`).
+    code and its sentence (:class:`models.flags.FlagReason`). ``mimic_check`` is the ALS-mimic
+    check (:mod:`models.mimics`), filled when ALS is called or the pattern is neurogenic, else
+    None.
     """
 
     study_id: str
@@ -76,6 +79,7 @@ class StudyPrediction:
     group_contributions: dict[str, float] = field(default_factory=dict)
     guideline: dict[str, Any] = field(default_factory=dict)
     limitations: list[str] = field(default_factory=list)
+    mimic_check: list[MimicCheck] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Nested JSON-ready form (the contract's JSON output)."""
@@ -98,6 +102,7 @@ def to_flat_frame(predictions: list[StudyPrediction], top_k: int = 3) -> pd.Data
             "flag_codes": " ".join(r.code for r in p.flag_reasons),
             "flag_reasons": "; ".join(r.text for r in p.flag_reasons),
             "limitations": " ".join(p.limitations),
+            "mimics_supported": supported_codes(p.mimic_check),
             "model_name": p.model_name,
             "model_version": p.model_version,
         }

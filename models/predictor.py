@@ -47,6 +47,7 @@ from models.explain import (
 )
 from models.flags import flag_reasons, is_low_confidence, is_unlike_training_data
 from models.guideline import als_sensory_abnormal, guideline_checks
+from models.mimics import mimic_checks, needs_mimic_check
 from models.ood import OODProfile
 from models.prediction import StudyPrediction
 from models.probabilities import (
@@ -400,6 +401,10 @@ class Predictor:
         )
         guideline = guideline_checks(X, predicted)
         patterns = pattern_probabilities(proba, classes)
+        pattern_of = [PATTERNS[int(k)] for k in np.argmax(patterns, axis=1)]
+        mimic = mimic_checks(
+            X, [needs_mimic_check(d, p) for d, p in zip(predicted, pattern_of, strict=True)]
+        )
         names = self._names()
         context_columns = {str(c): j for j, c in enumerate(X.columns)}
         context_values = X.to_numpy()  # a view when X is one float block (build_features)
@@ -430,6 +435,7 @@ class Predictor:
                     group_contributions=group_sums(shown.top[i], names),
                     guideline=guideline[i],
                     limitations=list(limits[i]),
+                    mimic_check=mimic[i],
                 )
             )
         return out
