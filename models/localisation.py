@@ -38,7 +38,8 @@ plexus or a nerve, from the dermatomal SNAPs, the paraspinals and the number of 
 
 "Not localisable", with the reason, when the needle study does not allow it: no abnormal limb
 muscle; one abnormal muscle whose dominant roots span several levels; bilateral symmetric
-findings; findings in many muscles outside one root (a widespread process, not a root).
+findings; findings in many muscles outside one root (a widespread process, not a root); no
+root with at least an even share (:data:`MIN_CONFIDENCE`; the candidates are still listed).
 
 Pure functions of validated tables; nothing here reads a file or a parameter.
 """
@@ -113,6 +114,9 @@ SNAP_DERMATOME: dict[str, tuple[str, ...]] = {
 ROOT_PRIOR_ODDS, P_SNAP_LOW_ROOT, P_SNAP_LOW_POST = 2.0, 0.1, 0.6
 #: all abnormal muscles supplied by one nerve: likelihood ratio root vs nerve [sim]
 ONE_NERVE_LR, SEVERAL_NERVES_LR = 0.3, 3.0
+#: below this posterior share no root is named: several fit about equally (the confidence is
+#: calibrated, ``docs/localisation.md``: such calls were right about 2 times in 3) [sim]
+MIN_CONFIDENCE = 0.5
 #: bilateral: the other side's best score at least this share of the top one
 BILATERAL_SHARE = 0.6
 #: widespread: at least this many abnormal limb muscles the top root does not explain, and more
@@ -442,6 +446,19 @@ def localise_findings(f: StudyFindings) -> Localisation:
     candidates = tuple(
         RootCandidate(r, s, round(scores[(r, s)], 3), round(post[(r, s)], 4)) for r, s in ranked[:5]
     )
+    if post[(root, side)] < MIN_CONFIDENCE:
+        reason = (
+            f"the findings fit several roots about equally (best {candidates[0].label}, "
+            f"{post[(root, side)]:.2f}; next {candidates[1].label}, {candidates[1].probability:.2f})"
+            if len(candidates) > 1
+            else f"the findings do not single out a root (best {candidates[0].label})"
+        )
+        return Localisation(
+            localisable=False,
+            reason=reason,
+            candidates=candidates,
+            summary=f"Not localisable: {reason}.",
+        )
     supporting, opposing = _evidence(f, root, side, explained, unexplained)
     nerves = {an.nerve[m.muscle] for m in explained}
     support = _root_support(f, root, side, nerves)
