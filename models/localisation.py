@@ -696,6 +696,15 @@ def findings_from_tables(bundle: Bundle) -> dict[str, StudyFindings]:
     return {s: StudyFindings(tuple(v[0]), tuple(v[1]), tuple(v[2])) for s, v in out.items()}
 
 
+#: the predictions that carry a localisation: radiculopathy first or second, or neurogenic
+LOCALISED_CLASS = "radiculopathy"
+
+
+def wants_localisation(diagnosis: str, runner_up: str | None, pattern: str) -> bool:
+    """Whether a prediction shows the localisation (radiculopathy top or runner-up, neurogenic)."""
+    return LOCALISED_CLASS in (diagnosis, runner_up) or pattern == "neurogenic"
+
+
 def localise(bundle: Bundle) -> dict[str, Localisation]:
     """:func:`localise_findings` of every study of a validated bundle, by ``study_id``."""
     return {s: localise_findings(f) for s, f in findings_from_tables(bundle).items()}
@@ -712,4 +721,5 @@ __all__ = [
     "localise",
     "localise_findings",
     "summary_text",
+    "wants_localisation",
 ]

@@ -12,6 +12,7 @@ calibration of the confidence (:func:`score_localisation`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -266,10 +267,33 @@ def score_localisation(
     )
 
 
+def localisation_report(
+    bundle: Bundle, truth: pd.DataFrame, heldout_ids: Sequence[str] = ()
+) -> tuple[dict[str, object], dict[str, float], pd.DataFrame]:
+    """The evaluate stage's ``localisation`` section: all studies, and the held-out lab's.
+
+    Returns the JSON section (``all``, ``heldout_site`` when ``heldout_ids`` holds scored
+    studies), flat metrics (``root_accuracy``, ..., ``heldout_site.root_accuracy``) and the
+    confusion table of all studies (for the figure).
+    """
+    scored = scored_studies(bundle, truth)
+    localised = localise(bundle.subset(scored["study_id"].tolist()))
+    overall = score_localisation(bundle, truth, localised)
+    section: dict[str, object] = {"all": overall.to_dict()}
+    metrics = overall.metrics()
+    held = set(map(str, heldout_ids)) & set(scored["study_id"])
+    if held:
+        part = score_localisation(bundle.subset(sorted(held)), truth, localised)
+        section["heldout_site"] = part.to_dict()
+        metrics |= {f"heldout_site.{k}": v for k, v in part.metrics().items()}
+    return section, metrics, overall.confusion
+
+
 __all__ = [
     "CalibrationBin",
     "LevelScore",
     "LocalisationScore",
+    "localisation_report",
     "score_localisation",
     "scored_studies",
 ]

@@ -213,3 +213,30 @@ def test_reduced_recruitment_alone_counts_less_than_fibrillations() -> None:
     assert "reduced recruitment" in reduced.supporting[0].text
     assert "fibs 2+" in fibs.supporting[0].text
     assert "fibs" not in reduced.supporting[0].text
+
+
+def test_prediction_keeps_the_localisation_nested_in_json_and_flat_in_csv() -> None:
+    from models.prediction import StudyPrediction, to_flat_frame
+
+    loc = _study(L5_LEFT, LEG_NORMAL_LEFT)
+    base = {
+        "diagnosis": "radiculopathy",
+        "probabilities": {"radiculopathy": 1.0},
+        "pattern": "neurogenic",
+        "pattern_probability": 1.0,
+        "explanation": [],
+        "model_name": "m",
+        "model_version": "v",
+        "low_confidence": False,
+        "unlike_training_data": False,
+    }
+    named = StudyPrediction(study_id="S1", localisation=loc, **base)  # type: ignore[arg-type]
+    none = StudyPrediction(study_id="S2", **base)  # type: ignore[arg-type]
+    doc = named.to_dict()["localisation"]
+    assert (doc["root"], doc["side"]) == ("L5", "L")
+    assert doc["supporting"][0]["kind"] == "muscle"
+    flat = to_flat_frame([named, none]).set_index("study_id")
+    assert flat.loc["S1", "radic_root"] == "L5"
+    assert flat.loc["S1", "radic_side"] == "L"
+    assert flat.loc["S1", "radic_confidence"] == loc.confidence
+    assert flat.loc["S2", ["radic_root", "radic_side", "radic_confidence"]].isna().all()
