@@ -117,6 +117,8 @@ ONE_NERVE_LR, SEVERAL_NERVES_LR = 0.3, 3.0
 #: below this posterior share no root is named: several fit about equally (the confidence is
 #: calibrated, ``docs/localisation.md``: such calls were right about 2 times in 3) [sim]
 MIN_CONFIDENCE = 0.5
+#: the confidence stated is at most this (a needle study never makes a root certain) [sim]
+MAX_CONFIDENCE = 0.99
 #: bilateral: the other side's best score at least this share of the top one
 BILATERAL_SHARE = 0.6
 #: widespread: at least this many abnormal limb muscles the top root does not explain, and more
@@ -462,7 +464,7 @@ def localise_findings(f: StudyFindings) -> Localisation:
     supporting, opposing = _evidence(f, root, side, explained, unexplained)
     nerves = {an.nerve[m.muscle] for m in explained}
     support = _root_support(f, root, side, nerves)
-    conf = round(post[(root, side)], 3)
+    conf = min(round(post[(root, side)], 3), MAX_CONFIDENCE)
     loc = Localisation(
         localisable=True,
         root=root,
