@@ -26,7 +26,8 @@ def test_radiculopathy_roots_and_side_are_written_per_study() -> None:
     assert 0.10 < len(pairs) / radic.sum() < 0.20  # 15 % two roots (simulator/diseases.py)
     for a, b in pairs:
         i, j = ROOTS.index(a), ROOTS.index(b)
-        assert j == i + 1 and (i <= 4) == (j <= 4)
+        assert j == i + 1
+        assert (i <= 4) == (j <= 4)
     # the symptomatic side is the side of the denervation: more abnormal EMG rows there
     emg = bundle.emg.merge(truth[["study_id", "index_side"]], on="study_id")
     emg = emg[emg["study_id"].isin(truth.loc[radic, "study_id"])]
