@@ -1,18 +1,21 @@
-"""The JSON API: ``GET /api/health`` and ``POST /api/predict`` (the contract's JSON output)."""
+"""The JSON API: ``GET /api/health``, ``POST /api/predict`` (the contract's JSON output) and
+``GET /api/studies/{study_id}/fhir`` (a loaded study's report as HL7 FHIR R4B, docs/fhir.md)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, TypeAdapter
 
 from app.uploads import parse_json_bytes, problem
 from bundle.problems import Problem
+from bundle.tables import Bundle
 from models.prediction import StudyPrediction
 from models.service import PredictionResult, RejectedStudy
 
@@ -176,6 +179,56 @@ def _response(state: Any, result: PredictionResult) -> Response:
     log.info("predict: %d studies, %d rejected", len(result.predictions), len(result.rejected))
     body = PredictResponse(result.predictions, result.rejected, result.warnings, state.disclaimer)
     return Response(_RESPONSE.dump_json(body), media_type="application/json")
+
+
+FHIR_MEDIA_TYPE = "application/fhir+json"
+
+
+@router.get(
+    "/studies/{study_id}/fhir",
+    responses={
+        200: {
+            "content": {FHIR_MEDIA_TYPE: {}},
+            "description": "A FHIR R4B Bundle: the DiagnosticReport and its Observations",
+        },
+        404: {"model": ErrorResponse, "description": "No loaded study has this id"},
+        422: {"model": ErrorResponse, "description": "The study is invalid: not predicted"},
+        503: {"model": ErrorResponse, "description": "No model loaded, or not predicted yet"},
+    },
+)
+def study_fhir(
+    request: Request,
+    study_id: Annotated[str, Path(max_length=64)],
+    dataset: Annotated[str | None, Query(max_length=40)] = None,
+) -> Response:
+    """A loaded study's prediction and NCS findings as a FHIR DiagnosticReport (R4B Bundle).
+
+    The study is looked up in the configured bundle and the uploads (``dataset`` picks one by
+    its key when a study id is in several; otherwise the first that holds it, uploads first).
+    """
+    from models.fhir import fhir_report
+
+    state = request.app.state.emgdx
+    found = [
+        ds
+        for ds in state.store.datasets()
+        if (dataset is None or ds.key == dataset) and ds.has(study_id)
+    ]
+    if not found:
+        return JSONResponse({"errors": [problem("(study)", "No loaded study has this id.")]}, 404)
+    ds = found[0]
+    if study_id in ds.invalid_ids:
+        return JSONResponse({"errors": ds.problems_of(study_id)}, 422)
+    pred = ds.predictions.get(study_id)
+    if pred is None:
+        message = state.model_error or "The study has not been predicted yet."
+        return JSONResponse({"errors": [problem("(model)", message)]}, 503)
+    ncs, _ = ds.ncs_of(study_id)
+    emg, _ = ds.emg_of(study_id)
+    studies = ds.bundle.studies.iloc[[ds.study_ids.index(study_id)]]
+    doc = fhir_report(pred, Bundle(studies, ncs, emg))
+    log.info("fhir export: 1 study, %d resources", len(doc.get("entry", [])))
+    return Response(json.dumps(doc, ensure_ascii=False), media_type=FHIR_MEDIA_TYPE)
 
 
 def _dicts(problems: list[Problem]) -> list[dict[str, Any]]:

@@ -30,6 +30,9 @@ GUIDELINE_LABELS: dict[str, str] = {
     "single_root": "Single-root distribution",
     "sensory": "Sensory responses",
 }
+#: words that mark a guideline note about a mimic the structured check covers
+#: (:func:`models.rules.mimics` text -> the :mod:`models.mimics` table shows it instead)
+CHECKED_MIMIC_WORDS: tuple[str, ...] = ("multifocal motor neuropathy", "kennedy disease")
 #: extra study columns a lab added (e.g. free-text notes) shown in the header, at most
 MAX_EXTRA_FACTS = 5
 PATTERN_LABELS = {"neurogenic": "Neurogenic", "myopathic": "Myopathic", "normal": "Normal"}
@@ -138,6 +141,19 @@ def guideline_items(guideline: dict[str, Any]) -> list[tuple[str, str]]:
     return items
 
 
+def guideline_mimic_notes(pred: StudyPrediction) -> list[str]:
+    """The guideline's "outside the six classes" notes, less those the mimic table covers.
+
+    When the prediction carries the structured mimic check (``_mimics.html``), its MMN and
+    Kennedy-disease verdicts replace the guideline's text notes about them, so the page never
+    states two verdicts on one mimic; the other notes (neuronopathy, entrapment, plexus) stay.
+    """
+    notes = [str(n) for n in (pred.guideline or {}).get("mimics") or []]
+    if not pred.mimic_check:
+        return notes
+    return [n for n in notes if not any(w in n.lower() for w in CHECKED_MIMIC_WORDS)]
+
+
 def study_context(ds: Dataset, study_id: str) -> dict[str, Any]:
     """Everything ``study.html`` shows for one study."""
     pred = ds.predictions.get(study_id)
@@ -175,6 +191,7 @@ def study_context(ds: Dataset, study_id: str) -> dict[str, Any]:
         waterfall=waterfall_svg(pred.explanation, label, pred.base_value, total),
         guideline=guideline_items(pred.guideline or {}),
         guideline_notes=list((pred.guideline or {}).get("notes") or []),
+        guideline_mimics=guideline_mimic_notes(pred),
         guideline_agrees=(pred.guideline or {}).get("agrees"),
         rule_label=CLASS_LABELS.get(str((pred.guideline or {}).get("rule_diagnosis")), None),
     )

@@ -14,6 +14,8 @@ import pandas as pd
 
 from features.vocab import CLASSES
 from models.flags import FlagReason
+from models.localisation import Localisation
+from models.mimics import MimicCheck, supported_codes
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,11 @@ class StudyPrediction:
     """The contract's prediction for one study.
 
     ``flag_reasons`` say why ``low_confidence`` or ``unlike_training_data`` is set, each a
-    code and its sentence (:class:`models.flags.FlagReason`).
+    code and its sentence (:class:`models.flags.FlagReason`). ``mimic_check`` is the ALS-mimic
+    check (:mod:`models.mimics`), filled when ALS is called or the pattern is neurogenic, else
+    None. ``localisation`` is the most
+    likely radiculopathy root and side (:class:`models.localisation.Localisation`), filled when
+    the top class or the runner-up is radiculopathy or the pattern is neurogenic, else None.
     """
 
     study_id: str
@@ -76,6 +82,8 @@ class StudyPrediction:
     group_contributions: dict[str, float] = field(default_factory=dict)
     guideline: dict[str, Any] = field(default_factory=dict)
     limitations: list[str] = field(default_factory=list)
+    mimic_check: list[MimicCheck] | None = None
+    localisation: Localisation | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Nested JSON-ready form (the contract's JSON output)."""
@@ -98,6 +106,8 @@ def to_flat_frame(predictions: list[StudyPrediction], top_k: int = 3) -> pd.Data
             "flag_codes": " ".join(r.code for r in p.flag_reasons),
             "flag_reasons": "; ".join(r.text for r in p.flag_reasons),
             "limitations": " ".join(p.limitations),
+            "mimics_supported": supported_codes(p.mimic_check),
+            **_localisation_columns(p.localisation),
             "model_name": p.model_name,
             "model_version": p.model_version,
         }
@@ -106,3 +116,13 @@ def to_flat_frame(predictions: list[StudyPrediction], top_k: int = 3) -> pd.Data
             row[f"reason_{i}_shap"] = c.shap
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _localisation_columns(loc: Localisation | None) -> dict[str, Any]:
+    """``radic_root``, ``radic_side``, ``radic_confidence`` (None when not localised)."""
+    named = loc is not None and loc.localisable
+    return {
+        "radic_root": loc.root if named and loc is not None else None,
+        "radic_side": loc.side if named and loc is not None else None,
+        "radic_confidence": loc.confidence if named and loc is not None else None,
+    }

@@ -47,6 +47,8 @@ from models.explain import (
 )
 from models.flags import flag_reasons, is_low_confidence, is_unlike_training_data
 from models.guideline import als_sensory_abnormal, guideline_checks
+from models.localisation import localise, wants_localisation
+from models.mimics import mimic_checks, needs_mimic_check
 from models.ood import OODProfile
 from models.prediction import StudyPrediction
 from models.probabilities import (
@@ -345,8 +347,11 @@ class Predictor:
         return replace(self, num_threads=num_threads)
 
     def predict_bundle(self, bundle: Bundle, *, top_k: int = 8) -> list[StudyPrediction]:
-        """Featurize a (validated) bundle and predict every study in it."""
-        return self.predict_features(self.feature_frame(bundle), top_k=top_k)
+        """Featurize a (validated) bundle and predict every study in it, with the root
+        localisation where it applies (:func:`with_localisation`)."""
+        return with_localisation(
+            self.predict_features(self.feature_frame(bundle), top_k=top_k), bundle
+        )
 
     def predict_features(self, X: pd.DataFrame, *, top_k: int = 8) -> list[StudyPrediction]:
         """Predict and explain every row of a feature table.
@@ -400,6 +405,10 @@ class Predictor:
         )
         guideline = guideline_checks(X, predicted)
         patterns = pattern_probabilities(proba, classes)
+        pattern_of = [PATTERNS[int(k)] for k in np.argmax(patterns, axis=1)]
+        mimic = mimic_checks(
+            X, [needs_mimic_check(d, p) for d, p in zip(predicted, pattern_of, strict=True)]
+        )
         names = self._names()
         context_columns = {str(c): j for j, c in enumerate(X.columns)}
         context_values = X.to_numpy()  # a view when X is one float block (build_features)
@@ -430,6 +439,7 @@ class Predictor:
                     group_contributions=group_sums(shown.top[i], names),
                     guideline=guideline[i],
                     limitations=list(limits[i]),
+                    mimic_check=mimic[i],
                 )
             )
         return out
@@ -483,6 +493,24 @@ class Predictor:
         )
 
 
+def with_localisation(predictions: list[StudyPrediction], bundle: Bundle) -> list[StudyPrediction]:
+    """``predictions`` with the radiculopathy localisation of the studies that want one.
+
+    Radiculopathy first or second, or a neurogenic pattern
+    (:func:`models.localisation.wants_localisation`); read from the bundle's own rows.
+    """
+    wanted = [
+        p.study_id for p in predictions if wants_localisation(p.diagnosis, p.runner_up, p.pattern)
+    ]
+    if not wanted:
+        return predictions
+    found = localise(bundle.subset(wanted))
+    return [
+        replace(p, localisation=found[p.study_id]) if p.study_id in found else p
+        for p in predictions
+    ]
+
+
 def predict_proba_frame(predictor: Predictor, X: pd.DataFrame) -> pd.DataFrame:
     """The product's probabilities only (no explanation), one column per class, index of ``X``.
 
@@ -501,4 +529,5 @@ __all__: Sequence[str] = (
     "ModelNotFoundError",
     "Predictor",
     "predict_proba_frame",
+    "with_localisation",
 )

@@ -185,7 +185,7 @@ def predict_many(
         # one feature table and one model call: batch-local labels keep recurring study_ids
         # of different inputs apart; each prediction gets its own study_id back
         merged = _merged([valid[i] for i in members])
-        for p in predictor.predict_features(predictor.feature_frame(merged), top_k=top_k):
+        for p in predictor.predict_bundle(merged, top_k=top_k):
             k, _, study_id = p.study_id.partition(_SEP)
             by_input[members[int(k)]].append(replace(p, study_id=study_id))
     out: list[PredictionResult] = []

@@ -3,7 +3,8 @@
 Scores every model on ``valid``, ``test`` (in distribution) and ``heldout_site``; adds
 per-class metrics, one-vs-rest AUC, pattern accuracy, calibration error, subgroups (sex, age
 band, site) and robustness (test studies re-featurized after keeping about half their nerves
-and muscles). Writes ``<out>/metrics.json`` (compact headline for ``dvc metrics show``),
+and muscles); with ``--truth`` (the simulator's side table) the radiculopathy localiser against
+the simulated roots (:mod:`models.localisation_eval`, section ``localisation``). Writes ``<out>/metrics.json`` (compact headline for ``dvc metrics show``),
 ``<out>/metrics_detail.json`` (per class, subgroups) and ``<out>/plots/*``, and logs them, with
 the timings (MLflow only: the files hold nothing that differs between two runs of the same
 inputs), to the MLflow run that trained the model (:func:`models.provenance.training_run_id`).
@@ -30,6 +31,7 @@ from models.evaluate import (
     confusion_long,
     reliability_table,
 )
+from models.localisation_eval import TRUTH_READ, localisation_report
 from models.plots import (
     plot_confusion,
     plot_metric_bars,
@@ -63,7 +65,30 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--splits", type=Path, required=True, help="splits.parquet")
     parser.add_argument("--out", type=Path, default=Path("reports"), help="reports folder")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file")
+    parser.add_argument(
+        "--truth",
+        type=Path,
+        default=None,
+        help="the simulator's side table (physiology.parquet) for the localisation score; "
+        "a missing file (a lab's own bundle) leaves the section out",
+    )
     return parser.parse_args(argv)
+
+
+def _truth(path: Path | None) -> pd.DataFrame | None:
+    """The simulator's truth table, or None (no file: a lab's bundle; an older table: warned)."""
+    if path is None or not path.is_file():
+        return None
+    truth = pd.read_parquet(path)
+    missing = [c for c in TRUTH_READ if c not in truth.columns]
+    if missing:
+        logger.warning(
+            "evaluate: %s has no %s (written by an older simulator): no localisation score",
+            path,
+            ", ".join(missing),
+        )
+        return None
+    return truth
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -115,6 +140,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     plots = args.out / "plots"
     plots.mkdir(parents=True, exist_ok=True)
     figures = {}
+    localisation = None
+    truth = _truth(args.truth)
+    if truth is not None:
+        localisation = localisation_report(
+            bundle, truth, list(split.index[split == "heldout_site"])
+        )
+        figures["localisation_confusion.png"] = plot_confusion(
+            localisation[2], "Radiculopathy root: simulated (rows) vs localised"
+        )
     for s in ("test", "heldout_site"):
         if s in probas:
             figures[f"confusion_{s}.png"] = plot_confusion(
@@ -153,8 +187,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary["real_studies"] = real
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    detail = metrics if localisation is None else {**metrics, "localisation": localisation[0]}
     (args.out / "metrics_detail.json").write_text(
-        json.dumps(metrics, indent=2) + "\n", encoding="utf-8"
+        json.dumps(detail, indent=2) + "\n", encoding="utf-8"
     )
 
     run_id = training_run_id(args.model)
@@ -164,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with tracking.start_run(run_id=run_id):
             mlflow.log_metrics(tracking.grouped(metrics))
             mlflow.log_metrics(tracking.grouped(timing, "timing"))
+            if localisation is not None:
+                mlflow.log_metrics(tracking.grouped(localisation[1], "localisation"))
             mlflow.log_artifact(str(args.out / "metrics.json"))
             mlflow.log_artifact(str(args.out / "metrics_detail.json"))
             mlflow.log_artifacts(str(plots), "plots")

@@ -5,7 +5,9 @@ that fail validation are reported (``FILE.rejected.json``: every invalid study a
 every study row without an identifier, with its problems; the log counts them and names where,
 never a value), never dropped silently; the others are still predicted. Output is the
 contract's prediction output: CSV (flat, one row a study, ``p_<class>`` columns) or JSON (a
-list of nested predictions).
+list of nested predictions); or ``--format fhir``: one HL7 FHIR R4B Bundle (a
+DiagnosticReport with its Observations) per study and line, as FHIR bulk data's NDJSON
+(:mod:`models.fhir`, ``docs/fhir.md``).
 
 Exit status: 0 when at least one study was predicted; 1 when the input holds no valid study;
 2 for usage errors (no model found) and internal errors.
@@ -25,6 +27,7 @@ from tqdm import tqdm
 
 from bundle.load import load_bundle, valid_subset
 from bundle.problems import Problem, ValidationReport, log_text
+from bundle.tables import Bundle
 from features.vocab import PRIORS
 from models.errors import ReportedError
 from models.prediction import StudyPrediction, to_flat_frame
@@ -46,9 +49,10 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, required=True, help="output file (.csv or .json)")
     parser.add_argument(
         "--format",
-        choices=("csv", "json"),
+        choices=("csv", "json", "fhir"),
         default=None,
-        help="output format (default: from the --out suffix, else csv)",
+        help="output format (default: from the --out suffix, else csv); fhir writes one FHIR "
+        "R4B DiagnosticReport bundle per study and line (NDJSON)",
     )
     parser.add_argument(
         "--model",
@@ -94,6 +98,24 @@ def write_predictions(predictions: list[StudyPrediction], out: Path, fmt: str, t
         out.write_text(json.dumps([p.to_dict() for p in predictions], indent=1, allow_nan=False))
     else:
         to_flat_frame(predictions, top_k=top_k).to_csv(out, index=False)
+
+
+def write_fhir(predictions: list[StudyPrediction], bundle: Bundle, out: Path) -> None:
+    """One validated FHIR R4B Bundle per study and line (NDJSON, :func:`models.fhir.fhir_report`)."""
+    from models.fhir import fhir_report
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ncs = dict(tuple(bundle.ncs.groupby(bundle.ncs["study_id"].astype(str), sort=False)))
+    emg = dict(tuple(bundle.emg.groupby(bundle.emg["study_id"].astype(str), sort=False)))
+    studies = bundle.studies.assign(_sid=bundle.studies["study_id"].astype(str)).set_index("_sid")
+    with out.open("w", encoding="utf-8") as f:
+        for p in predictions:
+            one = Bundle(
+                studies.loc[[p.study_id]].reset_index(drop=True),
+                ncs.get(p.study_id, bundle.ncs.iloc[:0]),
+                emg.get(p.study_id, bundle.emg.iloc[:0]),
+            )
+            f.write(json.dumps(fhir_report(p, one), ensure_ascii=False, allow_nan=False) + "\n")
 
 
 def _log_problems(source: Path, report: ValidationReport) -> None:
@@ -157,7 +179,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ) as bar:
         result = predict_validated(predictor, bundle, report, top_k=args.top_k, on_chunk=bar.update)
     predictions = result.predictions
-    write_predictions(predictions, args.out, fmt, args.top_k)
+    if fmt == "fhir":
+        write_fhir(predictions, valid_subset(bundle, report), args.out)
+    else:
+        write_predictions(predictions, args.out, fmt, args.top_k)
     n_low = sum(p.low_confidence for p in predictions)
     n_ood = sum(p.unlike_training_data for p in predictions)
     logger.info(

@@ -53,6 +53,8 @@ logger = logging.getLogger(__name__)
 
 #: file name of the per-study physiology side table written next to the bundle tables
 PHYSIOLOGY_FILE = "physiology.parquet"
+#: ground-truth columns of the side table (never read by the model)
+TRUTH_COLUMNS: tuple[str, ...] = ("subtype", "index_side", "root_levels")
 
 _CLS = {c: i for i, c in enumerate(CLASSES)}
 #: how much more a tertiary lab sees of each class (T5.2: tertiary labs see more ALS, myopathy,
@@ -141,9 +143,11 @@ def _latent(
     ctx: diseases.Context,
     params: SimulatorParams,
     rng: np.random.Generator,
-) -> Latent:
+) -> tuple[Latent, np.ndarray]:
+    """Latent state of each study and its radiculopathy root levels ("" for other classes)."""
     n = dx.size
     lat = Latent.identity(n, len(MUSCLES))
+    root_levels = np.full(n, "", dtype=object)
     for cls in ("als", "axonal_pn", "demyelinating_pn", "myopathy", "radiculopathy"):
         idx = np.flatnonzero(dx == _CLS[cls])
         if idx.size == 0:
@@ -158,7 +162,7 @@ def _latent(
         elif cls == "myopathy":
             sub = diseases.myopathy(idx, st, ctx, rng)
         else:
-            sub = diseases.radiculopathy(idx, st, ctx, rng)
+            sub, root_levels[idx] = diseases.radiculopathy_with_roots(idx, st, ctx, rng)
         lat = lat.scatter(idx, sub)
     cts, _ = comorbidity.cts(n, ctx, params.p_cts, rng)
     lat = lat.combine(cts)
@@ -172,7 +176,7 @@ def _latent(
             n, ctx, params.p_lumbar_paraspinal_fibs, params.p_benign_fasciculations, rng
         )
     )
-    return comorbidity.examiner_and_reinnervation_signs(lat, ctx, rng)
+    return comorbidity.examiner_and_reinnervation_signs(lat, ctx, rng), root_levels
 
 
 def _simulate_chunk(
@@ -230,7 +234,7 @@ def _simulate_chunk(
         seed, offset, n, params.physiology_block_size, params.physiology_span
     )
     ctx = _context(sub, ref, index_side, anchor, phys)
-    lat = _latent(dx, subtype, ctx, params, rng)
+    lat, root_levels = _latent(dx, subtype, ctx, params, rng)
     cervical = np.isin(subtype, [r for r in ROOTS if r[0] in "CT"])
     referral = draw_referral(dx, cervical, rng, als_like=subtype == "mmn")
     samp = draw_sampling(
@@ -287,7 +291,12 @@ def _simulate_chunk(
         }
     )
     bundle = Bundle(studies=studies, ncs=_finish(ncs, study_ids), emg=_finish(emg, study_ids))
-    return bundle, physiology_table(study_ids, cohort, phys, phys_index)
+    truth = physiology_table(study_ids, cohort, phys, phys_index).assign(
+        subtype=subtype.astype(str),
+        index_side=np.where(index_side == 1, "R", "L"),
+        root_levels=root_levels.astype(str),
+    )
+    return bundle, truth
 
 
 def _ensure_nonempty(samp: Sampling, index_side: np.ndarray) -> Sampling:
@@ -336,8 +345,13 @@ def simulate_cohort_with_physiology(
         As :func:`simulate_cohort`.
     DataFrame
         One row per study: ``study_id``, ``cohort`` (physiology cohort number), one float
-        column per constant of :data:`simulator.physiology.CONSTANTS` (the drawn value) and
-        ``physiology_index`` (mean position of the constants within their ranges, 0-1).
+        column per constant of :data:`simulator.physiology.CONSTANTS` (the drawn value),
+        ``physiology_index`` (mean position of the constants within their ranges, 0-1), and
+        the truth the bundle does not carry (:data:`TRUTH_COLUMNS`): ``subtype`` (the true
+        class's subtype: the root ``"L5"`` for a radiculopathy, ``"cidp"``, ``"none"``, ...),
+        ``index_side`` (the symptomatic side, ``"L"``/``"R"``) and ``root_levels`` (a
+        radiculopathy's root or two adjacent roots, ``"L5"`` / ``"L5+S1"``; ``""`` otherwise).
+        The true class is not the ``diagnosis`` column, which carries label noise.
     """
     params = params or SimulatorParams()
     ref = _reference(params, seed)
@@ -439,6 +453,7 @@ __all__ = [
     "NCS_COLUMNS",
     "PHYSIOLOGY_FILE",
     "STUDY_COLUMNS",
+    "TRUTH_COLUMNS",
     "SimulatorParams",
     "simulate_cohort",
     "simulate_cohort_with_physiology",

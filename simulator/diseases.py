@@ -538,7 +538,23 @@ def radiculopathy(
     severity: np.ndarray | None = None,
     months: np.ndarray | None = None,
 ) -> Latent:
+    """Radiculopathy at one root C5-T1 or L2-S1 (:func:`radiculopathy_with_roots`'s latent state)."""
+    return radiculopathy_with_roots(idx, subtype, ctx, rng, severity, months)[0]
+
+
+def radiculopathy_with_roots(
+    idx: np.ndarray,
+    subtype: np.ndarray,
+    ctx: Context,
+    rng: np.random.Generator,
+    severity: np.ndarray | None = None,
+    months: np.ndarray | None = None,
+) -> tuple[Latent, np.ndarray]:
     """Radiculopathy at one root C5-T1 or L2-S1 (15 % two adjacent roots), one side (CR7.4, T3.5).
+
+    Returns the latent state and, per study, the root levels drawn (the ground truth of the
+    localisation score, :mod:`models.localisation_eval`): ``"L5"``, or ``"L5+S1"`` (in
+    :data:`~simulator.anatomy.ROOTS` order) when a second, milder adjacent root is involved.
 
     Myotome muscles involved with P rising with severity. Fibs need 2-3 weeks (T2.4) and fade
     over months; chronic neurogenic MUAPs build up over the first months; in the subacute
@@ -618,7 +634,14 @@ def radiculopathy(
     reserve = ph["radic_cmap_reserve"][:, None, None]
     rec_loss = axon_loss[:, an.recording_idx, :].astype(float)
     lat["cmap"] = np.clip((1.0 - rec_loss) / (1.0 - reserve), 0.1, 1.0)
-    return Latent(**lat)
+    return Latent(**lat), _root_levels(root, np.where(two, second, root))
+
+
+def _root_levels(root: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """``"L5"`` where ``second == root``, else both levels in ROOTS order (``"L5+S1"``)."""
+    names = np.array(ROOTS, dtype=object)
+    lo, hi = np.minimum(root, second), np.maximum(root, second)
+    return np.where(lo == hi, names[lo], names[lo] + "+" + names[hi]).astype(object)
 
 
 def _mmn(n: int, ctx: Context, rng: np.random.Generator) -> dict[str, np.ndarray]:

@@ -87,3 +87,22 @@ def test_exit_1_when_nothing_valid_2_when_no_model(model_dir, tmp_path) -> None:
     shutil.copytree(model_dir, broken)
     (broken / "booster.txt").write_text("tree\nnot a booster\n")
     assert main([str(good), "--out", str(tmp_path / "o3.csv"), "--model", str(broken)]) == 2
+
+
+def test_fhir_output_is_one_valid_r4b_report_per_valid_study(
+    model_dir, bundle_dir, tmp_path
+) -> None:
+    from fhir.resources.R4B.bundle import Bundle as FhirBundle
+
+    path, ids, bad_id = bundle_dir
+    out = tmp_path / "p.ndjson"
+    assert main([str(path), "--out", str(out), "--model", str(model_dir), "--format", "fhir"]) == 0
+    lines = out.read_text().splitlines()
+    assert len(lines) == len(ids) - 1
+    reported = []
+    for line in lines:
+        doc = FhirBundle.model_validate_json(line)
+        report = doc.entry[0].resource
+        assert report.get_resource_type() == "DiagnosticReport"
+        reported.append(report.identifier[0].value)
+    assert reported == [s for s in ids if s != bad_id]

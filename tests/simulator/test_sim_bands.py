@@ -13,7 +13,7 @@ import pytest
 from bundle.tables import Bundle
 from features.vocab import MUSCLES
 from simulator import diseases
-from simulator.cohort import simulate_cohort, simulate_cohort_with_physiology
+from simulator.cohort import TRUTH_COLUMNS, simulate_cohort, simulate_cohort_with_physiology
 from simulator.parameters import SimulatorParams
 from simulator.protocols import MOTOR_UNITS, SENSORY_UNITS
 
@@ -216,7 +216,13 @@ def test_physiology_side_table_is_deterministic_and_in_range() -> None:
     b1, p1 = simulate_cohort_with_physiology(700, 5, params)
     b2, p2 = simulate_cohort_with_physiology(700, 5, params)
     pd.testing.assert_frame_equal(p1, p2)
-    assert list(p1.columns) == ["study_id", "cohort", *CONSTANTS, "physiology_index"]
+    assert list(p1.columns) == [
+        "study_id",
+        "cohort",
+        *CONSTANTS,
+        "physiology_index",
+        *TRUTH_COLUMNS,
+    ]
     assert p1["study_id"].tolist() == b1.studies["study_id"].tolist()
     assert p1["cohort"].tolist() == [i // 200 for i in range(700)]
     for name in CONSTANTS:

@@ -1,0 +1,299 @@
+"""Score the radiculopathy localiser on simulated studies against the simulated root and side.
+
+The truth comes from the simulator's side table (``physiology.parquet``: ``subtype``,
+``index_side``, ``root_levels``; :data:`simulator.cohort.TRUTH_COLUMNS`), never from the bundle.
+Scored: the true radiculopathies (``subtype`` a root, whatever the noisy ``diagnosis`` label
+says) **with needle EMG of the affected limb** (at least one limb muscle of that limb, on the
+symptomatic side). A root is correct when it is the simulated root or, for a two-root lesion,
+one of the two; the side when it is the symptomatic side. Reported over all those studies (a
+"not localisable" answer counts as not correct) and over the localised ones, by level, with the
+calibration of the confidence (:func:`score_localisation`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from bundle.tables import Bundle
+from features.reference import load_muscles
+from models.localisation import ROOTS, Localisation, localise
+
+#: the columns of the truth table the scorer reads
+TRUTH_READ: tuple[str, ...] = ("study_id", "subtype", "index_side", "root_levels")
+#: bins of the confidence calibration table
+CALIBRATION_BINS: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+#: column of the confusion table for "not localisable"
+NONE = "none"
+
+
+@dataclass(frozen=True)
+class LevelScore:
+    """Scores of one simulated root level (``n`` studies)."""
+
+    n: int
+    root_accuracy: float
+    root_accuracy_localised: float
+    side_accuracy_localised: float
+    not_localisable_share: float
+
+
+@dataclass(frozen=True)
+class CalibrationBin:
+    """Studies whose confidence falls in ``[low, high)``: mean confidence and accuracy."""
+
+    low: float
+    high: float
+    n: int
+    mean_confidence: float
+    accuracy: float
+
+
+@dataclass(frozen=True)
+class LocalisationScore:
+    """The localiser's scores on the radiculopathies with EMG of the affected limb.
+
+    Attributes
+    ----------
+    n_radiculopathies : int
+        True radiculopathies in the cohort.
+    n_scored : int
+        Those with needle EMG of the affected limb (the denominator).
+    n_localised : int
+        Those the localiser named a root for.
+    root_accuracy, side_accuracy : float
+        Exact root (side) correct, over ``n_scored`` (not localisable = not correct).
+    root_accuracy_localised, side_accuracy_localised : float
+        The same over ``n_localised``.
+    not_localisable_share : float
+        Share of ``n_scored`` answered "not localisable".
+    calibration_error : float
+        Expected calibration error of the confidence against exact root and side correct
+        (localised studies; weighted mean |accuracy - confidence| over :data:`CALIBRATION_BINS`).
+    by_level : dict
+        :class:`LevelScore` per simulated (first) root.
+    calibration : list of CalibrationBin
+    confusion : DataFrame
+        Counts: simulated root (rows, :data:`ROOTS`) by localised root (columns, plus ``none``).
+    reasons : dict
+        Count of each "not localisable" reason (its words up to the first parenthesis or colon).
+    """
+
+    n_radiculopathies: int
+    n_scored: int
+    n_localised: int
+    root_accuracy: float
+    side_accuracy: float
+    root_accuracy_localised: float
+    side_accuracy_localised: float
+    not_localisable_share: float
+    calibration_error: float
+    by_level: dict[str, LevelScore]
+    calibration: list[CalibrationBin]
+    confusion: pd.DataFrame = field(repr=False)
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def metrics(self) -> dict[str, float]:
+        """Flat metrics (``root_accuracy``, ``root_accuracy_L5``, ...) for MLflow and JSON."""
+        out: dict[str, float] = {
+            "n_scored": float(self.n_scored),
+            "root_accuracy": self.root_accuracy,
+            "side_accuracy": self.side_accuracy,
+            "root_accuracy_localised": self.root_accuracy_localised,
+            "side_accuracy_localised": self.side_accuracy_localised,
+            "not_localisable_share": self.not_localisable_share,
+            "calibration_error": self.calibration_error,
+        }
+        for root, s in self.by_level.items():
+            out[f"root_accuracy_{root}"] = s.root_accuracy
+            out[f"root_accuracy_localised_{root}"] = s.root_accuracy_localised
+        return out
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form (the ``localisation`` section of the evaluation report)."""
+        return {
+            "n_radiculopathies": self.n_radiculopathies,
+            "n_scored": self.n_scored,
+            "n_localised": self.n_localised,
+            "root_accuracy": self.root_accuracy,
+            "side_accuracy": self.side_accuracy,
+            "root_accuracy_localised": self.root_accuracy_localised,
+            "side_accuracy_localised": self.side_accuracy_localised,
+            "not_localisable_share": self.not_localisable_share,
+            "calibration_error": self.calibration_error,
+            "by_level": {k: v.__dict__ for k, v in self.by_level.items()},
+            "calibration": [b.__dict__ for b in self.calibration],
+            "confusion": {
+                str(r): dict(zip(map(str, self.confusion.columns), map(int, row), strict=True))
+                for r, row in zip(self.confusion.index, self.confusion.to_numpy(), strict=True)
+            },
+            "not_localisable_reasons": self.reasons,
+        }
+
+
+def _limb_muscles() -> dict[str, str]:
+    table = load_muscles()
+    return {m: str(table.at[m, "limb"]) for m in table.index}
+
+
+def scored_studies(bundle: Bundle, truth: pd.DataFrame) -> pd.DataFrame:
+    """The true radiculopathies with needle EMG of the affected limb on the symptomatic side.
+
+    Returns ``study_id``, ``root`` (first simulated root), ``levels`` (tuple of roots), ``side``.
+    """
+    missing = [c for c in TRUTH_READ if c not in truth.columns]
+    if missing:
+        raise ValueError(
+            f"truth table: missing column(s) {missing}; expected the simulator's side table "
+            f"(physiology.parquet) with {list(TRUTH_READ)}"
+        )
+    t = truth[truth["subtype"].isin(ROOTS)]
+    levels = t["root_levels"].astype(str).str.split("+")
+    limb_of = _limb_muscles()
+    want = np.where(t["subtype"].isin(ROOTS[:5]), "upper", "lower")
+    emg = bundle.emg
+    has = emg.assign(limb=emg["muscle"].map(limb_of))[["study_id", "side", "limb"]]
+    keys = set(zip(has["study_id"].astype(str), has["side"], has["limb"], strict=True))
+    ok = [
+        (str(s), side, lb) in keys
+        for s, side, lb in zip(t["study_id"], t["index_side"], want, strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "study_id": t["study_id"].astype(str).to_numpy(),
+            "root": t["subtype"].astype(str).to_numpy(),
+            "levels": [tuple(v) for v in levels],
+            "side": t["index_side"].astype(str).to_numpy(),
+        }
+    )[np.array(ok, dtype=bool)].reset_index(drop=True)
+
+
+def _reason_key(reason: str) -> str:
+    return reason.split("(")[0].split(":")[0].strip()
+
+
+def score_localisation(
+    bundle: Bundle, truth: pd.DataFrame, localised: dict[str, Localisation] | None = None
+) -> LocalisationScore:
+    """Score :func:`models.localisation.localise` against the simulated roots (module docstring).
+
+    Parameters
+    ----------
+    bundle : Bundle
+        The validated simulated bundle.
+    truth : DataFrame
+        The simulator's side table (columns :data:`TRUTH_READ`).
+    localised : dict, optional
+        Precomputed localisations by ``study_id`` (else computed here, for the scored studies).
+    """
+    scored = scored_studies(bundle, truth)
+    n_radic = int(truth["subtype"].isin(ROOTS).sum())
+    if localised is None:
+        localised = localise(bundle.subset(scored["study_id"].tolist()))
+    rows = []
+    for sid, root, levels, side in scored.itertuples(index=False):
+        loc = localised[sid]
+        rows.append(
+            {
+                "root": root,
+                "pred": loc.root if loc.localisable else NONE,
+                "root_ok": bool(loc.localisable and loc.root in levels),
+                "side_ok": bool(loc.localisable and loc.side == side),
+                "localised": loc.localisable,
+                "confidence": loc.confidence if loc.confidence is not None else np.nan,
+                "reason": _reason_key(loc.reason) if not loc.localisable else "",
+            }
+        )
+    r = pd.DataFrame(
+        rows, columns=["root", "pred", "root_ok", "side_ok", "localised", "confidence", "reason"]
+    )
+    n = len(r)
+    loc_r = r[r["localised"]]
+
+    def share(x: pd.Series) -> float:
+        return round(float(x.mean()), 4) if len(x) else float("nan")
+
+    by_level = {}
+    for root in ROOTS:
+        g = r[r["root"] == root]
+        if len(g) == 0:
+            continue
+        gl = g[g["localised"]]
+        by_level[root] = LevelScore(
+            n=len(g),
+            root_accuracy=share(g["root_ok"]),
+            root_accuracy_localised=share(gl["root_ok"]),
+            side_accuracy_localised=share(gl["side_ok"]),
+            not_localisable_share=share(~g["localised"]),
+        )
+    correct = loc_r["root_ok"] & loc_r["side_ok"]
+    bins, ece = [], 0.0
+    edges = CALIBRATION_BINS
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        sel = (loc_r["confidence"] >= lo) & (
+            (loc_r["confidence"] < hi) if hi < 1.0 else (loc_r["confidence"] <= hi)
+        )
+        k = int(sel.sum())
+        if k == 0:
+            continue
+        mc, acc = float(loc_r.loc[sel, "confidence"].mean()), float(correct[sel].mean())
+        bins.append(CalibrationBin(lo, hi, k, round(mc, 4), round(acc, 4)))
+        ece += k * abs(acc - mc)
+    confusion = pd.crosstab(
+        pd.Categorical(r["root"], categories=list(ROOTS)),
+        pd.Categorical(r["pred"], categories=[*ROOTS, NONE]),
+        dropna=False,
+    )
+    confusion.index.name, confusion.columns.name = "simulated", "localised"
+    return LocalisationScore(
+        n_radiculopathies=n_radic,
+        n_scored=n,
+        n_localised=len(loc_r),
+        root_accuracy=share(r["root_ok"]),
+        side_accuracy=share(r["side_ok"]),
+        root_accuracy_localised=share(loc_r["root_ok"]),
+        side_accuracy_localised=share(loc_r["side_ok"]),
+        not_localisable_share=share(~r["localised"]),
+        calibration_error=round(ece / len(loc_r), 4) if len(loc_r) else float("nan"),
+        by_level=by_level,
+        calibration=bins,
+        confusion=confusion,
+        reasons={
+            str(k): int(v) for k, v in r.loc[~r["localised"], "reason"].value_counts().items()
+        },
+    )
+
+
+def localisation_report(
+    bundle: Bundle, truth: pd.DataFrame, heldout_ids: Sequence[str] = ()
+) -> tuple[dict[str, object], dict[str, float], pd.DataFrame]:
+    """The evaluate stage's ``localisation`` section: all studies, and the held-out lab's.
+
+    Returns the JSON section (``all``, ``heldout_site`` when ``heldout_ids`` holds scored
+    studies), flat metrics (``root_accuracy``, ..., ``heldout_site.root_accuracy``) and the
+    confusion table of all studies (for the figure).
+    """
+    scored = scored_studies(bundle, truth)
+    localised = localise(bundle.subset(scored["study_id"].tolist()))
+    overall = score_localisation(bundle, truth, localised)
+    section: dict[str, object] = {"all": overall.to_dict()}
+    metrics = overall.metrics()
+    held = set(map(str, heldout_ids)) & set(scored["study_id"])
+    if held:
+        part = score_localisation(bundle.subset(sorted(held)), truth, localised)
+        section["heldout_site"] = part.to_dict()
+        metrics |= {f"heldout_site.{k}": v for k, v in part.metrics().items()}
+    return section, metrics, overall.confusion
+
+
+__all__ = [
+    "CalibrationBin",
+    "LevelScore",
+    "LocalisationScore",
+    "localisation_report",
+    "score_localisation",
+    "scored_studies",
+]
