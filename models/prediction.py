@@ -15,6 +15,9 @@ import pandas as pd
 from features.vocab import CLASSES
 from models.flags import FlagReason
 
+#: between the classes of a prediction set in the CSV form ("radiculopathy|als")
+SET_SEPARATOR = "|"
+
 
 @dataclass(frozen=True)
 class Contribution:
@@ -57,6 +60,12 @@ class StudyPrediction:
 
     ``flag_reasons`` say why ``low_confidence`` or ``unlike_training_data`` is set, each a
     code and its sentence (:class:`models.flags.FlagReason`).
+
+    ``prediction_set`` is the class-conditional conformal set (:mod:`models.conformal`): the
+    classes, in decreasing probability, that the study's probabilities do not rule out at
+    nominal coverage ``prediction_set_coverage`` per class (e.g. 0.9); it may be empty (no
+    class fits) and is empty with ``prediction_set_coverage`` None for a model saved without
+    thresholds (``model.json`` schema 1 or 2).
     """
 
     study_id: str
@@ -76,6 +85,8 @@ class StudyPrediction:
     group_contributions: dict[str, float] = field(default_factory=dict)
     guideline: dict[str, Any] = field(default_factory=dict)
     limitations: list[str] = field(default_factory=list)
+    prediction_set: list[str] = field(default_factory=list)
+    prediction_set_coverage: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Nested JSON-ready form (the contract's JSON output)."""
@@ -93,6 +104,9 @@ def to_flat_frame(predictions: list[StudyPrediction], top_k: int = 3) -> pd.Data
             "pattern": p.pattern,
             "p_pattern": p.pattern_probability,
             "runner_up": p.runner_up,
+            # "radiculopathy|als": the conformal set in probability order ("" when empty)
+            "prediction_set": SET_SEPARATOR.join(p.prediction_set),
+            "prediction_set_coverage": p.prediction_set_coverage,
             "low_confidence": p.low_confidence,
             "unlike_training_data": p.unlike_training_data,
             "flag_codes": " ".join(r.code for r in p.flag_reasons),
