@@ -33,6 +33,7 @@ set): too few studies to exclude it at that level.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -184,7 +185,7 @@ def prediction_sets(
     return [[names[k] for k in row if member[i, k]] for i, row in enumerate(order)]
 
 
-def coverage_table(member: np.ndarray, y: np.ndarray) -> dict[str, object]:
+def coverage_table(member: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     """Coverage and set size per true class and overall, for evaluation.
 
     Parameters

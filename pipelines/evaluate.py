@@ -23,6 +23,8 @@ import pandas as pd
 
 from bundle.load import load_valid
 from models import tracking
+from models.conformal import set_membership
+from models.conformal_eval import conformal_metrics, risk_coverage
 from models.dataset import labelled_inputs, read_features
 from models.evaluate import (
     confusion_frame,
@@ -33,6 +35,7 @@ from models.plots import (
     plot_confusion,
     plot_metric_bars,
     plot_reliability,
+    plot_risk_coverage,
     plot_shap_summary,
     shap_importance,
 )
@@ -113,6 +116,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     plots = args.out / "plots"
     plots.mkdir(parents=True, exist_ok=True)
     figures = {}
+    conformal = scorer.meta.conformal
+    if conformal is not None:
+        # the prediction sets as the page shows them, at both stated priors (models.conformal)
+        metrics["conformal"] = {
+            "alpha": conformal.alpha,
+            "nominal_coverage": conformal.coverage,
+            "n_calib": conformal.n_calib,
+        }
+        curves = {}
+        for s in ("test", "heldout_site"):
+            if s not in probas:
+                continue
+            X_s = X.loc[split.index[split == s]]
+            by_prior = {"training": probas[s]["lightgbm"]}
+            by_prior["general_lab"] = scorer.product_proba(X_s, "general_lab")
+            metrics["conformal"][s] = conformal_metrics(conformal, by_prior, labels[s])
+            curves[s] = risk_coverage(
+                by_prior["training"],
+                labels[s],
+                set_membership(by_prior["training"], conformal.threshold_vector("training")),
+            )
+        figures["risk_coverage.png"] = plot_risk_coverage(
+            curves,
+            {
+                s: {
+                    c: v["coverage"]
+                    for c, v in metrics["conformal"][s]["training"]["per_class"].items()
+                }
+                for s in curves
+            },
+            conformal.coverage,
+        )
     for s in ("test", "heldout_site"):
         if s in probas:
             figures[f"confusion_{s}.png"] = plot_confusion(
