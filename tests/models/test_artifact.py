@@ -113,7 +113,9 @@ def test_a_schema_1_model_loads_without_its_per_run_fields(model_dir):
         load_model_dir(model_dir)
 
 
-def test_a_schema_2_model_loads_and_predicts_without_prediction_sets(model_dir, tiny_training_cohort):
+def test_a_schema_2_model_loads_and_predicts_without_prediction_sets(
+    model_dir, tiny_training_cohort
+):
     """Models saved before the conformal thresholds (schema 2) still load and predict."""
     _, X = tiny_training_cohort
     before = load_model_dir(model_dir).meta
