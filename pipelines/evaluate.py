@@ -3,7 +3,9 @@
 Scores every model on ``valid``, ``test`` (in distribution) and ``heldout_site``; adds
 per-class metrics, one-vs-rest AUC, pattern accuracy, calibration error, subgroups (sex, age
 band, site) and robustness (test studies re-featurized after keeping about half their nerves
-and muscles). Writes ``<out>/metrics.json`` (compact headline for ``dvc metrics show``),
+and muscles), and the conformal prediction sets (coverage and set size per class on ``test`` and
+``heldout_site`` at the training and general-lab priors, ``models.conformal_eval``, and the
+risk-coverage figure). Writes ``<out>/metrics.json`` (compact headline for ``dvc metrics show``),
 ``<out>/metrics_detail.json`` (per class, subgroups) and ``<out>/plots/*``, and logs them, with
 the timings (MLflow only: the files hold nothing that differs between two runs of the same
 inputs), to the MLflow run that trained the model (:func:`models.provenance.training_run_id`).
