@@ -46,14 +46,17 @@ from pydantic import (
 
 from features.vocab import CLASSES
 from models.calibration import Calibration
+from models.conformal import ConformalSets
 from models.errors import ReportedError, validation_lines
 from models.ood import PROFILE_FILE, OODProfile
 
 #: version of the ``model.json`` layout; a reader of another version refuses the file
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: fields of schema 1 that held per-run provenance (now in :class:`RunRecord`); a schema-1
 #: file is read with them dropped, so models registered before the change still load
 _SCHEMA1_RUN_FIELDS = ("mlflow_run_id", "git_commit", "created_utc")
+#: schemas before the conformal thresholds (3): read with ``conformal`` null (no prediction sets)
+_SCHEMAS_WITHOUT_CONFORMAL = (1, 2)
 _DIGEST_CHARS = 12
 BOOSTER_FILE = "booster.txt"
 META_FILE = "model.json"
@@ -107,11 +110,14 @@ class ModelMeta(BaseModel):
         Top-1 minus top-2 probability below which a prediction is flagged.
     ood_profile : bool
         Whether ``ood_profile.json`` belongs to the model (then it must be there).
+    conformal : ConformalSets or None
+        The class-conditional prediction-set thresholds (:mod:`models.conformal`); required
+        in schema 3 (null: no prediction sets), null when a schema 1 or 2 file is read.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    schema_version: Literal[2]
+    schema_version: Literal[3]
     name: str = Field(min_length=1)
     version: str = Field(min_length=1)
     model_kind: Literal["Booster", "OvRBooster"]
@@ -123,6 +129,7 @@ class ModelMeta(BaseModel):
     train_prior: dict[str, float]
     low_confidence_margin: float = Field(ge=0, le=1)
     ood_profile: bool
+    conformal: ConformalSets | None
 
     @field_validator("classes")
     @classmethod
@@ -166,17 +173,19 @@ def new_meta(
     train_prior: dict[str, float],
     low_confidence_margin: float,
     ood_profile: bool,
+    conformal: ConformalSets | None = None,
     version: str | None = None,
     name: str = "emgdx",
 ) -> ModelMeta:
     """The :class:`ModelMeta` of a freshly fitted booster (feature names read from it).
 
-    ``version`` defaults to :func:`content_version` of the booster and calibration.
+    ``version`` defaults to :func:`content_version` of the booster, calibration and
+    prediction-set thresholds.
     """
     return ModelMeta(
         schema_version=SCHEMA_VERSION,
         name=name,
-        version=version or content_version(booster, calibration),
+        version=version or content_version(booster, calibration, conformal),
         model_kind=type(booster).__name__,
         classes=CLASSES,
         feature_names=tuple(booster.feature_name()),
@@ -186,6 +195,7 @@ def new_meta(
         train_prior=train_prior,
         low_confidence_margin=low_confidence_margin,
         ood_profile=ood_profile,
+        conformal=conformal,
     )
 
 
@@ -198,11 +208,16 @@ def booster_text(booster: Any) -> str:
     return redact_feature_infos(text)
 
 
-def content_version(booster: Any, calibration: Calibration) -> str:
+def content_version(
+    booster: Any, calibration: Calibration, conformal: ConformalSets | None = None
+) -> str:
     """A model's version from its content: the first 12 hex digits of a SHA-256 over the saved
-    trees and the calibration. Equal models get equal versions on every machine and run."""
+    trees, the calibration and the prediction-set thresholds (when there are). Equal models
+    get equal versions on every machine and run."""
     digest = hashlib.sha256(booster_text(booster).encode("utf-8"))
     digest.update(json.dumps(calibration.to_meta(), sort_keys=True).encode("utf-8"))
+    if conformal is not None:
+        digest.update(conformal.model_dump_json().encode("utf-8"))
     return digest.hexdigest()[:_DIGEST_CHARS]
 
 
@@ -286,7 +301,9 @@ def read_meta(model_dir: str | Path) -> ModelMeta:
         raise ModelArtifactError(f"{path}: expected a JSON object, got {type(doc).__name__}")
     if doc.get("schema_version") == 1:
         doc = {k: v for k, v in doc.items() if k not in _SCHEMA1_RUN_FIELDS}
-        doc["schema_version"] = SCHEMA_VERSION
+    if doc.get("schema_version") in _SCHEMAS_WITHOUT_CONFORMAL:
+        # an older model: no prediction-set thresholds were fitted; it predicts without sets
+        doc = {**doc, "schema_version": SCHEMA_VERSION, "conformal": None}
     if doc.get("schema_version") != SCHEMA_VERSION:
         found = doc.get("schema_version", "missing")
         raise ModelArtifactError(

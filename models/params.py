@@ -57,6 +57,17 @@ class LogRegParams(_Section):
     max_iter: int = Field(1000, ge=10)
 
 
+class ConformalParams(_Section):
+    """``train.conformal``: class-conditional (Mondrian) conformal prediction sets.
+
+    ``alpha`` is the miscoverage per class: on studies exchangeable with the ``calib`` split,
+    the set holds the true diagnosis with probability at least ``1 - alpha`` for every class
+    (:mod:`models.conformal`, ``docs/confidence.md``).
+    """
+
+    alpha: float = Field(0.1, gt=0, lt=1)
+
+
 class TrainParams(_Section):
     """``train``: LightGBM multiclass, augmentation, baselines, calibration.
 
@@ -82,3 +93,4 @@ class TrainParams(_Section):
     augment: AugmentParams = Field(default_factory=AugmentParams)
     low_confidence: LowConfidenceParams = Field(default_factory=LowConfidenceParams)
     logreg: LogRegParams = Field(default_factory=LogRegParams)
+    conformal: ConformalParams = Field(default_factory=ConformalParams)

@@ -142,3 +142,54 @@ def plot_metric_bars(
     ax.set_ylabel(metric)
     ax.legend()
     return fig
+
+
+def plot_risk_coverage(
+    curves: Mapping[str, Any],
+    class_coverage: Mapping[str, Mapping[str, float | None]],
+    nominal: float,
+) -> Figure:
+    """Risk-coverage curves (left) and the prediction sets' coverage per class (right).
+
+    Parameters
+    ----------
+    curves : mapping of str to models.conformal_eval.RiskCoverage
+        Per split, the selective accuracy by share of studies answered (top-1 probability),
+        with the point "answer only when the prediction set is one class".
+    class_coverage : mapping of str to mapping of str to float
+        Per split, the coverage of each true class's prediction sets.
+    nominal : float
+        The nominal coverage per class (``1 - alpha``).
+    """
+    fig = Figure(figsize=(10, 4.2), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    for i, (split, curve) in enumerate(curves.items()):
+        color = f"C{i}"
+        left.plot(curve.answered, curve.accuracy, color=color, label=split.replace("_", " "))
+        if curve.singleton_share == curve.singleton_share:  # not NaN
+            left.plot(
+                [curve.singleton_share],
+                [curve.singleton_accuracy],
+                marker="o",
+                color=color,
+                linestyle="none",
+                label=f"{split.replace('_', ' ')}: only one-class sets",
+            )
+    left.set_xlim(0, 1)
+    left.set_xlabel("share of studies answered (most confident first)")
+    left.set_ylabel("accuracy of the answered studies")
+    left.set_title("Risk-coverage (top-1 probability)")
+    left.legend(loc="lower left", fontsize=8)
+    width = 0.8 / max(len(class_coverage), 1)
+    x = np.arange(len(CLASSES))
+    for i, (split, table) in enumerate(class_coverage.items()):
+        values = [np.nan if table.get(c) is None else table[c] for c in CLASSES]
+        right.bar(x + i * width, values, width=width, label=split.replace("_", " "))
+    right.axhline(nominal, color="black", linewidth=1, label=f"nominal {nominal:.0%}")
+    right.axhspan(nominal - 0.02, nominal + 0.02, color="grey", alpha=0.2, label="± 2 points")
+    right.set_xticks(x + width * (len(class_coverage) - 1) / 2, CLASSES, rotation=30, ha="right")
+    right.set_ylim(max(0.0, nominal - 0.3), 1.0)
+    right.set_ylabel("share of studies whose set holds the true class")
+    right.set_title("Prediction-set coverage per class")
+    right.legend(loc="lower right", fontsize=8)
+    return fig

@@ -17,6 +17,9 @@ from models.flags import FlagReason
 from models.localisation import Localisation
 from models.mimics import MimicCheck, supported_codes
 
+#: between the classes of a prediction set in the CSV form ("radiculopathy|als")
+SET_SEPARATOR = "|"
+
 
 @dataclass(frozen=True)
 class Contribution:
@@ -63,6 +66,12 @@ class StudyPrediction:
     None. ``localisation`` is the most
     likely radiculopathy root and side (:class:`models.localisation.Localisation`), filled when
     the top class or the runner-up is radiculopathy or the pattern is neurogenic, else None.
+
+    ``prediction_set`` is the class-conditional conformal set (:mod:`models.conformal`): the
+    classes, in decreasing probability, that the study's probabilities do not rule out at
+    nominal coverage ``prediction_set_coverage`` per class (e.g. 0.9); it may be empty (no
+    class fits) and is empty with ``prediction_set_coverage`` None for a model saved without
+    thresholds (``model.json`` schema 1 or 2).
     """
 
     study_id: str
@@ -84,6 +93,8 @@ class StudyPrediction:
     limitations: list[str] = field(default_factory=list)
     mimic_check: list[MimicCheck] | None = None
     localisation: Localisation | None = None
+    prediction_set: list[str] = field(default_factory=list)
+    prediction_set_coverage: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Nested JSON-ready form (the contract's JSON output)."""
@@ -101,6 +112,9 @@ def to_flat_frame(predictions: list[StudyPrediction], top_k: int = 3) -> pd.Data
             "pattern": p.pattern,
             "p_pattern": p.pattern_probability,
             "runner_up": p.runner_up,
+            # "radiculopathy|als": the conformal set in probability order ("" when empty)
+            "prediction_set": SET_SEPARATOR.join(p.prediction_set),
+            "prediction_set_coverage": p.prediction_set_coverage,
             "low_confidence": p.low_confidence,
             "unlike_training_data": p.unlike_training_data,
             "flag_codes": " ".join(r.code for r in p.flag_reasons),

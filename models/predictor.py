@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from bundle.tables import Bundle
-from features.vocab import GENERAL_LAB_PRIOR, PATTERNS, PRIORS, check_option
+from features.vocab import PATTERNS, PRIORS, check_option
 from models.artifact import (
     BOOSTER_FILE,
     META_FILE,
@@ -37,6 +37,7 @@ from models.artifact import (
     load_model_dir,
 )
 from models.calibration import Calibration
+from models.conformal import prediction_sets
 from models.evidence import als_assessable, class_lacks_evidence, evidence_table, limitations
 from models.explain import (
     BATCH_ROWS,
@@ -54,6 +55,7 @@ from models.prediction import StudyPrediction
 from models.probabilities import (
     PriorShift,
     pattern_probabilities,
+    prior_shift,
     product_probabilities,
     ranking,
 )
@@ -171,11 +173,6 @@ class Predictor:
     def with_prior(self, prior: str) -> Predictor:
         """The same model stating probabilities for another class prevalence (see ``prior``)."""
         return replace(self, prior=check_option("prior", prior, PRIORS))
-
-    def _target_prior(self) -> np.ndarray | None:
-        if self.prior == "training":
-            return None
-        return np.array([GENERAL_LAB_PRIOR[c] for c in self.classes], dtype=float)
 
     # --- identity -----------------------------------------------------------------------------
     @property
@@ -385,6 +382,14 @@ class Predictor:
         proba, capped = self.probabilities_from_raw(self.raw_scores(values), X, ev)
         top, second = ranking(proba)
         classes = self.classes
+        conformal = self.meta.conformal
+        # the sets use the headline's probabilities, with the thresholds fitted at this prior
+        sets = (
+            prediction_sets(proba, conformal, self.prior, classes)
+            if conformal is not None
+            else [[] for _ in range(len(proba))]
+        )
+        set_coverage = conformal.coverage if conformal is not None else None
         predicted = [classes[k] for k in top]
         limits = limitations(X, ev)
         ood = self.ood.score(X) if self.ood is not None else None
@@ -440,6 +445,8 @@ class Predictor:
                     guideline=guideline[i],
                     limitations=list(limits[i]),
                     mimic_check=mimic[i],
+                    prediction_set=sets[i],
+                    prediction_set_coverage=set_coverage,
                 )
             )
         return out
@@ -469,11 +476,7 @@ class Predictor:
         return 1 if n_rows < BATCH_ROWS else self.num_threads
 
     def _prior_shift(self) -> PriorShift | None:
-        target = self._target_prior()
-        if target is None:
-            return None
-        train = np.array([max(float(self.meta.train_prior[c]), 1e-6) for c in self.classes])
-        return PriorShift(train=train, target=target)
+        return prior_shift(self.prior, self.meta.train_prior, self.classes)
 
     def probabilities_from_raw(
         self, raw: np.ndarray, X: pd.DataFrame, ev: pd.DataFrame | None = None

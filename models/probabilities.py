@@ -9,12 +9,12 @@ neurogenic / myopathic / normal pattern sums. See ``docs/confidence.md``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from features.vocab import PATTERN_OF, PATTERNS
+from features.vocab import GENERAL_LAB_PRIOR, PATTERN_OF, PATTERNS, PRIORS, check_option
 from models.calibration import Calibration, shift_prior
 from models.evidence import ALS_UNASSESSABLE_MAX_P, cap_unassessable_als
 
@@ -28,6 +28,28 @@ class PriorShift:
 
     train: np.ndarray
     target: np.ndarray
+
+
+def prior_shift(
+    prior: str, train_prior: Mapping[str, float], classes: Sequence[str]
+) -> PriorShift | None:
+    """The :class:`PriorShift` that states probabilities at ``prior`` (None for ``training``).
+
+    Parameters
+    ----------
+    prior : {"training", "general_lab"}
+        The prevalence to state the probabilities for (:data:`features.vocab.PRIORS`).
+    train_prior : mapping of str to float
+        Class shares of the training studies (``model.json: train_prior``); a share of 0 is
+        read as 1e-6 (Bayes' rule divides by it).
+    classes : sequence of str
+        The model's class order.
+    """
+    if check_option("prior", prior, PRIORS) == "training":
+        return None
+    train = np.array([max(float(train_prior[c]), 1e-6) for c in classes])
+    target = np.array([GENERAL_LAB_PRIOR[c] for c in classes], dtype=float)
+    return PriorShift(train=train, target=target)
 
 
 def product_probabilities(

@@ -25,10 +25,10 @@ from models.calibration import shift_prior
 from models.evaluate import age_band, classification_metrics, subgroup_metrics
 from models.evidence import (
     als_assessable,
-    cap_unassessable_als,
     electrodiagnostic_reference,
     missing_evidence,
 )
+from models.probabilities import prior_shift, product_probabilities
 from models.rules import rules_proba
 from models.train import encode_labels, raw_scores
 
@@ -51,15 +51,23 @@ class Scorer:
         self.logreg = load_logreg(model_dir / "baselines")
         self.calibration = self.meta.calibrator
 
+    def product_proba(self, X: pd.DataFrame, prior: str = "training") -> np.ndarray:
+        """LightGBM's probabilities (n, 6) as the product states them at ``prior``: calibration,
+        the prior (:func:`models.probabilities.prior_shift`) and the ALS evidence cap."""
+        check_feature_columns(self.meta, X.columns, what="the feature table")
+        proba, _ = product_probabilities(
+            raw_scores(self.booster, X),
+            self.calibration,
+            prior=prior_shift(prior, self.meta.train_prior, CLASSES),
+            als_index=CLASSES.index("als"),
+            als_assessable=als_assessable(X),
+        )
+        return proba
+
     def proba(self, X: pd.DataFrame) -> Probas:
         """``{"lightgbm": (n, 6), "logreg": (n, 6), "rules": (n, 6)}``."""
-        check_feature_columns(self.meta, X.columns, what="the feature table")
         # the product's probabilities: calibration and the ALS evidence cap (models.evidence)
-        lgbm = cap_unassessable_als(
-            self.calibration.apply(raw_scores(self.booster, X)),
-            als_assessable(X),
-            CLASSES.index("als"),
-        )
+        lgbm = self.product_proba(X)
         return {
             "lightgbm": lgbm,
             "logreg": logreg_proba(self.logreg, X),
@@ -228,6 +236,8 @@ def headline(metrics: Mapping[str, Any]) -> dict[str, Any]:
                 for m in (*MODELS, "lightgbm_prior_corrected")
                 if m in metrics[s]
             }
+    if "conformal" in metrics:
+        out["conformal"] = conformal_headline(metrics["conformal"])
     for name, other in (
         ("gap_test_minus_heldout", "heldout_site"),
         ("gap_test_minus_half", "robustness_half"),
@@ -237,4 +247,23 @@ def headline(metrics: Mapping[str, Any]) -> dict[str, Any]:
             out[name] = {
                 m: round(out["test"][m]["macro_f1"] - out[other][m]["macro_f1"], 4) for m in MODELS
             }
+    return out
+
+
+def conformal_headline(conformal: Mapping[str, Any]) -> dict[str, Any]:
+    """The prediction sets' compact numbers: per split and prior, the lowest per-class coverage
+    and the mean set size (at the general lab's class mix for ``general_lab``)."""
+    out: dict[str, Any] = {"nominal_coverage": conformal["nominal_coverage"]}
+    for s in SPLITS:
+        if s not in conformal:
+            continue
+        train, lab = conformal[s]["training"], conformal[s]["general_lab"]
+        out[s] = {
+            "min_class_coverage": train["min_class_coverage"],
+            "mean_set_size": train["mean_set_size"],
+        }
+        out[f"{s}_general_lab"] = {
+            "min_class_coverage": lab["min_class_coverage"],
+            "mean_set_size": lab["at_general_lab_mix"]["mean_set_size"],
+        }
     return out

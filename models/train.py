@@ -24,6 +24,7 @@ from bundle.tables import Bundle
 from features.catalog import FEATURES
 from features.vocab import CLASSES
 from models.calibration import Calibration, fit_calibration
+from models.conformal import ConformalSets
 from models.ood import OODProfile
 from models.params import TrainParams
 
@@ -237,6 +238,8 @@ class TrainedModel:
     logreg: Any
     metrics: dict[str, float] = field(default_factory=dict)
     ood_profile: OODProfile | None = None
+    #: class-conditional prediction-set thresholds fitted on ``calib`` (models.conformal)
+    conformal: ConformalSets | None = None
 
     @property
     def temperature(self) -> float:
@@ -256,6 +259,8 @@ def train_model(
     study_weight: pd.Series | None = None,
 ) -> TrainedModel:
     """Fit LightGBM + logistic baseline on ``train`` (+ augmented rows), calibrate on ``calib``.
+
+    ``calib`` also fits the prediction-set thresholds (:func:`conformal_sets`).
 
     Parameters
     ----------
@@ -329,6 +334,16 @@ def train_model(
         normal_index=CLASSES.index("normal"),
     )
     temperature = calibration.temperature
+    prior = y[tr].value_counts(normalize=True).reindex(list(CLASSES), fill_value=0.0)
+    train_prior = {str(c): round(float(v), 6) for c, v in prior.items()}
+    conformal = conformal_sets(
+        raw_scores(booster, X.loc[ca]),
+        X.loc[ca],
+        codes[ca].to_numpy(),
+        calibration,
+        train_prior,
+        alpha=p.conformal.alpha,
+    )
     proba_va = calibration.apply(raw_scores(booster, X.loc[va]))
     margin = choose_margin(
         proba_va,
@@ -342,7 +357,6 @@ def train_model(
             X_tr, y_fit, sample_weight=w_fit, C=p.logreg.C, max_iter=p.logreg.max_iter,
             seed=p.seed,
         )  # fmt: skip
-    prior = y[tr].value_counts(normalize=True).reindex(list(CLASSES), fill_value=0.0)
     metrics = {
         "n_train_studies": float(tr.sum()),
         "n_train_rows": float(len(X_tr_all)),
@@ -357,6 +371,13 @@ def train_model(
             )
         ),
     }
+    # the prediction-set thresholds at the training prior: the largest 1 - p_class admitted
+    metrics.update(
+        {
+            f"conformal_threshold_{c}": round(q, 4)
+            for c, q in conformal.thresholds["training"].items()
+        }
+    )
     if logreg is not None:
         metrics["valid_macro_f1_logreg"] = float(
             f1_score(
@@ -381,10 +402,61 @@ def train_model(
         excluded_groups=list(p.exclude_groups),
         calibration=calibration,
         low_confidence_margin=margin,
-        train_prior={str(c): round(float(v), 6) for c, v in prior.items()},
+        train_prior=train_prior,
         logreg=logreg,
         metrics=metrics,
+        conformal=conformal,
     )
+
+
+def conformal_sets(
+    raw: np.ndarray,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    calibration: Calibration,
+    train_prior: Mapping[str, float],
+    *,
+    alpha: float,
+) -> ConformalSets:
+    """Prediction-set thresholds from calibration studies, for every stated prior.
+
+    The probabilities are the product's (:func:`models.probabilities.product_probabilities`:
+    calibration, the prior, the ALS evidence cap), so a set uses what the headline shows;
+    the labels ``y`` are the true diagnoses (class indices), not the evidence-aware soft
+    targets.
+
+    Parameters
+    ----------
+    raw : ndarray, shape (n, K)
+        Raw scores of the calibration studies.
+    X : DataFrame
+        Their feature rows (the ALS evidence cap reads them).
+    y : ndarray of int, shape (n,)
+        Their true class indices.
+    calibration : Calibration
+        The fitted calibration.
+    train_prior : mapping of str to float
+        Training class shares, as stored in ``model.json``.
+    alpha : float
+        Miscoverage per class (``train.conformal.alpha``).
+    """
+    from features.vocab import PRIORS
+    from models.conformal import fit_conformal
+    from models.evidence import als_assessable
+    from models.probabilities import prior_shift, product_probabilities
+
+    assessable = als_assessable(X)
+    proba = {
+        prior: product_probabilities(
+            raw,
+            calibration,
+            prior=prior_shift(prior, train_prior, CLASSES),
+            als_index=CLASSES.index("als"),
+            als_assessable=assessable,
+        )[0]
+        for prior in PRIORS
+    }
+    return fit_conformal(proba, y, alpha=alpha)
 
 
 def save_model_dir(
@@ -407,6 +479,7 @@ def save_model_dir(
         train_prior=model.train_prior,
         low_confidence_margin=model.low_confidence_margin,
         ood_profile=model.ood_profile is not None,
+        conformal=model.conformal,
         version=version,
     )
     return save_model(out_dir, model.booster, meta, ood_profile=model.ood_profile)

@@ -4,7 +4,10 @@ Scores every model on ``valid``, ``test`` (in distribution) and ``heldout_site``
 per-class metrics, one-vs-rest AUC, pattern accuracy, calibration error, subgroups (sex, age
 band, site) and robustness (test studies re-featurized after keeping about half their nerves
 and muscles); with ``--truth`` (the simulator's side table) the radiculopathy localiser against
-the simulated roots (:mod:`models.localisation_eval`, section ``localisation``). Writes ``<out>/metrics.json`` (compact headline for ``dvc metrics show``),
+the simulated roots (:mod:`models.localisation_eval`, section ``localisation``); and the
+conformal prediction sets (coverage and set size per class on ``test`` and
+``heldout_site`` at the training and general-lab priors, ``models.conformal_eval``, and the
+risk-coverage figure). Writes ``<out>/metrics.json`` (compact headline for ``dvc metrics show``),
 ``<out>/metrics_detail.json`` (per class, subgroups) and ``<out>/plots/*``, and logs them, with
 the timings (MLflow only: the files hold nothing that differs between two runs of the same
 inputs), to the MLflow run that trained the model (:func:`models.provenance.training_run_id`).
@@ -24,6 +27,8 @@ import pandas as pd
 
 from bundle.load import load_valid
 from models import tracking
+from models.conformal import set_membership
+from models.conformal_eval import conformal_metrics, risk_coverage
 from models.dataset import labelled_inputs, read_features
 from models.evaluate import (
     classification_metrics,
@@ -36,6 +41,7 @@ from models.plots import (
     plot_confusion,
     plot_metric_bars,
     plot_reliability,
+    plot_risk_coverage,
     plot_shap_summary,
     shap_importance,
 )
@@ -148,6 +154,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         figures["localisation_confusion.png"] = plot_confusion(
             localisation[2], "Radiculopathy root: simulated (rows) vs localised"
+        )
+    conformal = scorer.meta.conformal
+    if conformal is not None:
+        # the prediction sets as the page shows them, at both stated priors (models.conformal)
+        metrics["conformal"] = {
+            "alpha": conformal.alpha,
+            "nominal_coverage": conformal.coverage,
+            "n_calib": conformal.n_calib,
+        }
+        curves = {}
+        for s in ("test", "heldout_site"):
+            if s not in probas:
+                continue
+            X_s = X.loc[split.index[split == s]]
+            by_prior = {"training": probas[s]["lightgbm"]}
+            by_prior["general_lab"] = scorer.product_proba(X_s, "general_lab")
+            metrics["conformal"][s] = conformal_metrics(conformal, by_prior, labels[s])
+            curves[s] = risk_coverage(
+                by_prior["training"],
+                labels[s],
+                set_membership(by_prior["training"], conformal.threshold_vector("training")),
+            )
+        figures["risk_coverage.png"] = plot_risk_coverage(
+            curves,
+            {
+                s: {
+                    c: v["coverage"]
+                    for c, v in metrics["conformal"][s]["training"]["per_class"].items()
+                }
+                for s in curves
+            },
+            conformal.coverage,
         )
     for s in ("test", "heldout_site"):
         if s in probas:

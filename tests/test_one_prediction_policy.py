@@ -52,6 +52,8 @@ def _numbers(prediction: dict[str, Any]) -> tuple[Any, ...]:
         tuple(c["feature"] for c in prediction["explanation"]),
         tuple(round(c["shap"], 12) for c in prediction["explanation"]),
         tuple(r["code"] for r in prediction["flag_reasons"]),
+        tuple(prediction["prediction_set"]),
+        prediction["prediction_set_coverage"],
     )
 
 

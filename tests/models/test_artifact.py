@@ -48,7 +48,8 @@ def test_round_trip_gives_the_typed_meta_and_the_same_predictions(model_dir, tin
     _, X = tiny_training_cohort
     loaded = load_model_dir(model_dir)
     assert isinstance(loaded.meta, ModelMeta)
-    assert loaded.meta.schema_version == 2
+    assert loaded.meta.schema_version == 3
+    assert loaded.meta.conformal is not None
     assert loaded.ood is not None
     predictor = Predictor.from_dir(model_dir)
     assert predictor.meta == loaded.meta
@@ -72,6 +73,8 @@ def test_round_trip_gives_the_typed_meta_and_the_same_predictions(model_dir, tin
         ("calibration", {"method": "isotonic"}, r"calibration = .*isotonic.*model.json calibration.method is 'isotonic'; expected 'temperature' or 'gated'"),
         ("model_kind", "Forest", r"model_kind = 'Forest': expected 'Booster' or 'OvRBooster'"),
         ("nickname", "x", r"nickname: unknown key"),
+        ("conformal", _DROP, r"model\.json: conformal: missing"),
+        ("conformal", {"alpha": 0.1, "thresholds": {}, "n_calib": {}}, r"conformal.*expected one threshold table per prior"),
     ],
 )  # fmt: skip
 def test_missing_or_mistyped_field_is_an_error_naming_file_and_field(
@@ -86,10 +89,10 @@ def test_missing_or_mistyped_field_is_an_error_naming_file_and_field(
 
 def test_another_schema_version_is_refused(model_dir):
     _edit_meta(model_dir, schema_version=_DROP)
-    with pytest.raises(ModelArtifactError, match="schema_version is 'missing', this emgdx reads 2"):
+    with pytest.raises(ModelArtifactError, match="schema_version is 'missing', this emgdx reads 3"):
         load_model_dir(model_dir)
-    _edit_meta(model_dir, schema_version=3)
-    with pytest.raises(ModelArtifactError, match="schema_version is 3"):
+    _edit_meta(model_dir, schema_version=4)
+    with pytest.raises(ModelArtifactError, match="schema_version is 4"):
         load_model_dir(model_dir)
 
 
@@ -103,10 +106,25 @@ def test_a_schema_1_model_loads_without_its_per_run_fields(model_dir):
         git_commit="deadbeef",
         created_utc="2026-12-01T19:46:03Z",
     )
-    assert load_model_dir(model_dir).meta == before
+    # schema 1 had no prediction-set thresholds: read with none, so it predicts without sets
+    assert load_model_dir(model_dir).meta == before.model_copy(update={"conformal": None})
     _edit_meta(model_dir, surprise=1)  # anything else unknown is still refused
     with pytest.raises(ModelArtifactError, match="surprise"):
         load_model_dir(model_dir)
+
+
+def test_a_schema_2_model_loads_and_predicts_without_prediction_sets(
+    model_dir, tiny_training_cohort
+):
+    """Models saved before the conformal thresholds (schema 2) still load and predict."""
+    _, X = tiny_training_cohort
+    before = load_model_dir(model_dir).meta
+    _edit_meta(model_dir, schema_version=2, conformal=_DROP)
+    meta = load_model_dir(model_dir).meta
+    assert meta == before.model_copy(update={"conformal": None})
+    pred = Predictor.from_dir(model_dir).predict_features(X.iloc[:3], top_k=1)
+    assert [p.prediction_set for p in pred] == [[], [], []]
+    assert {p.prediction_set_coverage for p in pred} == {None}
 
 
 def test_missing_files_are_errors_not_defaults(model_dir, tmp_path):

@@ -143,7 +143,7 @@ def test_saved_model_dir_follows_the_contract(fitted, tmp_path):
     save_logreg(model.logreg, tmp_path / "baselines")
     loaded = load_model_dir(tmp_path)
     meta = loaded.meta
-    assert meta.schema_version == 2
+    assert meta.schema_version == 3
     assert meta.classes == CLASSES
     assert list(meta.feature_names) == model.feature_names
     assert list(meta.input_columns) == list(X.columns)  # the full table, coverage included
@@ -154,7 +154,10 @@ def test_saved_model_dir_follows_the_contract(fitted, tmp_path):
     # nothing per run inside: the version is the content's digest, no run id, commit or clock
     doc = json.loads((tmp_path / "model.json").read_text())
     assert not {"mlflow_run_id", "git_commit", "created_utc"} & set(doc)
-    assert meta.version == content_version(model.booster, model.calibration)
+    assert meta.conformal is not None
+    assert meta.conformal == model.conformal
+    assert meta.version == content_version(model.booster, model.calibration, model.conformal)
+    assert meta.version != content_version(model.booster, model.calibration)
     assert len(meta.version) == 12
     test = X[split == "test"]
     np.testing.assert_allclose(

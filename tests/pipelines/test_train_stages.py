@@ -156,6 +156,17 @@ def test_model_dir_and_metrics_for_all_three_models(ran):
         "myopathy",
         "radiculopathy",
     }
+    # the prediction sets: per class on both held-out splits, at both priors, and the headline
+    conformal = detail["conformal"]
+    assert conformal["nominal_coverage"] == 0.9
+    for s in ("test", "heldout_site"):
+        for prior in ("training", "general_lab"):
+            table = conformal[s][prior]
+            assert set(table["per_class"]) == set(detail["test"]["lightgbm"]["per_class"])
+            assert 0 <= table["min_class_coverage"] <= table["coverage"] <= 1
+            assert 0 <= table["mean_set_size"] <= 6
+        assert metrics["conformal"][s]["mean_set_size"] == conformal[s]["training"]["mean_set_size"]
+    assert 0.5 < conformal["heldout_site"]["training"]["coverage"]
     confusion = pd.read_csv(root / "reports" / "plots" / "confusion.csv")
     assert list(confusion.columns) == ["study_id", "actual", "predicted"]
     for png in (
@@ -163,6 +174,7 @@ def test_model_dir_and_metrics_for_all_three_models(ran):
         "reliability.png",
         "shap_summary.png",
         "feature_importance.png",
+        "risk_coverage.png",
     ):
         assert (root / "reports" / "plots" / png).stat().st_size > 1000
 
@@ -195,7 +207,7 @@ def test_one_mlflow_run_holds_params_metrics_and_plots(ran):
     assert "test/lightgbm.macro_f1" in run.data.metrics
     assert "train/valid_macro_f1_lightgbm" in run.data.metrics
     sections = {name.split("/")[0] for name in run.data.metrics}
-    assert {"train", "test", "heldout_site", "valid", "by_site"} <= sections
+    assert {"train", "test", "heldout_site", "valid", "by_site", "conformal"} <= sections
     assert all("/" in name for name in run.data.metrics)
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
     assert "plots/shap_summary.png" in artifacts
