@@ -154,7 +154,8 @@ def test_saved_model_dir_follows_the_contract(fitted, tmp_path):
     # nothing per run inside: the version is the content's digest, no run id, commit or clock
     doc = json.loads((tmp_path / "model.json").read_text())
     assert not {"mlflow_run_id", "git_commit", "created_utc"} & set(doc)
-    assert meta.conformal is not None and meta.conformal == model.conformal
+    assert meta.conformal is not None
+    assert meta.conformal == model.conformal
     assert meta.version == content_version(model.booster, model.calibration, model.conformal)
     assert meta.version != content_version(model.booster, model.calibration)
     assert len(meta.version) == 12
