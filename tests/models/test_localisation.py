@@ -240,3 +240,17 @@ def test_prediction_keeps_the_localisation_nested_in_json_and_flat_in_csv() -> N
     assert flat.loc["S1", "radic_side"] == "L"
     assert flat.loc["S1", "radic_confidence"] == loc.confidence
     assert flat.loc["S2", ["radic_root", "radic_side", "radic_confidence"]].isna().all()
+
+
+def test_one_abnormal_muscle_names_no_root_but_lists_the_candidates() -> None:
+    """The issue's case: one extensor hallucis longus abnormal, paraspinals normal."""
+    loc = _study(
+        {"extensor_hallucis_longus": "L"},
+        {"lumbar_paraspinal": "L", "tibialis_anterior": "L", "medial_gastrocnemius": "L"},
+    )
+    assert not loc.localisable
+    assert (
+        loc.reason == "only one abnormal muscle (extensor hallucis longus), whose roots span L5-S1"
+    )
+    assert loc.candidates[0].side == "L"
+    assert loc.root is None
