@@ -399,9 +399,12 @@ def _abnormal(f: StudyFindings, limb_only: bool = True) -> list[MuscleFinding]:
     ]
 
 
-def _not_localisable(reason: str, summary: str | None = None) -> Localisation:
+def _not_localisable(reason: str, candidates: tuple[RootCandidate, ...] = ()) -> Localisation:
     return Localisation(
-        localisable=False, reason=reason, summary=summary or f"Not localisable: {reason}."
+        localisable=False,
+        reason=reason,
+        candidates=candidates,
+        summary=f"Not localisable: {reason}.",
     )
 
 
@@ -428,12 +431,7 @@ def localise_findings(f: StudyFindings) -> Localisation:
             f"only one abnormal muscle ({muscle_label(abnormal[0].muscle)}), whose roots span "
             f"{_roots_text(single_roots)}"
         )
-        return Localisation(
-            localisable=False,
-            reason=reason,
-            candidates=candidates,
-            summary=f"Not localisable: {reason}.",
-        )
+        return _not_localisable(reason, candidates)
     root, side = ranked[0]
     top_score = scores[(root, side)]
     other = "R" if side == "L" else "L"
@@ -464,12 +462,7 @@ def localise_findings(f: StudyFindings) -> Localisation:
             if len(candidates) > 1
             else f"the findings do not single out a root (best {candidates[0].label})"
         )
-        return Localisation(
-            localisable=False,
-            reason=reason,
-            candidates=candidates,
-            summary=f"Not localisable: {reason}.",
-        )
+        return _not_localisable(reason, candidates)
     supporting, opposing = _evidence(f, root, side, explained, unexplained)
     nerves = {an.nerve[m.muscle] for m in explained}
     support = _root_support(f, root, side, nerves)
