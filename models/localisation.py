@@ -37,7 +37,8 @@ shares over all ``(root, side)`` pairs; **the confidence is the share of the top
 plexus or a nerve, from the dermatomal SNAPs, the paraspinals and the number of nerves.
 
 "Not localisable", with the reason, when the needle study does not allow it: no abnormal limb
-muscle; one abnormal muscle whose dominant roots span several levels; bilateral symmetric
+muscle; one abnormal muscle whose roots (dominant or minor, C5-T1 / L2-S1) span several levels
+(>= 2 muscles of one root are needed, T3.5); bilateral symmetric
 findings; findings in many muscles outside one root (a widespread process, not a root); no
 root with at least an even share (:data:`MIN_CONFIDENCE`; the candidates are still listed).
 
@@ -398,9 +399,12 @@ def _abnormal(f: StudyFindings, limb_only: bool = True) -> list[MuscleFinding]:
     ]
 
 
-def _not_localisable(reason: str, summary: str | None = None) -> Localisation:
+def _not_localisable(reason: str, candidates: tuple[RootCandidate, ...] = ()) -> Localisation:
     return Localisation(
-        localisable=False, reason=reason, summary=summary or f"Not localisable: {reason}."
+        localisable=False,
+        reason=reason,
+        candidates=candidates,
+        summary=f"Not localisable: {reason}.",
     )
 
 
@@ -410,18 +414,24 @@ def localise_findings(f: StudyFindings) -> Localisation:
     abnormal = _abnormal(f)
     if not abnormal:
         return _not_localisable("no abnormal limb muscle on needle EMG")
-    if len(abnormal) == 1 and len(an.main[abnormal[0].muscle]) > 1:
-        m = abnormal[0]
-        return _not_localisable(
-            f"only one abnormal muscle ({muscle_label(m.muscle)}), whose roots span "
-            f"{_roots_text(an.main[m.muscle])}"
-        )
     # only a limb and side with an abnormal muscle holds candidates (a root of an unexamined
     # limb would win on its prior alone)
     where = {(an.limb[m.muscle], m.side) for m in abnormal}
     scores = {k: v for k, v in _scores(f).items() if (_limb_of_root(k[0]), k[1]) in where}
     post = _posterior(scores)
     ranked = sorted(scores, key=lambda k: -post[k])
+    candidates = tuple(
+        RootCandidate(r, s, round(scores[(r, s)], 3), round(post[(r, s)], 4)) for r, s in ranked[:5]
+    )
+    single_roots = an.main[abnormal[0].muscle] | an.minor[abnormal[0].muscle]
+    if len(abnormal) == 1 and len(single_roots) > 1:
+        # >= 2 muscles of one root are needed (Wilbourn & Aminoff 1998, T3.5): one muscle
+        # supplied by several roots names none of them; the candidates are still listed
+        reason = (
+            f"only one abnormal muscle ({muscle_label(abnormal[0].muscle)}), whose roots span "
+            f"{_roots_text(single_roots)}"
+        )
+        return _not_localisable(reason, candidates)
     root, side = ranked[0]
     top_score = scores[(root, side)]
     other = "R" if side == "L" else "L"
@@ -445,9 +455,6 @@ def localise_findings(f: StudyFindings) -> Localisation:
         )
     if not explained:
         return _not_localisable("no abnormal muscle of the most likely root")
-    candidates = tuple(
-        RootCandidate(r, s, round(scores[(r, s)], 3), round(post[(r, s)], 4)) for r, s in ranked[:5]
-    )
     if post[(root, side)] < MIN_CONFIDENCE:
         reason = (
             f"the findings fit several roots about equally (best {candidates[0].label}, "
@@ -455,12 +462,7 @@ def localise_findings(f: StudyFindings) -> Localisation:
             if len(candidates) > 1
             else f"the findings do not single out a root (best {candidates[0].label})"
         )
-        return Localisation(
-            localisable=False,
-            reason=reason,
-            candidates=candidates,
-            summary=f"Not localisable: {reason}.",
-        )
+        return _not_localisable(reason, candidates)
     supporting, opposing = _evidence(f, root, side, explained, unexplained)
     nerves = {an.nerve[m.muscle] for m in explained}
     support = _root_support(f, root, side, nerves)

@@ -35,10 +35,10 @@ class LevelScore:
     """Scores of one simulated root level (``n`` studies)."""
 
     n: int
-    root_accuracy: float
-    root_accuracy_localised: float
-    side_accuracy_localised: float
-    not_localisable_share: float
+    root_accuracy: float | None
+    root_accuracy_localised: float | None
+    side_accuracy_localised: float | None
+    not_localisable_share: float | None
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,8 @@ class CalibrationBin:
 @dataclass(frozen=True)
 class LocalisationScore:
     """The localiser's scores on the radiculopathies with EMG of the affected limb.
+
+    A share over no study (no localised study, a level without studies) is None, never NaN.
 
     Attributes
     ----------
@@ -85,20 +87,21 @@ class LocalisationScore:
     n_radiculopathies: int
     n_scored: int
     n_localised: int
-    root_accuracy: float
-    side_accuracy: float
-    root_accuracy_localised: float
-    side_accuracy_localised: float
-    not_localisable_share: float
-    calibration_error: float
+    root_accuracy: float | None
+    side_accuracy: float | None
+    root_accuracy_localised: float | None
+    side_accuracy_localised: float | None
+    not_localisable_share: float | None
+    calibration_error: float | None
     by_level: dict[str, LevelScore]
     calibration: list[CalibrationBin]
     confusion: pd.DataFrame = field(repr=False)
     reasons: dict[str, int] = field(default_factory=dict)
 
     def metrics(self) -> dict[str, float]:
-        """Flat metrics (``root_accuracy``, ``root_accuracy_L5``, ...) for MLflow and JSON."""
-        out: dict[str, float] = {
+        """Flat metrics (``root_accuracy``, ``root_accuracy_L5``, ...) for MLflow; a share of no
+        study (None) is left out."""
+        out: dict[str, float | None] = {
             "n_scored": float(self.n_scored),
             "root_accuracy": self.root_accuracy,
             "side_accuracy": self.side_accuracy,
@@ -110,7 +113,7 @@ class LocalisationScore:
         for root, s in self.by_level.items():
             out[f"root_accuracy_{root}"] = s.root_accuracy
             out[f"root_accuracy_localised_{root}"] = s.root_accuracy_localised
-        return out
+        return {k: v for k, v in out.items() if v is not None}
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form (the ``localisation`` section of the evaluation report)."""
@@ -211,10 +214,11 @@ def score_localisation(
         rows, columns=["root", "pred", "root_ok", "side_ok", "localised", "confidence", "reason"]
     )
     n = len(r)
-    loc_r = r[r["localised"]]
+    r = r.astype({"root_ok": bool, "side_ok": bool, "localised": bool, "confidence": float})
+    loc_r = r.loc[r["localised"]]
 
-    def share(x: pd.Series) -> float:
-        return round(float(x.mean()), 4) if len(x) else float("nan")
+    def share(x: pd.Series) -> float | None:
+        return round(float(x.mean()), 4) if len(x) else None
 
     by_level = {}
     for root in ROOTS:
@@ -257,7 +261,7 @@ def score_localisation(
         root_accuracy_localised=share(loc_r["root_ok"]),
         side_accuracy_localised=share(loc_r["side_ok"]),
         not_localisable_share=share(~r["localised"]),
-        calibration_error=round(ece / len(loc_r), 4) if len(loc_r) else float("nan"),
+        calibration_error=round(ece / len(loc_r), 4) if len(loc_r) else None,
         by_level=by_level,
         calibration=bins,
         confusion=confusion,

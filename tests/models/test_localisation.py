@@ -240,3 +240,56 @@ def test_prediction_keeps_the_localisation_nested_in_json_and_flat_in_csv() -> N
     assert flat.loc["S1", "radic_side"] == "L"
     assert flat.loc["S1", "radic_confidence"] == loc.confidence
     assert flat.loc["S2", ["radic_root", "radic_side", "radic_confidence"]].isna().all()
+
+
+def test_one_abnormal_muscle_names_no_root_but_lists_the_candidates() -> None:
+    """The issue's case: one extensor hallucis longus abnormal, paraspinals normal."""
+    loc = _study(
+        {"extensor_hallucis_longus": "L"},
+        {"lumbar_paraspinal": "L", "tibialis_anterior": "L", "medial_gastrocnemius": "L"},
+    )
+    assert not loc.localisable
+    assert (
+        loc.reason == "only one abnormal muscle (extensor hallucis longus), whose roots span L5-S1"
+    )
+    assert loc.candidates[0].side == "L"
+    assert loc.root is None
+
+
+def test_an_absent_h_reflex_tips_l5_against_s1_towards_s1() -> None:
+    """EHL (L5, minor S1) and gluteus maximus (S1, minor L5): even, until the H-reflex."""
+    emg = [
+        {"study_id": "S1", "muscle": m, "side": "L", **ABNORMAL}
+        for m in ("extensor_hallucis_longus", "gluteus_maximus")
+    ]
+
+    def run(h_amplitude_mv: float | None) -> Localisation:
+        ncs = []
+        if h_amplitude_mv is not None:
+            ncs = [
+                {
+                    "study_id": "S1",
+                    "nerve": "tibial",
+                    "side": side,
+                    "kind": "h_reflex",
+                    "stim_site": "popliteal_fossa",
+                    "recording_site": "soleus",
+                    "latency_ms": None if amp == 0 else 30.0,
+                    "amplitude": amp,
+                }
+                for side, amp in (("L", h_amplitude_mv), ("R", 1.5))
+            ]
+        bundle = Bundle(
+            studies=_frame([{"study_id": "S1", "age_years": 50.0}], STUDY_COLUMNS),
+            ncs=_frame(ncs, NCS_COLUMNS),
+            emg=_frame(emg, EMG_COLUMNS),
+        )
+        return localise(bundle)["S1"]
+
+    without, absent, present = run(None), run(0.0), run(1.4)
+    p_s1 = {c.root: c.probability for c in without.candidates if c.side == "L"}["S1"]
+    assert absent.root == "S1"
+    assert absent.confidence is not None
+    assert absent.confidence > p_s1 + 0.2
+    assert any(e.kind == "h_reflex" for e in absent.supporting)
+    assert present.root != "S1"
