@@ -14,6 +14,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,10 @@ def test_50_concurrent_verdict_writes_lose_nothing(uvicorn_app: tuple[str, Any])
 
     url, app = uvicorn_app
     ids = app.state.emgdx.store.get("bundle").study_ids[:4]  # the same studies, concurrently
-    statuses = asyncio.run(_send_all(url, ids))
+    # in a thread of its own: a Playwright test earlier in the session leaves an event loop
+    # running in this one, and asyncio.run() refuses to start inside it
+    with ThreadPoolExecutor(1) as pool:
+        statuses = pool.submit(asyncio.run, _send_all(url, ids)).result()
     assert statuses == [201] * N_WRITES
     with app.state.emgdx.db.session() as s:
         assert records.count_verdicts(s) == N_WRITES
