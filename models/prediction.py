@@ -14,6 +14,8 @@ import pandas as pd
 
 from features.vocab import CLASSES
 from models.flags import FlagReason
+from models.focal import FocalFinding
+from models.scope import ScopeAssessment
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,12 @@ class StudyPrediction:
     group_contributions: dict[str, float] = field(default_factory=dict)
     guideline: dict[str, Any] = field(default_factory=dict)
     limitations: list[str] = field(default_factory=list)
+    #: focal neuropathies at entrapment sites, beside any class (models.focal)
+    focal_findings: list[FocalFinding] = field(default_factory=list)
+    #: whether the six classes apply: in scope / outside / insufficient (models.scope)
+    scope: ScopeAssessment | None = None
+    #: what the page states first; never a confident in-scope class when scope says otherwise
+    headline: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Nested JSON-ready form (the contract's JSON output)."""

@@ -46,6 +46,7 @@ from models.explain import (
     top_contributions,
 )
 from models.flags import flag_reasons, is_low_confidence, is_unlike_training_data
+from models.focal import focal_findings
 from models.guideline import als_sensory_abnormal, guideline_checks
 from models.ood import OODProfile
 from models.prediction import StudyPrediction
@@ -55,6 +56,14 @@ from models.probabilities import (
     product_probabilities,
     ranking,
 )
+from models.scope import (
+    ScopeAssessment,
+    ScopeDetector,
+    assess,
+    insufficient,
+    mix_probabilities,
+)
+from models.scope import headline as scope_headline
 from models.summary import version_label
 
 logger = logging.getLogger(__name__)
@@ -116,6 +125,16 @@ def _registry_version(uri: str) -> str | None:
     return str(MlflowClient().get_model_version_by_alias(m.group(1), m.group(2)).version)
 
 
+def _find_scope(model_dir: Path) -> ScopeDetector | None:
+    """The out-of-scope detector saved in the model directory's ``scope`` folder or beside it
+    (``data/scope`` next to ``data/model``, the ``emgdx scope`` stage)."""
+    for where in (model_dir / "scope", model_dir.parent / "scope"):
+        det = ScopeDetector.load(where)
+        if det is not None:
+            return det
+    return None
+
+
 def _find_model_dir(root: Path) -> Path | None:
     """The folder holding ``booster.txt`` + ``model.json`` inside a downloaded artifact tree."""
     if (root / BOOSTER_FILE).is_file() and (root / META_FILE).is_file():
@@ -161,6 +180,8 @@ class Predictor:
     prior: str = "training"
     registry_version: str | None = None
     num_threads: int = 0
+    #: the out-of-scope detector (models.scope), None when the model has none
+    scope_detector: ScopeDetector | None = None
     _feature_names: list[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -241,6 +262,7 @@ class Predictor:
             meta=loaded.meta,
             ood=loaded.ood,
             source=source or str(model_dir),
+            scope_detector=_find_scope(Path(model_dir)),
         )
 
     @classmethod
@@ -345,8 +367,25 @@ class Predictor:
         return replace(self, num_threads=num_threads)
 
     def predict_bundle(self, bundle: Bundle, *, top_k: int = 8) -> list[StudyPrediction]:
-        """Featurize a (validated) bundle and predict every study in it."""
-        return self.predict_features(self.feature_frame(bundle), top_k=top_k)
+        """Featurize a (validated) bundle and predict every study in it.
+
+        Adds the focal findings (:func:`models.focal.focal_findings`, from the NCS/EMG rows)
+        and the headline that respects them and the scope assessment.
+        """
+        preds = self.predict_features(self.feature_frame(bundle), top_k=top_k)
+        focal = focal_findings(bundle)
+        out = []
+        for p in preds:
+            found = focal.get(p.study_id, [])
+            texts = [f.text for f in found]
+            out.append(
+                replace(
+                    p,
+                    focal_findings=found,
+                    headline=scope_headline(p.diagnosis, p.scope, texts),
+                )
+            )
+        return out
 
     def predict_features(self, X: pd.DataFrame, *, top_k: int = 8) -> list[StudyPrediction]:
         """Predict and explain every row of a feature table.
@@ -378,6 +417,11 @@ class Predictor:
         values = self.model_values(X)
         ev = evidence_table(X)  # once per batch: the cap, the limitations and the flag
         proba, capped = self.probabilities_from_raw(self.raw_scores(values), X, ev)
+        scopes: list[ScopeAssessment | None] = [None] * len(X)
+        if self.scope_detector is not None:  # soft-target mixture + assessment (models.scope)
+            q = self.scope_detector.proba(X)
+            proba = mix_probabilities(proba, q)
+            scopes = list(assess(q, self.scope_detector.threshold, insufficient(X)))
         top, second = ranking(proba)
         classes = self.classes
         predicted = [classes[k] for k in top]
@@ -430,6 +474,8 @@ class Predictor:
                     group_contributions=group_sums(shown.top[i], names),
                     guideline=guideline[i],
                     limitations=list(limits[i]),
+                    scope=scopes[i],
+                    headline=scope_headline(c1, scopes[i], []),
                 )
             )
         return out

@@ -61,6 +61,9 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--splits", type=Path, required=True, help="splits.parquet")
     parser.add_argument("--out", type=Path, default=Path("reports"), help="reports folder")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file")
+    parser.add_argument(
+        "--scope", type=Path, default=None, help="out-of-scope detector folder (emgdx scope)"
+    )
     return parser.parse_args(argv)
 
 
@@ -141,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, fig in figures.items():
         fig.savefig(plots / name, dpi=110)
 
+    if args.scope is not None:
+        metrics["out_of_scope"] = _out_of_scope(args, scorer, X, y, split)
     timing = {"robustness_s": robust_s, "total_s": time.perf_counter() - t_start}
     summary = headline(metrics)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -166,6 +171,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     logger.info("evaluate: macro-F1 %s", f1)
     return 0
+
+
+def _out_of_scope(
+    args: argparse.Namespace, scorer: Scorer, X: pd.DataFrame, y: pd.Series, split: pd.Series
+) -> dict[str, object]:
+    """The out-of-scope report (``models.oos_eval``) on simulated conditions and the test split."""
+    from features.vocab import CLASSES
+    from models.oos_eval import score_out_of_scope
+    from models.scope import ScopeDetector
+
+    det = ScopeDetector.load(args.scope)
+    if det is None:
+        raise SystemExit(f"emgdx evaluate: no out-of-scope detector in {args.scope}")
+    sp = load_params(args.params).scope
+    ids = split.index[split == "test"]
+
+    def proba(frame: pd.DataFrame) -> np.ndarray:
+        out = scorer.proba(frame)["lightgbm"]
+        return np.asarray(out)[:, : len(CLASSES)]
+
+    return score_out_of_scope(
+        proba, det, sp.n_eval_per_condition, sp.seed + 1, X.loc[ids], encode_labels(y.loc[ids])
+    )
 
 
 if __name__ == "__main__":
