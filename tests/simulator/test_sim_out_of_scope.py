@@ -85,7 +85,8 @@ def test_fibular_neuropathy_spares_tibialis_posterior_and_biceps_short_head() ->
     assert (drop > 10).mean() > 0.95
     assert (lat.loss[sym[0], _MU["tibialis_anterior"], sym[1]] > 0).all()
     for m in ("tibialis_posterior", "biceps_femoris_short_head", "lumbar_paraspinal"):
-        assert lat.loss[:, _MU[m]].max() == 0 and lat.fib[:, _MU[m]].max() == 0
+        assert lat.loss[:, _MU[m]].max() == 0
+        assert lat.fib[:, _MU[m]].max() == 0
 
 
 def test_brachial_plexopathy_spares_paraspinals_and_lowers_snaps() -> None:
@@ -113,14 +114,17 @@ def test_kennedy_widespread_lmn_with_non_length_dependent_snap_loss() -> None:
 
 def test_sensory_neuronopathy_motor_normal() -> None:
     ctx, lat, sym = _run("sensory_neuronopathy", "axonal_pn")
-    assert lat.loss.max() == 0 and np.allclose(lat.cmap, 1.0)
+    assert lat.loss.max() == 0
+    assert np.allclose(lat.cmap, 1.0)
     arm = lat.snap[:, [_S["median_d2"], _S["ulnar_d5"], _S["radial_snuffbox"]]].min(axis=(1, 2))
     assert (arm < 0.5).mean() > 0.9  # non-length-dependent: the arms are hit too
 
 
 def test_myasthenia_routine_study_normal() -> None:
     ctx, lat, sym = _run("myasthenia", "myopathy")
-    assert lat.loss.max() == 0 and lat.fib.max() == 0 and np.allclose(lat.snap, 1.0)
+    assert lat.loss.max() == 0
+    assert lat.fib.max() == 0
+    assert np.allclose(lat.snap, 1.0)
 
 
 def test_post_polio_old_denervation_sensory_normal() -> None:
@@ -138,6 +142,7 @@ def test_cervical_myelopathy_confined_to_cervical_myotomes() -> None:
     # T3.6 (Kuncl 1988): thoracic paraspinals spared, no bulbar involvement, SNAPs normal
     ctx, lat, sym = _run("cervical_myelopathy", "als")
     spared = [_MU[m] for m in ("thoracic_paraspinal", "tongue", "masseter", "vastus_lateralis")]
-    assert lat.loss[:, spared].max() == 0 and lat.fib[:, spared].max() == 0
+    assert lat.loss[:, spared].max() == 0
+    assert lat.fib[:, spared].max() == 0
     assert np.allclose(lat.snap, 1.0)
     assert (lat.loss.max(axis=(1, 2)) > 0.15).mean() > 0.9
