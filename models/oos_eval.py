@@ -38,8 +38,16 @@ def simulate_conditions(
 
 
 def oos_training_features(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
-    """Features and condition labels of simulated studies of the learnt conditions."""
-    X, truth, _ = simulate_conditions(n, seed, scope.LEARNT_CONDITIONS)
+    """Features and condition labels of simulated out-of-scope studies for the detector.
+
+    Two thirds of the learnt conditions, one third of :data:`models.scope.IN_SCOPE_CONDITIONS`
+    (focal neuropathies and myasthenia, which teach the detector "not outside").
+    """
+    weights = {c: 2.0 / len(scope.LEARNT_CONDITIONS) for c in scope.LEARNT_CONDITIONS}
+    weights |= {c: 1.0 / len(scope.IN_SCOPE_CONDITIONS) for c in scope.IN_SCOPE_CONDITIONS}
+    params = SimulatorParams(out_of_scope=OutOfScopeParams(share=1.0, weights=weights))
+    bundle, truth = simulate_cohort_with_physiology(n, seed, params)
+    X = build_features(bundle)
     return X, truth["condition"].to_numpy()
 
 

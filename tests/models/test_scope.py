@@ -19,7 +19,8 @@ def test_soft_targets_follow_the_simulator_proxies_and_sum_to_one() -> None:
     for c, t in scope.SOFT_TARGETS.items():
         assert max(t, key=t.get) == PROXY_CLASS[c]
         assert sum(t.values()) == pytest.approx(1.0)
-        assert max(t.values()) <= 0.5  # never taught as a certain member of a class
+        assert max(t.values()) <= 0.6  # never taught as a certain member of a class
+        assert t.get("myopathy", 0.0) == 0.0  # not for a neurogenic or sensory pattern
 
 
 def test_mixture_keeps_probabilities_and_moderates_als() -> None:
@@ -32,7 +33,7 @@ def test_mixture_keeps_probabilities_and_moderates_als() -> None:
     np.testing.assert_allclose(M.sum(axis=1), 1.0)
     assert M[0, _ALS] == pytest.approx(1.0)
     assert M[1, _ALS] == pytest.approx(0.5)
-    assert M[2, _ALS] == pytest.approx(0.75)  # at the threshold 0.5 at most 0.75 < 0.9
+    assert M[2, _ALS] == pytest.approx(0.725)  # at the threshold 0.5 at most 0.75 < 0.9
 
 
 def _assessment(status: str) -> scope.ScopeAssessment:
@@ -76,7 +77,8 @@ def test_tiny_detector_separates_conditions_and_outside_studies_are_never_p_als_
     Q = det.proba(X_new)
     assessed = scope.assess(Q, det.threshold, scope.insufficient(X_new))
     outside = np.array([a.status == "outside" for a in assessed])
-    assert outside.mean() > 0.6  # even a 15-round detector finds most of them
+    learnt = np.isin(cond_new, scope.LEARNT_CONDITIONS)
+    assert outside[learnt].mean() > 0.6  # even a 15-round detector finds most of them
     P = np.tile(np.eye(6)[_ALS], (len(X_new), 1))  # worst case: the six-class model says ALS
     M = scope.mix_probabilities(P, Q)
     assert (M[outside, _ALS] < 0.9).all()
