@@ -50,9 +50,9 @@ _PROXY = {
 #: would consider, the proxy first, never a certainty and nothing on a class the pattern argues
 #: against (no myopathy for a neurogenic or sensory pattern) [† modelling choice]
 SOFT_TARGETS: dict[str, dict[str, float]] = {
-    "brachial_plexopathy": {"radiculopathy": 0.45, "als": 0.2, "axonal_pn": 0.2, "normal": 0.1,
-                            "demyelinating_pn": 0.05},
-    "kennedy": {"als": 0.5, "axonal_pn": 0.3, "radiculopathy": 0.1, "demyelinating_pn": 0.05,
+    "brachial_plexopathy": {"radiculopathy": 0.45, "axonal_pn": 0.25, "normal": 0.2,
+                            "als": 0.05, "demyelinating_pn": 0.05},
+    "kennedy": {"als": 0.6, "axonal_pn": 0.15, "radiculopathy": 0.15, "demyelinating_pn": 0.05,
                 "normal": 0.05},
     "sensory_neuronopathy": {"axonal_pn": 0.6, "normal": 0.25, "demyelinating_pn": 0.1,
                              "radiculopathy": 0.05},

@@ -32,7 +32,7 @@ def test_mixture_keeps_probabilities_and_moderates_als() -> None:
     M = scope.mix_probabilities(P, Q)
     np.testing.assert_allclose(M.sum(axis=1), 1.0)
     assert M[0, _ALS] == pytest.approx(1.0)
-    assert M[1, _ALS] == pytest.approx(0.5)
+    assert M[1, _ALS] == pytest.approx(0.6)
     assert M[2, _ALS] == pytest.approx(0.725)  # at the threshold 0.5 at most 0.75 < 0.9
 
 
