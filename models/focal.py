@@ -32,7 +32,7 @@ Criteria (``clinical-reference.md``):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -131,6 +131,10 @@ def _abnormal_muscles(emg: pd.DataFrame, muscles: tuple[str, ...]) -> pd.Series:
     return (spont | neuro).groupby([sel["study_id"], sel["side"]]).any()
 
 
+def _side(key: tuple[str, str]) -> Literal["L", "R"]:
+    return "L" if key[1] == "L" else "R"
+
+
 def _lookup(s: pd.Series, key: tuple[str, str], default: float = np.nan) -> float:
     try:
         return float(s.loc[key])
@@ -188,7 +192,7 @@ def _cts(ncs: pd.DataFrame, emg: pd.DataFrame) -> dict[tuple[str, str], FocalFin
         if np.isfinite(d_amp):
             values.append(FocalValue("median CMAP amplitude", d_amp, d_lln, "mV", d_amp < d_lln))
         out[key] = FocalFinding(
-            "median_wrist", key[1], severity, tuple(values), "Atroshi 2003 (T1.2); AAEM CTS"
+            "median_wrist", _side(key), severity, tuple(values), "Atroshi 2003 (T1.2); AAEM CTS"
         )
     return out
 
@@ -227,7 +231,8 @@ def _une(ncs: pd.DataFrame, emg: pd.DataFrame) -> dict[tuple[str, str], FocalFin
     us = _first(ncs, (ncs["kind"] == "sensory") & (ncs["nerve"] == "ulnar"))
     fibs = _fibs(emg, ("first_dorsal_interosseous", "abductor_digiti_minimi"))
     out: dict[tuple[str, str], FocalFinding] = {}
-    for key, r in seg.iterrows():
+    for key_, r in seg.iterrows():
+        key = cast("tuple[str, str]", key_)
         drop = _drop(r["below_amp"], r["above_amp"])
         slow = r["below_cv"] - r["across_cv"]
         hits = [r["across_cv"] < UNE_CV_M_S, slow > UNE_SLOWING_M_S, drop > UNE_DROP]
@@ -247,7 +252,7 @@ def _une(ncs: pd.DataFrame, emg: pd.DataFrame) -> dict[tuple[str, str], FocalFin
                 "CMAP drop across the elbow", 100 * drop, 100 * UNE_DROP, "%", bool(hits[2])
             ),
         )
-        out[key] = FocalFinding("ulnar_elbow", key[1], severity, values, "AAEM 1999 UNE")
+        out[key] = FocalFinding("ulnar_elbow", _side(key), severity, values, "AAEM 1999 UNE")
     return out
 
 
@@ -265,7 +270,8 @@ def _fibular(ncs: pd.DataFrame, emg: pd.DataFrame) -> dict[tuple[str, str], Foca
     fibs = _fibs(emg, ("tibialis_anterior", "extensor_hallucis_longus"))
     controls = _abnormal_muscles(emg, _FIBULAR_CONTROLS)
     out: dict[tuple[str, str], FocalFinding] = {}
-    for key, r in seg.iterrows():
+    for key_, r in seg.iterrows():
+        key = cast("tuple[str, str]", key_)
         drop = _drop(r["below_amp"], r["above_amp"])
         slow = r["below_cv"] - r["across_cv"]
         if not (slow > FIBULAR_CV_DROP_M_S or drop > FIBULAR_DROP):
@@ -293,7 +299,7 @@ def _fibular(ncs: pd.DataFrame, emg: pd.DataFrame) -> dict[tuple[str, str], Foca
             crit += "; tibialis posterior / short head of biceps " + (
                 "abnormal (consider L5 or sciatic)" if controls[key] else "normal"
             )
-        out[key] = FocalFinding("fibular_head", key[1], severity, tuple(values), crit)
+        out[key] = FocalFinding("fibular_head", _side(key), severity, tuple(values), crit)
     return out
 
 
