@@ -14,8 +14,10 @@ import pandas as pd
 
 from features.vocab import CLASSES
 from models.flags import FlagReason
+from models.focal import FocalFinding
 from models.localisation import Localisation
 from models.mimics import MimicCheck, supported_codes
+from models.scope import ScopeAssessment
 
 #: between the classes of a prediction set in the CSV form ("radiculopathy|als")
 SET_SEPARATOR = "|"
@@ -95,6 +97,12 @@ class StudyPrediction:
     localisation: Localisation | None = None
     prediction_set: list[str] = field(default_factory=list)
     prediction_set_coverage: float | None = None
+    #: focal neuropathies at entrapment sites, beside any class (models.focal)
+    focal_findings: list[FocalFinding] = field(default_factory=list)
+    #: whether the six classes apply: in scope / outside / insufficient (models.scope)
+    scope: ScopeAssessment | None = None
+    #: what the page states first; never a confident in-scope class when scope says otherwise
+    headline: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Nested JSON-ready form (the contract's JSON output)."""
