@@ -130,6 +130,7 @@ def to_flat_frame(predictions: list[StudyPrediction], top_k: int = 3) -> pd.Data
             "limitations": " ".join(p.limitations),
             "mimics_supported": supported_codes(p.mimic_check),
             **_localisation_columns(p.localisation),
+            **_scope_columns(p),
             "model_name": p.model_name,
             "model_version": p.model_version,
         }
@@ -138,6 +139,19 @@ def to_flat_frame(predictions: list[StudyPrediction], top_k: int = 3) -> pd.Data
             row[f"reason_{i}_shap"] = c.shap
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _scope_columns(p: StudyPrediction) -> dict[str, Any]:
+    """``headline``, ``scope`` (in_scope / outside / insufficient; None without a detector),
+    ``p_outside``, ``outside_most_like`` and ``focal_findings`` ("; "-separated sentences)."""
+    sc = p.scope
+    return {
+        "headline": p.headline,
+        "scope": sc.status if sc is not None else None,
+        "p_outside": sc.probability if sc is not None else None,
+        "outside_most_like": sc.most_like if sc is not None else None,
+        "focal_findings": "; ".join(f.text for f in p.focal_findings),
+    }
 
 
 def _localisation_columns(loc: Localisation | None) -> dict[str, Any]:

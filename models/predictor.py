@@ -61,6 +61,7 @@ from models.probabilities import (
     ranking,
 )
 from models.scope import (
+    SCOPE_DIR,
     ScopeAssessment,
     ScopeDetector,
     assess,
@@ -130,13 +131,9 @@ def _registry_version(uri: str) -> str | None:
 
 
 def _find_scope(model_dir: Path) -> ScopeDetector | None:
-    """The out-of-scope detector saved in the model directory's ``scope`` folder or beside it
-    (``data/scope`` next to ``data/model``, the ``emgdx scope`` stage)."""
-    for where in (model_dir / "scope", model_dir.parent / "scope"):
-        det = ScopeDetector.load(where)
-        if det is not None:
-            return det
-    return None
+    """The out-of-scope detector saved in the model directory's ``scope`` folder (the train
+    stage copies it there and counts it in the model's version), or None."""
+    return ScopeDetector.load(model_dir / SCOPE_DIR)
 
 
 def _find_model_dir(root: Path) -> Path | None:

@@ -16,7 +16,9 @@ See ``docs/out-of-scope.md``.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -47,8 +49,15 @@ _PROXY = {
     "cervical_myelopathy": "als",
 }
 #: soft target of each condition over the six classes: the classes an examiner forced to choose
-#: would consider, the proxy first, never a certainty and nothing on a class the pattern argues
-#: against (no myopathy for a neurogenic or sensory pattern) [† modelling choice]
+#: among the six would consider, the proxy first, never a certainty, and (almost) nothing on a
+#: class the pattern argues against [† modelling choice, reasoned from the physiology]:
+#: - plexopathy: a focal neurogenic limb like a root lesion, but postganglionic, so the limb's
+#:   SNAPs are low; abnormal sensory responses argue against anterior horn disease (ALS 0.05)
+#:   and a one-limb pattern against a generalised neuropathy; mild cases read normal;
+#: - Kennedy (SBMA): LMN signs in several regions with normal motor conduction, as in ALS; the
+#:   SNAP loss is non-length-dependent (neuronopathy), unlike an axonal polyneuropathy;
+#: - sensory neuronopathy: absent SNAPs with normal motor studies (axonal PN the nearest class);
+#: - post-polio and cervical myelopathy: old or segmental LMN change, ALS or root-like.
 SOFT_TARGETS: dict[str, dict[str, float]] = {
     "brachial_plexopathy": {"radiculopathy": 0.45, "axonal_pn": 0.25, "normal": 0.2,
                             "als": 0.05, "demyelinating_pn": 0.05},
@@ -82,6 +91,28 @@ MIN_NERVES = 2
 MIN_MUSCLES = 3
 
 Status = Literal["in_scope", "outside", "insufficient"]
+
+#: the detector's folder inside a model directory, and its files
+SCOPE_DIR = "scope"
+_FILES = ("scope.json", "scope_booster.txt")
+
+
+def files_digest(directory: str | Path) -> str:
+    """SHA-256 (hex) over the detector's saved files, for the model's content version."""
+    digest = hashlib.sha256()
+    for name in _FILES:
+        digest.update(name.encode("utf-8"))
+        digest.update((Path(directory) / name).read_bytes())
+    return digest.hexdigest()
+
+
+def copy_into_model(directory: str | Path, model_dir: str | Path) -> Path:
+    """Copy a saved detector into ``model_dir/scope`` (one model artifact); returns that folder."""
+    target = Path(model_dir) / SCOPE_DIR
+    target.mkdir(parents=True, exist_ok=True)
+    for name in _FILES:
+        shutil.copyfile(Path(directory) / name, target / name)
+    return target
 
 
 @dataclass(frozen=True)
