@@ -166,66 +166,6 @@ def fmt_number(value: object, digits: int = 1) -> str:
     return "0" if text in {"-0", ""} else text
 
 
-def _cell(
-    value: object, abnormal: bool, limit: float | None, kind: str, unit: str, digits: int = 1
-) -> Cell:
-    text = fmt_number(value, digits)
-    limit_text = ""
-    if limit is not None and math.isfinite(limit):
-        limit_text = f"{kind} {fmt_number(limit, digits)} {unit}".strip()
-    return Cell(text=text, abnormal=bool(abnormal) and text != "–", limit=limit_text)
-
-
-def ncs_rows(ncs: pd.DataFrame, flags: pd.DataFrame) -> list[dict[str, object]]:
-    """Display rows of one study's NCS table (a handful of rows, so a plain loop is fine)."""
-    rows = []
-    for idx, r in ncs.iterrows():
-        f = flags.loc[idx]
-        kind = str(r.get("kind", ""))
-        given = f.get("amplitude_unit")
-        unit = given if isinstance(given, str) and given else ("mV" if kind == "motor" else "µV")
-        unit = {"uV": "µV", "uv": "µV", "mv": "mV"}.get(unit, unit)
-        amp = r.get("amplitude")
-        amp_cell = _cell(amp, f["abn_amplitude"], _float(f.get("amplitude_lln")), "LLN", unit)
-        if kind != "f_wave" and _float(amp) == 0.0:
-            amp_cell = Cell(text="0 (no response)", abnormal=True, limit=amp_cell.limit)
-        rows.append(
-            {
-                "nerve": _label(r.get("nerve")),
-                "side": plain(r.get("side")),
-                "kind": {"f_wave": "F wave"}.get(kind, kind),
-                "stim_site": _label(r.get("stim_site")),
-                "recording_site": _label(r.get("recording_site")),
-                "latency": _cell(
-                    r.get("latency_ms"),
-                    f["abn_latency"],
-                    _float(f.get("lat_limit_ms")),
-                    "ULN",
-                    "ms",
-                ),
-                "amplitude": amp_cell,
-                "amplitude_unit": "" if kind == "f_wave" else unit,
-                "duration": _cell(
-                    r.get("duration_ms"),
-                    f["abn_duration"],
-                    _float(f.get("distal_duration_uln_ms")),
-                    "ULN",
-                    "ms",
-                ),
-                "velocity": _cell(
-                    r.get("velocity_m_s"),
-                    f["abn_velocity"],
-                    _float(f.get("velocity_lln_m_s")),
-                    "LLN",
-                    "m/s",
-                ),
-                "distance": Cell(fmt_number(r.get("distance_mm"), 0)),
-                "persistence": Cell(fmt_number(r.get("persistence_pct"), 0)),
-            }
-        )
-    return rows
-
-
 def emg_rows(emg: pd.DataFrame, flags: pd.DataFrame) -> list[dict[str, object]]:
     """Display rows of one study's needle EMG table."""
     rows = []

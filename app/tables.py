@@ -197,14 +197,17 @@ def ncs_tables(ncs: pd.DataFrame, flags: pd.DataFrame) -> list[NcsTable]:
     tables = []
     for kind in kinds:
         rows = []
-        for idx, r in ncs[ncs["kind"].astype(str) == kind].iterrows():  # a handful of rows
+        sub = ncs["kind"].astype(str).eq(kind).to_numpy()
+        for r, (_, f) in zip(  # a handful of rows
+            (row for _, row in ncs.loc[sub].iterrows()), flags.loc[sub].iterrows(), strict=True
+        ):
             rows.append(
                 NcsRow(
                     _words(r.get("nerve")),
                     plain(r.get("side")),
                     _words(r.get("stim_site")),
                     _words(r.get("recording_site")),
-                    _row_cells(kind, r, flags.loc[idx], extra),
+                    _row_cells(kind, r, f, extra),
                 )
             )
         cols = [
@@ -234,7 +237,8 @@ def side_to_side(ncs: pd.DataFrame, flags: pd.DataFrame) -> list[Comparison]:
         return []
     d = _distal(ncs, flags)
     out = []
-    for (nerve, kind), g in d.groupby(["_nerve", "_kind"], sort=False):
+    for (nerve_key, kind_key), g in d.groupby(["_nerve", "_kind"], sort=False):
+        nerve, kind = str(nerve_key), str(kind_key)
         left, right = g[g["_side"] == "L"], g[g["_side"] == "R"]
         if left.empty or right.empty:
             continue

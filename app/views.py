@@ -6,13 +6,13 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from app.charts import probability_bars_svg, waterfall_svg
-from app.findings import emg_rows, fmt_number, grade_text, plain
-from app.report import Impression, ReportFindings, TableSummary, impression
-from app.tables import NcsTable, median_ulnar, ncs_tables, side_to_side
-from app.store import Dataset, StudyStore
 import pandas as pd
 
+from app.charts import probability_bars_svg, waterfall_svg
+from app.findings import Cell, emg_rows, fmt_number, plain
+from app.report import ReportFindings, TableSummary, impression
+from app.store import Dataset, StudyStore
+from app.tables import NcsTable, median_ulnar, ncs_tables, side_to_side
 from bundle.tables import STUDY_COLUMNS
 from features.vocab import CLASS_LABELS, CLASSES
 from models.flags import FlagCode
@@ -331,7 +331,7 @@ def report_findings(
         bad = []
         for key, name in EMG_SUMMARY_COLUMNS:
             c = r[key]
-            if c.abnormal:
+            if isinstance(c, Cell) and c.abnormal:
                 lim = f" ({c.limit})" if c.limit and key not in SPONTANEOUS_KEYS else ""
                 bad.append(f"{name} {c.text}{lim}")
         if bad:

@@ -531,7 +531,7 @@ def site_limits(ncs: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
         if "amplitude" in ncs.columns
         else pd.Series(np.nan, index=ncs.index, dtype="float64")
     )
-    previous = amp.groupby([k for k in keys], sort=False).shift(1)
+    previous = amp.groupby(list(keys), sort=False).shift(1)
     motor = keys[3].eq("motor").to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         drop = np.where(
