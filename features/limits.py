@@ -550,6 +550,4 @@ def site_limits(ncs: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
     for c in DISTAL_ONLY_COLUMNS:
         if c in out.columns:
             out[c] = out[c].where(is_distal)
-    return out.assign(
-        is_distal=is_distal, amplitude_drop_pct=drop, amplitude_drop_uln_pct=drop_uln
-    )
+    return out.assign(is_distal=is_distal, amplitude_drop_pct=drop, amplitude_drop_uln_pct=drop_uln)
