@@ -74,6 +74,11 @@ class Impression:
     mimics_considered: list[str] = field(default_factory=list)
 
 
+def in_sentence(label: str) -> str:
+    """A class label inside a sentence: "Radiculopathy" -> "radiculopathy", "ALS …" kept."""
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
+
+
 def severity(f: ReportFindings) -> str:
     """ "none", "mild", "moderate" or "severe" by the rule of the module docstring."""
     n_abnormal = sum(len(t.abnormal) for t in f.tables)
@@ -143,9 +148,9 @@ def impression(findings: ReportFindings, pred: StudyPrediction | None) -> Impres
         rule = (pred.guideline or {}).get("rule_diagnosis")
         rule_label = CLASS_LABELS.get(str(rule), None) if rule else None
         if pred.diagnosis != "normal" or sev != "none":
-            text = f"The findings are most consistent with {label.lower()}"
+            text = f"The findings are most consistent with {in_sentence(label)}"
             if rule_label and rule_label != label:
-                text += f"; published criteria point to {rule_label.lower()}"
+                text += f"; published criteria point to {in_sentence(rule_label)}"
             lines.append(text + ".")
         loc = pred.localisation
         if loc is not None and loc.localisable and pred.diagnosis == "radiculopathy":

@@ -10,7 +10,7 @@ import pandas as pd
 
 from app.charts import probability_bars_svg, waterfall_svg
 from app.findings import Cell, emg_rows, fmt_number, plain
-from app.report import ReportFindings, TableSummary, impression
+from app.report import ReportFindings, TableSummary, impression, in_sentence
 from app.store import Dataset, StudyStore
 from app.tables import NcsTable, median_ulnar, ncs_tables, side_to_side
 from bundle.tables import STUDY_COLUMNS
@@ -118,8 +118,8 @@ def _decision_flags(pred: StudyPrediction) -> list[tuple[str, str]]:
         out.append(
             (
                 "disagrees",
-                f"Published criteria point to {CLASS_LABELS.get(rule, rule).lower()}, not "
-                f"{CLASS_LABELS.get(pred.diagnosis, pred.diagnosis).lower()}: review the study.",
+                f"Published criteria point to {in_sentence(CLASS_LABELS.get(rule, rule))}, not "
+                f"{in_sentence(CLASS_LABELS.get(pred.diagnosis, pred.diagnosis))}: review the study.",
             )
         )
     return out
