@@ -63,24 +63,21 @@ class ListRow:
         return out
 
 
-#: classes whose confusion with another class changes what is done next: ALS (prognosis,
-#: mimics to exclude) and a normal study (whether anything is wrong at all)
-DECISION_CLASSES = frozenset({"als", "normal"})
-
-
 def guideline_changes_decision(pred: StudyPrediction) -> bool:
     """The guideline check disagrees in a way that changes the decision.
 
-    True when the rule-based diagnosis and the model differ and one of them is ALS, or exactly
-    one of them is a normal study (e.g. the criteria for ALS are unmet while the model says
-    ALS). Other disagreements are shown quietly in the guideline section, not as a flag.
+    True when the rule-based diagnosis and the model differ and one of them is ALS (the
+    criteria for ALS are unmet while the model says ALS, or met while it says otherwise),
+    and the model's prediction set does not already name the rule's diagnosis. Other
+    disagreements are shown quietly in the guideline section, not as a flag.
     """
     g = pred.guideline or {}
     rule = g.get("rule_diagnosis")
-    if g.get("agrees") is not False or not rule:
+    if g.get("agrees") is not False or not rule or str(rule) == pred.diagnosis:
         return False
-    pair = {str(rule), pred.diagnosis}
-    return bool(pair & {"als"}) or ("normal" in pair and len(pair) == 2)
+    if len(pred.prediction_set) > 1 and str(rule) in pred.prediction_set:
+        return False
+    return "als" in {str(rule), pred.diagnosis}
 
 
 def decision_flag_kinds(pred: StudyPrediction) -> list[str]:
@@ -91,11 +88,12 @@ def decision_flag_kinds(pred: StudyPrediction) -> list[str]:
 def decision_flags(pred: StudyPrediction) -> list[str]:
     """The flags of a study, one clear sentence each, only those that change a decision.
 
-    * The predicted class is not established by the findings examined, or ALS is called with
-      abnormal sensory responses: always.
-    * A close call between the top two classes: only when one of them is ALS or a normal
-      study (:data:`DECISION_CLASSES`); other close calls show as the runner-up and the
-      prediction set.
+    * ALS is called with abnormal sensory responses: always.
+    * A disease call (not a normal study) that the findings examined do not establish, when
+      the prediction set names that class alone; a "normal" call, or one whose set already
+      names other classes, shows quietly (the set and "What this study cannot show").
+    * A close call when ALS is the call; other close calls show quietly as the runner-up and
+      the prediction set ("normal or radiculopathy", "radiculopathy or ALS").
     * Unlike the training data: always, once, with its reason.
     * The guideline check disagrees: only when :func:`guideline_changes_decision`.
     """
@@ -104,10 +102,14 @@ def decision_flags(pred: StudyPrediction) -> list[str]:
 
 def _decision_flags(pred: StudyPrediction) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
-    pair = {pred.diagnosis, pred.runner_up or ""}
+    als_call = pred.diagnosis == "als"
     for r in pred.flag_reasons:
         text = r.text[:1].upper() + r.text[1:]
-        if r.code is FlagCode.CLOSE_CALL and not pair & DECISION_CLASSES:
+        if r.code is FlagCode.CLOSE_CALL and not als_call:
+            continue
+        if r.code is FlagCode.NOT_ESTABLISHED and (
+            pred.diagnosis == "normal" or len(pred.prediction_set) > 1
+        ):
             continue
         kind = (
             "unlike_training_data" if r.code is FlagCode.UNLIKE_TRAINING_DATA else "low_confidence"

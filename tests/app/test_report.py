@@ -114,7 +114,7 @@ def test_flags_only_when_they_change_a_decision_each_one_sentence() -> None:
     # a close call between two neuropathies is shown by the runner-up and the set, not a flag
     p = _pred("axonal_pn", runner_up="demyelinating_pn", flag_reasons=[close])
     assert decision_flags(p) == []
-    # a close call that involves ALS or a normal study is a flag
+    # a close call is a flag when ALS is the call
     p = _pred("als", runner_up="radiculopathy", flag_reasons=[close, unlike])
     assert decision_flags(p) == [
         "Top two classes close: a vs b.",
@@ -129,3 +129,13 @@ def test_flags_only_when_they_change_a_decision_each_one_sentence() -> None:
     assert decision_flags(loud) == [
         "Published criteria point to radiculopathy, not ALS / motor neuron disease: review the study."
     ]
+
+
+def test_not_established_flags_only_a_disease_call_the_set_names_alone() -> None:
+    ne = FlagReason(FlagCode.NOT_ESTABLISHED, "radiculopathy is not established by the findings")
+    alone = _pred("radiculopathy", flag_reasons=[ne], prediction_set=["radiculopathy"])
+    assert decision_flags(alone) == ["Radiculopathy is not established by the findings."]
+    shared = replace(alone, prediction_set=["radiculopathy", "normal"])
+    assert decision_flags(shared) == []
+    normal = _pred("normal", flag_reasons=[ne], prediction_set=["normal"])
+    assert decision_flags(normal) == []
