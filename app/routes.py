@@ -53,6 +53,7 @@ def render(
         "model_error": state.model_error,
         "bundle_error": state.bundle_error,
         "bundle_loading": not state.bundle_ready.is_set(),
+        "bundle_progress": state.bundle_progress,
         "disclaimer": state.disclaimer,
         "class_labels": CLASS_LABELS,
         "max_upload": _size_text(state.settings.max_upload_bytes),
