@@ -90,9 +90,7 @@ def check_ncs(raw: RawTable, df: pd.DataFrame, sids: pd.Series, coll: Collector)
     )
 
 
-def check_special_kinds(
-    raw: RawTable, df: pd.DataFrame, sids: pd.Series, coll: Collector
-) -> None:
+def check_special_kinds(raw: RawTable, df: pd.DataFrame, sids: pd.Series, coll: Collector) -> None:
     """Rules of the two optional kinds (data contract, "Two optional kinds extend the NCS table").
 
     * ``h_reflex``: nerve ``tibial``, recording site ``soleus`` when given (errors); a

@@ -135,12 +135,8 @@ H_REFLEX_STIM_SITES: frozenset[str] = frozenset({"popliteal_fossa"})
 RNS_RECORDING_SITES: Mapping[str, frozenset[str]] = {
     "median": frozenset({"apb", "abductor_pollicis_brevis"}),
     "ulnar": frozenset({"adm", "abductor_digiti_minimi", "fdi", "first_dorsal_interosseous"}),
-    "radial": frozenset(
-        {"eip", "extensor_indicis", "edc", "extensor_digitorum", "anconeus"}
-    ),
-    "peroneal": frozenset(
-        {"edb", "extensor_digitorum_brevis", "ta", "tibialis_anterior"}
-    ),
+    "radial": frozenset({"eip", "extensor_indicis", "edc", "extensor_digitorum", "anconeus"}),
+    "peroneal": frozenset({"edb", "extensor_digitorum_brevis", "ta", "tibialis_anterior"}),
     "tibial": frozenset({"ah", "abductor_hallucis"}),
 }
 
