@@ -91,7 +91,8 @@ def severity(f: ReportFindings) -> str:
 
 
 def _summary_line(t: TableSummary) -> str:
-    noun = "muscles" if "EMG" in t.title else "responses"
+    noun = "muscle" if "EMG" in t.title else "response"
+    noun += "" if t.n_examined == 1 else "s"
     if t.n_examined == 0:
         return f"{t.title}: not examined."
     if not t.abnormal:
