@@ -139,3 +139,47 @@ def test_not_established_flags_only_a_disease_call_the_set_names_alone() -> None
     assert decision_flags(shared) == []
     normal = _pred("normal", flag_reasons=[ne], prediction_set=["normal"])
     assert decision_flags(normal) == []
+
+
+def test_list_shows_progress_while_predicting_and_never_no_studies_yet(client: object) -> None:
+    from typing import Any
+
+    c: Any = client
+    state = c.app.state.emgdx
+    saved = state.bundle_progress
+    state.bundle_ready.clear()
+    try:
+        state.bundle_progress = (3200, 25000)
+        html = c.get("/").text
+        assert "3,200 of 25,000 studies predicted" in html
+        assert "No studies yet" not in html
+        state.bundle_progress = None  # still reading and validating
+        html = c.get("/?q=no-such-study").text
+        assert "being read" in html
+        assert "No studies yet" not in html
+    finally:
+        state.bundle_progress = saved
+        state.bundle_ready.set()
+
+
+def test_background_prediction_fills_the_listed_dataset_chunk_by_chunk(client: object) -> None:
+    from typing import Any
+
+    from app.main import predict_in_background_chunks
+    from app.store import build_dataset
+    from app.uploads import load_bundle_path
+
+    c: Any = client
+    state = c.app.state.emgdx
+    folder = state.settings.bundle_dir()
+    loaded = load_bundle_path(folder, folder.name)
+    ds = build_dataset("bg", "bg", loaded, None, 3)
+    assert ds.predictions == {}
+    saved = state.bundle_progress
+    try:
+        predict_in_background_chunks(state, ds, loaded)
+        n_valid = len(ds.study_ids) - len(ds.invalid_ids)
+        assert len(ds.predictions) == n_valid
+        assert state.bundle_progress == (n_valid, n_valid)
+    finally:
+        state.bundle_progress = saved
