@@ -183,3 +183,27 @@ def test_background_prediction_fills_the_listed_dataset_chunk_by_chunk(client: o
         assert state.bundle_progress == (n_valid, n_valid)
     finally:
         state.bundle_progress = saved
+
+
+def test_report_routes_html_pdf_and_unknown_study(client: object) -> None:
+    import re
+    from pathlib import Path
+    from typing import Any
+
+    import pytest
+
+    c: Any = client
+    url = re.search(r'href="(/study/[^"/]+/[^"]+)"', c.get("/").text).group(1)
+    html = c.get(f"{url}/report").text
+    assert "Electrodiagnostic report" in html
+    assert html.count("not recorded") == 4  # date, indication, referring physician, examiner
+    assert 'id="sign-off"' in html
+    assert c.get("/study/bundle/no-such-study/report").status_code == 404
+    assert c.get("/studies/no-such-study/report.pdf").status_code == 404
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("no Chromium: the PDF route answers 503")
+    study_id = url.rsplit("/", 1)[1]
+    r = c.get(f"/studies/{study_id}/report.pdf")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/pdf"
+    assert r.content[:5] == b"%PDF-"
