@@ -24,6 +24,15 @@ COLOUR_TOP = "#1b5e20"
 _FONT = "font-family='system-ui, -apple-system, Segoe UI, Roboto, Arial, sans-serif'"
 
 
+def pct_text(p: float) -> str:
+    """A probability in percent, never "100 %" or "0 %": "> 99 %", "< 1 %", else "73 %"."""
+    if p > 0.99:
+        return "> 99 %"
+    if p < 0.01:
+        return "< 1 %"
+    return f"{100 * p:.0f} %"
+
+
 def _clip(text: str, n: int) -> str:
     """Shorten ``text`` to ``n`` characters with an ellipsis."""
     return text if len(text) <= n else text[: n - 1].rstrip() + "…"
@@ -53,10 +62,10 @@ def probability_bars_svg(
     Markup
         An ``<svg>`` element with ``role="img"`` and a ``<title>`` listing all values.
     """
-    row_h, label_w, pct_w = 24, 210, 52
+    row_h, label_w, pct_w = 24, 210, 60
     bar_w = width - label_w - pct_w
     height = row_h * len(probabilities) + 4
-    summary = "; ".join(f"{labels.get(c, c)} {100 * p:.0f} %" for c, p in probabilities.items())
+    summary = "; ".join(f"{labels.get(c, c)} {pct_text(p)}" for c, p in probabilities.items())
     parts = [
         f"<svg class='chart prob-bars' xmlns='http://www.w3.org/2000/svg' "
         f"viewBox='0 0 {width} {height}' width='100%' role='img' "
@@ -78,7 +87,7 @@ def probability_bars_svg(
             f"fill='#eef1f4'/>"
             f"<rect x='{label_w}' y='{y + 4}' width='{w:.1f}' height='{row_h - 8}' "
             f"fill='{colour}'/>"
-            f"<text x='{label_w + bar_w + 6}' y='{y + 16}'{weight}>{100 * p:.0f} %</text></g>"
+            f"<text x='{label_w + bar_w + 6}' y='{y + 16}'{weight}>{escape(pct_text(p))}</text></g>"
         )
     parts.append("</svg>")
     return Markup("".join(parts))
@@ -89,7 +98,9 @@ def waterfall_svg(
     class_label: str,
     base_value: float | None = None,
     total: float | None = None,
-    width: int = 800,
+    not_examined: float = 0.0,
+    probability: float | None = None,
+    width: int = 640,
 ) -> Markup:
     """A SHAP waterfall: the start value, one step per finding, the remaining findings, the score.
 
@@ -106,6 +117,12 @@ def waterfall_svg(
     total : float | None
         The study's raw score for the class (log-odds). When given with ``base_value``,
         the findings not listed are drawn as one "all other findings" step.
+    not_examined : float
+        Summed log-odds of the listed findings that were not measured; drawn as one
+        "Findings not examined" step (never as reasons of their own).
+    probability : float | None
+        The study's probability of the class, printed on the score row so the log-odds scale
+        is never mistaken for a percentage.
     width : int
         Width of the SVG viewBox in px.
 
@@ -115,7 +132,7 @@ def waterfall_svg(
         An ``<svg>`` element; positive steps in :data:`COLOUR_UP`, negative in
         :data:`COLOUR_DOWN`, each with its signed value printed.
     """
-    row_h, label_w, value_w, pad = 26, 380, 64, 10
+    row_h, label_w, value_w, pad = 26, 300, 56, 10
     max_chars = int((label_w - 12) / 7.2)  # ~7 px per character at 12 px, with margin
     plot_w = width - label_w - value_w - pad
     start = 0.0 if base_value is None else float(base_value)
@@ -128,11 +145,19 @@ def waterfall_svg(
         tip = c.sentence or text
         rows.append((text, tip, x, x + c.shap, "step"))
         x += c.shap
+    if not_examined:
+        rows.append(
+            ("Findings not examined", "not measured or not assessable", x, x + not_examined, "step")
+        )
+        x += not_examined
     if base_value is not None and total is not None:
         rest = float(total) - x
         if abs(rest) > 1e-9:
             rows.append(("All other findings", "sum of the findings not listed", x, total, "step"))
-        rows.append((f"Score for {class_label}", "the study's score", total, total, "marker"))
+        score = f"Score for {class_label}"
+        if probability is not None:
+            score += f" (probability {pct_text(probability)})"
+        rows.append((score, "the study's score in log-odds", total, total, "marker"))
     if not rows:
         return Markup("<p class='muted'>No contributions to show.</p>")
     points = [v for r in rows for v in (r[2], r[3])] + [0.0]
@@ -150,8 +175,7 @@ def waterfall_svg(
         f"viewBox='0 0 {width} {height}' width='100%' role='img' "
         f"aria-label='Waterfall of contributions' {_FONT} font-size='12'>",
         f"<title>Contributions (log-odds) to {escape(class_label)}</title>",
-        f"<text x='{label_w}' y='13' fill='#555'>← against · log-odds of "
-        f"{escape(_clip(class_label, 40))} · for →</text>",
+        f"<text x='{label_w}' y='13' fill='#555'>← against · for → (log-odds, not %)</text>",
         f"<line x1='{sx(0):.1f}' x2='{sx(0):.1f}' y1='{top - 4}' y2='{height - 4}' "
         f"stroke='#bbb' stroke-dasharray='3 3'/>",
     ]

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from features.limits import site_limits
+
 #: NCS limit columns of :func:`features.limits.ncs_limits`
 NCS_LIMIT_COLUMNS = (
     "latency_uln_ms",
@@ -70,22 +72,6 @@ def _aligned(limits: pd.DataFrame, frame: pd.DataFrame, columns: Iterable[str]) 
     )
 
 
-def distal_rows(ncs: pd.DataFrame) -> pd.Series:
-    """True on the distal (first) stimulation site of each response.
-
-    Per the contract the first row of a study's nerve/side/kind/recording site carries the
-    distal latency; more proximal sites repeat latency and amplitude there, so the distal
-    latency and duration limits apply to the first row only.
-    """
-    keys = [_text(ncs, c) for c in ("study_id", "nerve", "side", "kind", "recording_site")]
-    return (
-        pd.DataFrame(dict(enumerate(keys)))
-        .groupby(list(range(len(keys))), sort=False)
-        .cumcount()
-        .eq(0)
-    )
-
-
 def ncs_flags(ncs: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
     """Flag NCS values outside their limits (vectorised over all rows).
 
@@ -99,24 +85,27 @@ def ncs_flags(ncs: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Indexed like ``ncs``: the limit columns (distal limits kept on distal rows only, see
-        :func:`distal_rows`) plus booleans ``abn_latency`` (distal latency > ULN, or F latency
-        > ULN on ``f_wave`` rows), ``abn_amplitude`` (< LLN; 0 = no
-        response counts), ``abn_velocity`` (< LLN) and ``abn_duration`` (> ULN). NaN values or
-        limits never flag.
+        Indexed like ``ncs``: the per-site limits of :func:`features.limits.site_limits`
+        (distal latency, amplitude and duration limits on distal rows only; the amplitude drop
+        from the previous site and its limit on proximal motor rows) plus booleans
+        ``abn_latency`` (distal latency > ULN, or F latency > ULN on ``f_wave`` rows),
+        ``abn_amplitude`` (distal amplitude < LLN, 0 = no response counts; on a proximal motor
+        site: drop from the previous site > its limit), ``abn_velocity`` (< LLN) and
+        ``abn_duration`` (> ULN). NaN values or limits never flag.
     """
-    lim = _aligned(limits, ncs, NCS_LIMIT_COLUMNS)
+    lim = site_limits(ncs, _aligned(limits, ncs, NCS_LIMIT_COLUMNS))
     kind = _text(ncs, "kind")
     is_f = kind.eq("f_wave")
-    distal = distal_rows(ncs)
-    lat_limit = _num(lim, "f_latency_uln_ms").where(is_f, _num(lim, "latency_uln_ms").where(distal))
-    dur_limit = _num(lim, "distal_duration_uln_ms").where(distal)
+    lat_limit = _num(lim, "f_latency_uln_ms").where(is_f, _num(lim, "latency_uln_ms"))
+    dur_limit = _num(lim, "distal_duration_uln_ms")
     amp = _num(ncs, "amplitude")
+    low = (amp < _num(lim, "amplitude_lln")) & ~is_f
+    dropped = _num(lim, "amplitude_drop_pct") > _num(lim, "amplitude_drop_uln_pct")
     return lim.assign(
-        distal_duration_uln_ms=dur_limit,
         lat_limit_ms=lat_limit,
         abn_latency=(_num(ncs, "latency_ms") > lat_limit).fillna(False).astype(bool),
-        abn_amplitude=((amp < _num(lim, "amplitude_lln")) & ~is_f).fillna(False).astype(bool),
+        abn_amplitude=(low | dropped).fillna(False).astype(bool),
+        abn_drop=dropped.fillna(False).astype(bool),
         abn_velocity=(_num(ncs, "velocity_m_s") < _num(lim, "velocity_lln_m_s"))
         .fillna(False)
         .astype(bool),
@@ -177,66 +166,6 @@ def fmt_number(value: object, digits: int = 1) -> str:
     return "0" if text in {"-0", ""} else text
 
 
-def _cell(
-    value: object, abnormal: bool, limit: float | None, kind: str, unit: str, digits: int = 1
-) -> Cell:
-    text = fmt_number(value, digits)
-    limit_text = ""
-    if limit is not None and math.isfinite(limit):
-        limit_text = f"{kind} {fmt_number(limit, digits)} {unit}".strip()
-    return Cell(text=text, abnormal=bool(abnormal) and text != "–", limit=limit_text)
-
-
-def ncs_rows(ncs: pd.DataFrame, flags: pd.DataFrame) -> list[dict[str, object]]:
-    """Display rows of one study's NCS table (a handful of rows, so a plain loop is fine)."""
-    rows = []
-    for idx, r in ncs.iterrows():
-        f = flags.loc[idx]
-        kind = str(r.get("kind", ""))
-        given = f.get("amplitude_unit")
-        unit = given if isinstance(given, str) and given else ("mV" if kind == "motor" else "µV")
-        unit = {"uV": "µV", "uv": "µV", "mv": "mV"}.get(unit, unit)
-        amp = r.get("amplitude")
-        amp_cell = _cell(amp, f["abn_amplitude"], _float(f.get("amplitude_lln")), "LLN", unit)
-        if kind != "f_wave" and _float(amp) == 0.0:
-            amp_cell = Cell(text="0 (no response)", abnormal=True, limit=amp_cell.limit)
-        rows.append(
-            {
-                "nerve": _label(r.get("nerve")),
-                "side": plain(r.get("side")),
-                "kind": {"f_wave": "F wave"}.get(kind, kind),
-                "stim_site": _label(r.get("stim_site")),
-                "recording_site": _label(r.get("recording_site")),
-                "latency": _cell(
-                    r.get("latency_ms"),
-                    f["abn_latency"],
-                    _float(f.get("lat_limit_ms")),
-                    "ULN",
-                    "ms",
-                ),
-                "amplitude": amp_cell,
-                "amplitude_unit": "" if kind == "f_wave" else unit,
-                "duration": _cell(
-                    r.get("duration_ms"),
-                    f["abn_duration"],
-                    _float(f.get("distal_duration_uln_ms")),
-                    "ULN",
-                    "ms",
-                ),
-                "velocity": _cell(
-                    r.get("velocity_m_s"),
-                    f["abn_velocity"],
-                    _float(f.get("velocity_lln_m_s")),
-                    "LLN",
-                    "m/s",
-                ),
-                "distance": Cell(fmt_number(r.get("distance_mm"), 0)),
-                "persistence": Cell(fmt_number(r.get("persistence_pct"), 0)),
-            }
-        )
-    return rows
-
-
 def emg_rows(emg: pd.DataFrame, flags: pd.DataFrame) -> list[dict[str, object]]:
     """Display rows of one study's needle EMG table."""
     rows = []
@@ -245,9 +174,7 @@ def emg_rows(emg: pd.DataFrame, flags: pd.DataFrame) -> list[dict[str, object]]:
         row: dict[str, object] = {"muscle": _label(r.get("muscle")), "side": plain(r.get("side"))}
         row["insertional"] = Cell(plain(r.get("insertional")), f["abn_insertional"], "")
         for col in SPONTANEOUS:
-            row[col] = Cell(
-                fmt_number(r.get(col), 0), f[f"abn_{col}"], "normal 0" if f[f"abn_{col}"] else ""
-            )
+            row[col] = Cell(grade_text(r.get(col)), f[f"abn_{col}"], "normal 0")
         row["muap_amplitude"] = _range_or_grade(
             r.get("muap_amplitude_uv"),
             f["abn_muap_amplitude_uv"],
@@ -288,6 +215,14 @@ def emg_rows(emg: pd.DataFrame, flags: pd.DataFrame) -> list[dict[str, object]]:
         )
         rows.append(row)
     return rows
+
+
+def grade_text(value: object) -> str:
+    """A spontaneous-activity grade as electromyographers write it: "0", "1+" … "4+", "–"."""
+    g = _float(value)
+    if g is None:
+        return "–"
+    return "0" if g == 0 else f"{fmt_number(g, 0)}+"
 
 
 def _range_or_grade(

@@ -59,6 +59,8 @@ class AppState:
     bundle_error: str | None = None
     #: set once the configured bundle is loaded (or failed, or there is none)
     bundle_ready: threading.Event = field(default_factory=threading.Event)
+    #: studies of the configured bundle predicted so far and to predict (background progress)
+    bundle_progress: tuple[int, int] | None = None
     disclaimer: str = DISCLAIMER
     extra: dict[str, Any] = field(default_factory=dict)
     #: where uploads are predicted (``settings.predict_concurrency`` threads; see ``Settings``)
@@ -132,11 +134,32 @@ def _load_bundle_into(state: AppState) -> None:
     if result.bundle is None:
         state.bundle_error = "; ".join(p["cause"] for p in result.problems)
         return
-    state.store.add(
-        build_dataset(
-            "bundle", f"bundle {folder.name}", result, state.predictor, state.settings.top_k
-        )
-    )
+    # list the studies at once (flags and limits, no predictions), then predict in the
+    # background chunk by chunk: the list fills in with a progress count meanwhile
+    dataset = build_dataset("bundle", f"bundle {folder.name}", result, None, state.settings.top_k)
+    state.store.add(dataset)
+    if state.predictor is not None and result.report is not None:
+        predict_in_background_chunks(state, dataset, result)
+
+
+def predict_in_background_chunks(state: AppState, dataset: Any, loaded: Any) -> None:
+    """Predict a listed dataset chunk by chunk, publishing predictions and the progress count."""
+    from bundle.load import valid_subset
+    from models.service import CHUNK_STUDIES, rejected_studies
+
+    predictor = state.predictor
+    if predictor is None:
+        return
+    valid = valid_subset(loaded.bundle, loaded.report)
+    ids = valid.study_ids
+    state.bundle_progress = (0, len(ids))
+    for start in range(0, len(ids), CHUNK_STUDIES):
+        part = ids[start : start + CHUNK_STUDIES]
+        chunk = valid if len(part) == len(ids) else valid.subset(part)
+        for p in predictor.predict_bundle(chunk, top_k=state.settings.top_k):
+            dataset.predictions[p.study_id] = p
+        state.bundle_progress = (start + len(part), len(ids))
+    dataset.rejected = rejected_studies(loaded.report)
 
 
 class BodySizeLimit:

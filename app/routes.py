@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from app.auth import check_csrf_if_signed_in
 from app.store import build_dataset
 from app.uploads import LoadResult, load_saved_files, save_upload
-from app.views import FLAG_FILTERS, list_rows, study_context
+from app.views import FLAG_FILTERS, list_rows, report_header, study_context
 from features.vocab import CLASS_LABELS, CLASSES
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ def render(
         "model_error": state.model_error,
         "bundle_error": state.bundle_error,
         "bundle_loading": not state.bundle_ready.is_set(),
+        "bundle_progress": state.bundle_progress,
         "disclaimer": state.disclaimer,
         "class_labels": CLASS_LABELS,
         "max_upload": _size_text(state.settings.max_upload_bytes),
@@ -114,6 +115,54 @@ def study_page(request: Request, key: str, study_id: str) -> Response:
     context = {**study_context(ds, study_id), **form_context(request)}
     context.update(dataset_key=key, verdicts=history_of(request, study_id))
     return render(request, "study.html", context)
+
+
+def _report_context(request: Request, key: str, study_id: str) -> dict[str, Any]:
+    ds = _state(request).store.get(key)
+    if ds is None or not ds.has(study_id):
+        raise HTTPException(
+            404, "This study is not loaded (uploads are kept for the session only)."
+        )
+    return {**study_context(ds, study_id), "header": report_header(ds, study_id)}
+
+
+@router.get("/study/{key}/{study_id}/report", response_class=HTMLResponse)
+def report_page(request: Request, key: str, study_id: str) -> Response:
+    """The printable EMG report: header, tables with limits, impression, then the model."""
+    return render(request, "report.html", _report_context(request, key, study_id))
+
+
+@router.get("/study/{key}/{study_id}/report.pdf")
+def report_pdf(request: Request, key: str, study_id: str) -> Response:
+    """The EMG report as a PDF (headless Chromium on the server, see :mod:`app.pdf`)."""
+    from markupsafe import Markup
+
+    from app.pdf import PdfUnavailable, html_to_pdf
+
+    static = Path(__file__).parent / "static"
+    css = (static / "style.css").read_text() + "\n@media print {\n"
+    css += (static / "print.css").read_text() + "\n}\n"
+    context = {**_report_context(request, key, study_id), "inline_css": Markup(css)}
+    html = render(request, "report.html", context).body
+    try:
+        pdf = html_to_pdf(bytes(html).decode("utf-8"))
+    except PdfUnavailable as e:
+        raise HTTPException(503, str(e)) from None
+    name = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in study_id)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="report-{name}.pdf"'},
+    )
+
+
+@router.get("/studies/{study_id}/report.pdf")
+def report_pdf_by_id(request: Request, study_id: str) -> Response:
+    """The PDF report of the first loaded dataset holding ``study_id``."""
+    for ds in _state(request).store.datasets():
+        if ds.has(study_id):
+            return report_pdf(request, ds.key, study_id)
+    raise HTTPException(404, "This study is not loaded (uploads are kept for the session only).")
 
 
 @router.get("/upload", response_class=HTMLResponse)

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "features": ("pipelines.featurize", "compute the per-study feature table of a bundle"),
     "split": ("pipelines.split", "patient-grouped train/validation/test and held-out-site splits"),
     "train": ("pipelines.train", "train LightGBM and the baselines, calibrate, log to MLflow"),
+    "scope": ("pipelines.scope", "train the out-of-scope detector on simulated conditions"),
     "evaluate": ("pipelines.evaluate", "score models on the test and held-out-site splits"),
     "physiology": (
         "pipelines.physiology",

@@ -468,3 +468,86 @@ def muap_limits(emg: pd.DataFrame, studies: pd.DataFrame) -> pd.DataFrame:
     cov = _study_covariates(emg["study_id"], studies)
     arrays = muap_limit_arrays(emg["muscle"], cov["age_years"])
     return pd.DataFrame(arrays, index=emg.index, columns=list(MUAP_LIMIT_COLUMNS))
+
+
+#: Largest normal proximal/distal CMAP amplitude drop between two stimulation sites, % of the
+#: distal amplitude. A proximal site is judged against this, never against the distal LLN: a
+#: proximal CMAP is smaller than the distal one by dispersion and phase cancellation.
+#: Default 30 %: EAN/PNS 2021 conduction block (T3.3b †; EFNS/PNS 2010 criterion II, T3.3a).
+#: Peroneal below -> above the fibular head 25 % (Buschbacher 1999, T1.1). The tibial nerve is
+#: excluded from the block criteria (T3.3a/b): no limit (NaN), the drop is shown, not flagged.
+AMPLITUDE_DROP_ULN_PCT: float = 30.0
+AMPLITUDE_DROP_ULN_PCT_BY_NERVE: dict[str, float] = {"peroneal": 25.0, "tibial": math.nan}
+#: limits that belong to the distal (first) stimulation site of a response only
+DISTAL_ONLY_COLUMNS: tuple[str, ...] = (
+    "latency_uln_ms",
+    "amplitude_lln",
+    "distal_duration_uln_ms",
+)
+SITE_LIMIT_COLUMNS: tuple[str, ...] = (
+    "is_distal",
+    "amplitude_drop_pct",
+    "amplitude_drop_uln_pct",
+)
+
+
+def _norm_text(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame.columns:
+        return pd.Series("", index=frame.index, dtype=object)
+    col = frame[column]
+    return col.where(col.notna(), "").astype(str).str.strip().str.lower()
+
+
+def site_limits(ncs: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
+    """Limits per stimulation site: distal limits on distal rows, drop limits on proximal rows.
+
+    Per the data contract the first row of a study's nerve / side / kind / recording site is the
+    distal stimulation; later rows are more proximal sites of the same response.
+
+    Parameters
+    ----------
+    ncs : DataFrame
+        Canonical NCS rows (``study_id``, ``nerve``, ``side``, ``kind``, ``recording_site``,
+        ``amplitude`` in mV / µV).
+    limits : DataFrame
+        :func:`ncs_limits` output aligned to ``ncs``.
+
+    Returns
+    -------
+    DataFrame
+        Aligned to ``ncs.index``: the columns of ``limits`` with :data:`DISTAL_ONLY_COLUMNS` set
+        to NaN on proximal rows (velocity LLN stays: it is the segment's limit), plus
+        ``is_distal`` (bool), ``amplitude_drop_pct`` (motor rows: drop of the amplitude from the
+        previous, more distal site, % of that amplitude; NaN on distal rows, when either
+        amplitude is missing or the previous one is 0) and ``amplitude_drop_uln_pct`` (its
+        limit on proximal motor rows, :data:`AMPLITUDE_DROP_ULN_PCT`; NaN elsewhere).
+    """
+    keys = [_norm_text(ncs, c) for c in ("study_id", "nerve", "side", "kind", "recording_site")]
+    key_frame = pd.DataFrame(dict(enumerate(keys)), index=ncs.index)
+    grouped = key_frame.groupby(list(range(len(keys))), sort=False)
+    is_distal = grouped.cumcount().eq(0).to_numpy()
+    amp = (
+        pd.to_numeric(ncs["amplitude"], errors="coerce").astype("float64")
+        if "amplitude" in ncs.columns
+        else pd.Series(np.nan, index=ncs.index, dtype="float64")
+    )
+    previous = amp.groupby(list(keys), sort=False).shift(1)
+    motor = keys[3].eq("motor").to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        drop = np.where(
+            motor & ~is_distal & (previous.to_numpy() > 0),
+            100.0 * (1.0 - amp.to_numpy() / previous.to_numpy()),
+            np.nan,
+        )
+    nerve = keys[1].to_numpy()
+    drop_uln = np.array(
+        [AMPLITUDE_DROP_ULN_PCT_BY_NERVE.get(n, AMPLITUDE_DROP_ULN_PCT) for n in nerve],
+        dtype=float,
+    ).reshape(len(ncs))
+    drop_uln = np.where(motor & ~is_distal, drop_uln, np.nan)
+    out = limits.copy()
+    out.index = ncs.index
+    for c in DISTAL_ONLY_COLUMNS:
+        if c in out.columns:
+            out[c] = out[c].where(is_distal)
+    return out.assign(is_distal=is_distal, amplitude_drop_pct=drop, amplitude_drop_uln_pct=drop_uln)

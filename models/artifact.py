@@ -209,15 +209,22 @@ def booster_text(booster: Any) -> str:
 
 
 def content_version(
-    booster: Any, calibration: Calibration, conformal: ConformalSets | None = None
+    booster: Any,
+    calibration: Calibration,
+    conformal: ConformalSets | None = None,
+    *,
+    parts_digest: str | None = None,
 ) -> str:
     """A model's version from its content: the first 12 hex digits of a SHA-256 over the saved
-    trees, the calibration and the prediction-set thresholds (when there are). Equal models
-    get equal versions on every machine and run."""
+    trees, the calibration, the prediction-set thresholds (when there are) and the digest of
+    any further saved part (``parts_digest``: the out-of-scope detector in ``scope/``). Equal
+    models get equal versions on every machine and run."""
     digest = hashlib.sha256(booster_text(booster).encode("utf-8"))
     digest.update(json.dumps(calibration.to_meta(), sort_keys=True).encode("utf-8"))
     if conformal is not None:
         digest.update(conformal.model_dump_json().encode("utf-8"))
+    if parts_digest is not None:
+        digest.update(parts_digest.encode("utf-8"))
     return digest.hexdigest()[:_DIGEST_CHARS]
 
 

@@ -14,8 +14,10 @@ import pandas as pd
 
 from features.vocab import CLASSES
 from models.flags import FlagReason
+from models.focal import FocalFinding
 from models.localisation import Localisation
 from models.mimics import MimicCheck, supported_codes
+from models.scope import ScopeAssessment
 
 #: between the classes of a prediction set in the CSV form ("radiculopathy|als")
 SET_SEPARATOR = "|"
@@ -95,6 +97,12 @@ class StudyPrediction:
     localisation: Localisation | None = None
     prediction_set: list[str] = field(default_factory=list)
     prediction_set_coverage: float | None = None
+    #: focal neuropathies at entrapment sites, beside any class (models.focal)
+    focal_findings: list[FocalFinding] = field(default_factory=list)
+    #: whether the six classes apply: in scope / outside / insufficient (models.scope)
+    scope: ScopeAssessment | None = None
+    #: what the page states first; never a confident in-scope class when scope says otherwise
+    headline: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Nested JSON-ready form (the contract's JSON output)."""
@@ -122,6 +130,7 @@ def to_flat_frame(predictions: list[StudyPrediction], top_k: int = 3) -> pd.Data
             "limitations": " ".join(p.limitations),
             "mimics_supported": supported_codes(p.mimic_check),
             **_localisation_columns(p.localisation),
+            **_scope_columns(p),
             "model_name": p.model_name,
             "model_version": p.model_version,
         }
@@ -130,6 +139,19 @@ def to_flat_frame(predictions: list[StudyPrediction], top_k: int = 3) -> pd.Data
             row[f"reason_{i}_shap"] = c.shap
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _scope_columns(p: StudyPrediction) -> dict[str, Any]:
+    """``headline``, ``scope`` (in_scope / outside / insufficient; None without a detector),
+    ``p_outside``, ``outside_most_like`` and ``focal_findings`` ("; "-separated sentences)."""
+    sc = p.scope
+    return {
+        "headline": p.headline,
+        "scope": sc.status if sc is not None else None,
+        "p_outside": sc.probability if sc is not None else None,
+        "outside_most_like": sc.most_like if sc is not None else None,
+        "focal_findings": "; ".join(f.text for f in p.focal_findings),
+    }
 
 
 def _localisation_columns(loc: Localisation | None) -> dict[str, Any]:

@@ -47,6 +47,7 @@ from models.explain import (
     top_contributions,
 )
 from models.flags import flag_reasons, is_low_confidence, is_unlike_training_data
+from models.focal import focal_findings
 from models.guideline import als_sensory_abnormal, guideline_checks
 from models.localisation import localise, wants_localisation
 from models.mimics import mimic_checks, needs_mimic_check
@@ -59,6 +60,15 @@ from models.probabilities import (
     product_probabilities,
     ranking,
 )
+from models.scope import (
+    SCOPE_DIR,
+    ScopeAssessment,
+    ScopeDetector,
+    assess,
+    insufficient,
+    mix_probabilities,
+)
+from models.scope import headline as scope_headline
 from models.summary import version_label
 
 logger = logging.getLogger(__name__)
@@ -120,6 +130,12 @@ def _registry_version(uri: str) -> str | None:
     return str(MlflowClient().get_model_version_by_alias(m.group(1), m.group(2)).version)
 
 
+def _find_scope(model_dir: Path) -> ScopeDetector | None:
+    """The out-of-scope detector saved in the model directory's ``scope`` folder (the train
+    stage copies it there and counts it in the model's version), or None."""
+    return ScopeDetector.load(model_dir / SCOPE_DIR)
+
+
 def _find_model_dir(root: Path) -> Path | None:
     """The folder holding ``booster.txt`` + ``model.json`` inside a downloaded artifact tree."""
     if (root / BOOSTER_FILE).is_file() and (root / META_FILE).is_file():
@@ -165,6 +181,8 @@ class Predictor:
     prior: str = "training"
     registry_version: str | None = None
     num_threads: int = 0
+    #: the out-of-scope detector (models.scope), None when the model has none
+    scope_detector: ScopeDetector | None = None
     _feature_names: list[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -240,6 +258,7 @@ class Predictor:
             meta=loaded.meta,
             ood=loaded.ood,
             source=source or str(model_dir),
+            scope_detector=_find_scope(Path(model_dir)),
         )
 
     @classmethod
@@ -344,11 +363,28 @@ class Predictor:
         return replace(self, num_threads=num_threads)
 
     def predict_bundle(self, bundle: Bundle, *, top_k: int = 8) -> list[StudyPrediction]:
-        """Featurize a (validated) bundle and predict every study in it, with the root
-        localisation where it applies (:func:`with_localisation`)."""
-        return with_localisation(
+        """Featurize a (validated) bundle and predict every study in it.
+
+        Adds the root localisation where it applies (:func:`with_localisation`), the focal
+        findings (:func:`models.focal.focal_findings`, from the NCS/EMG rows) and the headline
+        that respects them and the scope assessment.
+        """
+        preds = with_localisation(
             self.predict_features(self.feature_frame(bundle), top_k=top_k), bundle
         )
+        focal = focal_findings(bundle)
+        out = []
+        for p in preds:
+            found = focal.get(p.study_id, [])
+            texts = [f.text for f in found]
+            out.append(
+                replace(
+                    p,
+                    focal_findings=found,
+                    headline=scope_headline(p.diagnosis, p.scope, texts),
+                )
+            )
+        return out
 
     def predict_features(self, X: pd.DataFrame, *, top_k: int = 8) -> list[StudyPrediction]:
         """Predict and explain every row of a feature table.
@@ -380,6 +416,11 @@ class Predictor:
         values = self.model_values(X)
         ev = evidence_table(X)  # once per batch: the cap, the limitations and the flag
         proba, capped = self.probabilities_from_raw(self.raw_scores(values), X, ev)
+        scopes: list[ScopeAssessment | None] = [None] * len(X)
+        if self.scope_detector is not None:  # soft-target mixture + assessment (models.scope)
+            q = self.scope_detector.proba(X)
+            proba = mix_probabilities(proba, q)
+            scopes = list(assess(q, self.scope_detector.threshold, insufficient(X)))
         top, second = ranking(proba)
         classes = self.classes
         conformal = self.meta.conformal
@@ -447,6 +488,8 @@ class Predictor:
                     mimic_check=mimic[i],
                     prediction_set=sets[i],
                     prediction_set_coverage=set_coverage,
+                    scope=scopes[i],
+                    headline=scope_headline(c1, scopes[i], []),
                 )
             )
         return out

@@ -166,6 +166,26 @@ class EvaluateParams(_Section):
     seed: int = 7
 
 
+class ScopeParams(_Section):
+    """``scope``: the out-of-scope detector and its evaluation (``models.scope``, ``docs/out-of-scope.md``).
+
+    Attributes
+    ----------
+    n_train : int
+        Simulated out-of-scope studies (learnt conditions) the detector is trained on.
+    n_eval_per_condition : int
+        Simulated studies of *each* out-of-scope condition the evaluate stage scores (>= 40).
+    false_outside_rate : float
+        Share of in-scope validation studies the threshold lets be called "outside".
+    seed : int
+    """
+
+    n_train: int = Field(3000, ge=100)
+    n_eval_per_condition: int = Field(60, ge=40)
+    false_outside_rate: float = Field(0.03, gt=0, lt=0.5)
+    seed: int = 101
+
+
 class PhysiologyParams(_Section):
     """``physiology``: the held-out-physiology evaluation (``models.physiology_eval``).
 
@@ -213,6 +233,7 @@ class Params(BaseModel):
     train: TrainParams = Field(default_factory=TrainParams)
     evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
     physiology: PhysiologyParams = Field(default_factory=PhysiologyParams)
+    scope: ScopeParams = Field(default_factory=ScopeParams)
     #: ``register`` section (attribute ``registry``: ``register`` would shadow ``BaseModel.register``)
     registry: RegisterParams = Field(default_factory=RegisterParams, alias="register")
 

@@ -78,6 +78,9 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="the simulator's side table (physiology.parquet) for the localisation score; "
         "a missing file (a lab's own bundle) leaves the section out",
     )
+    parser.add_argument(
+        "--scope", type=Path, default=None, help="out-of-scope detector folder (emgdx scope)"
+    )
     return parser.parse_args(argv)
 
 
@@ -219,6 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if real:
         metrics["real_studies"] = real
 
+    if args.scope is not None:
+        metrics["out_of_scope"] = _out_of_scope(args, scorer, X, y, split)
     timing = {"robustness_s": robust_s, "total_s": time.perf_counter() - t_start}
     summary = headline(metrics)
     if real:
@@ -295,6 +300,29 @@ def real_study_metrics(
         entry["by_site"] = by_site
         out[name] = entry
     return out
+
+
+def _out_of_scope(
+    args: argparse.Namespace, scorer: Scorer, X: pd.DataFrame, y: pd.Series, split: pd.Series
+) -> dict[str, object]:
+    """The out-of-scope report (``models.oos_eval``) on simulated conditions and the test split."""
+    from features.vocab import CLASSES
+    from models.oos_eval import score_out_of_scope
+    from models.scope import ScopeDetector
+
+    det = ScopeDetector.load(args.scope)
+    if det is None:
+        raise SystemExit(f"emgdx evaluate: no out-of-scope detector in {args.scope}")
+    sp = load_params(args.params).scope
+    ids = split.index[split == "test"]
+
+    def proba(frame: pd.DataFrame) -> np.ndarray:
+        out = scorer.proba(frame)["lightgbm"]
+        return np.asarray(out)[:, : len(CLASSES)]
+
+    return score_out_of_scope(
+        proba, det, sp.n_eval_per_condition, sp.seed + 1, X.loc[ids], encode_labels(y.loc[ids])
+    )
 
 
 if __name__ == "__main__":

@@ -24,12 +24,13 @@ import pandas as pd
 
 from bundle.load import load_valid
 from models import tracking
-from models.artifact import read_meta
+from models.artifact import content_version, read_meta
 from models.baselines import save_logreg
 from models.dataset import labelled_inputs, read_features
 from models.distributed import close_client, dask_booster_fitter, get_client
 from models.plots import feature_importance, plot_feature_importance
 from models.provenance import save_run_record
+from models.scope import ScopeDetector, copy_into_model, files_digest
 from models.train import augmented_features, save_model_dir, train_model
 from pipelines.config import load_params
 from pipelines.extra_bundles import extra_sources, study_weights
@@ -47,6 +48,12 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--report", type=Path, default=Path("reports/train.json"), help="train summary JSON"
     )
     parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file")
+    parser.add_argument(
+        "--scope",
+        type=Path,
+        default=None,
+        help="out-of-scope detector folder (emgdx scope), copied into the model directory",
+    )
     return parser.parse_args(argv)
 
 
@@ -57,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = params.train
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    if args.scope is not None and ScopeDetector.load(args.scope) is None:
+        raise SystemExit(f"emgdx train: no out-of-scope detector (scope.json) in {args.scope}")
     bundle = load_valid(args.bundle)
     X, y, split = labelled_inputs(
         read_features(args.features), bundle.studies, pd.read_parquet(args.splits)
@@ -122,7 +131,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         t0 = time.perf_counter()
         model.ood_profile = _fit_ood(X.loc[split == "train"])
         timings["ood_s"] = time.perf_counter() - t0
-        save_model_dir(model, args.out)
+        version = None
+        if args.scope is not None:  # the out-of-scope detector is part of the model artifact
+            version = content_version(
+                model.booster,
+                model.calibration,
+                model.conformal,
+                parts_digest=files_digest(args.scope),
+            )
+        save_model_dir(model, args.out, version=version)
+        if args.scope is not None:
+            copy_into_model(args.scope, args.out)
         save_logreg(model.logreg, args.out / "baselines")
         meta = read_meta(args.out)
         save_run_record(

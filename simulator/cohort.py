@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from bundle.tables import NCS_COLUMNS, STUDY_COLUMNS, Bundle
 from bundle.writers import BundleWriter
 from features.vocab import CLASSES, MUSCLES
-from simulator import comorbidity, diseases
+from simulator import comorbidity, diseases, out_of_scope
 from simulator.anatomy import ROOTS, Anatomy, build_anatomy
 from simulator.examination import extend_needle_for_findings, visibly_abnormal
 from simulator.labs import lab_table, make_labs
@@ -143,13 +143,15 @@ def _latent(
     ctx: diseases.Context,
     params: SimulatorParams,
     rng: np.random.Generator,
+    condition: np.ndarray | None = None,
 ) -> tuple[Latent, np.ndarray]:
     """Latent state of each study and its radiculopathy root levels ("" for other classes)."""
     n = dx.size
+    cond = np.full(n, -1) if condition is None else condition
     lat = Latent.identity(n, len(MUSCLES))
     root_levels = np.full(n, "", dtype=object)
     for cls in ("als", "axonal_pn", "demyelinating_pn", "myopathy", "radiculopathy"):
-        idx = np.flatnonzero(dx == _CLS[cls])
+        idx = np.flatnonzero((dx == _CLS[cls]) & (cond < 0))
         if idx.size == 0:
             continue
         st = subtype[idx]
@@ -164,6 +166,13 @@ def _latent(
         else:
             sub, root_levels[idx] = diseases.radiculopathy_with_roots(idx, st, ctx, rng)
         lat = lat.scatter(idx, sub)
+    if (cond >= 0).any():  # conditions outside the six (simulator/out_of_scope.py)
+        lat = lat.combine(out_of_scope.oos_latent(cond, ctx, rng))
+    beside = params.out_of_scope.fibular_beside_share
+    if beside > 0:  # a fibular palsy beside another diagnosis
+        b_idx = np.flatnonzero((cond < 0) & (rng.random(n) < beside))
+        b_side = rng.integers(0, 2, b_idx.size)
+        lat = lat.scatter(b_idx, out_of_scope.fibular_neuropathy(b_idx, ctx, rng, side=b_side))
     cts, _ = comorbidity.cts(n, ctx, params.p_cts, rng)
     lat = lat.combine(cts)
     lat = lat.combine(
@@ -190,6 +199,9 @@ def _simulate_chunk(
     mix = np.array([params.class_mix[c] for c in CLASSES])
     dx = rng.choice(len(CLASSES), size=n, p=mix)
     anchor = rng.random((n, 8))
+    oos = params.out_of_scope
+    condition = out_of_scope.draw_conditions(n, oos.share, oos.weights, rng)
+    dx = out_of_scope.proxy_dx(condition, dx)  # the class an examiner would write
     # lab given diagnosis
     share = ref.labs["share"] / ref.labs["share"].sum()
     aff = np.maximum(
@@ -205,10 +217,11 @@ def _simulate_chunk(
     src[repeat] = np.floor(rng.random(repeat.sum()) * np.flatnonzero(repeat)).astype(int)
     root = _resolve_roots(src)
     dx = dx[root]
+    condition = condition[root]
     anchor = anchor[root]
     same_lab = rng.random(n) < 0.85
     lab_idx = np.where(same_lab, lab_idx[root], lab_idx)
-    subtype = diseases.draw_subtype(dx, anchor[:, 0])
+    subtype = out_of_scope.proxy_subtype(condition, diseases.draw_subtype(dx, anchor[:, 0]))
     index_side = (anchor[:, 3] < 0.5).astype(int)
     lab = {k: v[lab_idx] for k, v in ref.labs.items()}
     sub = draw_subjects(
@@ -230,13 +243,16 @@ def _simulate_chunk(
         hand_temp_c=sub.hand_temp_c,
         foot_temp_c=sub.foot_temp_c,
     )
+    if (condition >= 0).any():
+        sub = out_of_scope.adjust_subjects(sub, condition)
     cohort, phys, phys_index = study_physiology(
         seed, offset, n, params.physiology_block_size, params.physiology_span
     )
     ctx = _context(sub, ref, index_side, anchor, phys)
-    lat, root_levels = _latent(dx, subtype, ctx, params, rng)
+    lat, root_levels = _latent(dx, subtype, ctx, params, rng, condition)
     cervical = np.isin(subtype, [r for r in ROOTS if r[0] in "CT"])
     referral = draw_referral(dx, cervical, rng, als_like=subtype == "mmn")
+    referral = out_of_scope.referral(condition, referral)
     samp = draw_sampling(
         referral, index_side, ref.labs, lab_idx, ref.anatomy.lower, ref.anatomy.axial, rng
     )
@@ -253,6 +269,8 @@ def _simulate_chunk(
     samp = extend_needle_for_findings(samp, lat, ref.anatomy, habits.one_limb, rng)
     lab = dict(lab, muap_mode=np.where(habits.grades_only, "grades", lab["muap_mode"]))
     samp = _ensure_nonempty(samp, index_side)
+    if (condition >= 0).any():
+        samp = out_of_scope.focal_workup(samp, condition, index_side)
     keys = np.arange(n)
     ncs = render_ncs(
         keys,
@@ -296,6 +314,9 @@ def _simulate_chunk(
         index_side=np.where(index_side == 1, "R", "L"),
         root_levels=root_levels.astype(str),
     )
+    truth["condition"] = out_of_scope.condition_labels(condition)
+    for name, flag in out_of_scope.focal_truth(lat).items():
+        truth[name] = flag
     return bundle, truth
 
 

@@ -296,6 +296,8 @@ def _motor_unit(
             vel = seg_m / np.maximum(lm_r - prev_r, 0.1)
             # ulnar above-elbow site is recorded in about 70 % of studies with proximal sites
             inc = prox if j == 0 else prox & (rng.random(k) < 0.7)
+            if j > 0 and sampling.all_sites is not None:
+                inc = inc | (prox & sampling.all_sites[ii, ui, side])
             sel = np.flatnonzero(inc)
             if sel.size:
                 rows.add(

@@ -32,6 +32,55 @@ DEFAULT_CLASS_MIX: dict[str, float] = {
 }
 
 
+#: conditions outside the six classes that the simulator knows (:mod:`simulator.out_of_scope`)
+OOS_CONDITIONS: tuple[str, ...] = (
+    "carpal_tunnel",
+    "ulnar_neuropathy_elbow",
+    "fibular_neuropathy",
+    "brachial_plexopathy",
+    "kennedy",
+    "sensory_neuronopathy",
+    "myasthenia",
+    "post_polio",
+    "cervical_myelopathy",
+)
+
+
+class OutOfScopeParams(BaseModel):
+    """Out-of-scope conditions in the cohort (:mod:`simulator.out_of_scope`).
+
+    Attributes
+    ----------
+    share : float
+        Share of studies that have a condition outside the six classes (0 = none; the bundle
+        ``diagnosis`` is then the proxy class and ``physiology.parquet`` holds the truth).
+    weights : dict
+        Relative frequency of each condition (normalised; default equal).
+    fibular_beside_share : float
+        Share of in-scope studies that also carry a fibular neuropathy at the fibular head
+        (a focal finding beside another diagnosis) [†].
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    share: float = Field(default=0.0, ge=0.0, le=1.0)
+    weights: dict[str, float] = Field(default_factory=lambda: dict.fromkeys(OOS_CONDITIONS, 1.0))
+    fibular_beside_share: float = Field(default=0.0, ge=0.0, le=0.5)
+
+    @field_validator("weights")
+    @classmethod
+    def _check_weights(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = set(value) - set(OOS_CONDITIONS)
+        if unknown:
+            raise ValueError(
+                f"Invalid condition(s) in 'out_of_scope.weights': {sorted(unknown)}. "
+                f"Allowed: {', '.join(OOS_CONDITIONS)}."
+            )
+        if any(v < 0 for v in value.values()):
+            raise ValueError(f"'out_of_scope.weights' must be >= 0; got {value}.")
+        return {c: float(value.get(c, 1.0 if not value else 0.0)) for c in OOS_CONDITIONS}
+
+
 class SimulatorParams(BaseModel):
     """Tunable parameters of :func:`simulator.cohort.simulate_cohort`.
 
@@ -82,6 +131,9 @@ class SimulatorParams(BaseModel):
         Scale (0-1) of the messy reporting habits of :mod:`simulator.reporting` (EMG-only,
         one-limb, abnormal-muscles-only and grades-only reports, short muscle lists); 0 turns
         them off (clean protocols, for physiology tests).
+    out_of_scope : OutOfScopeParams
+        Conditions outside the six classes (share, weights, fibular palsy beside another
+        diagnosis); ``docs/out-of-scope.md``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -104,6 +156,7 @@ class SimulatorParams(BaseModel):
     physiology_block_size: int = Field(default=1000, ge=1)
     physiology_span: tuple[float, float] = (0.0, 1.0)
     reporting_habits: float = Field(default=1.0, ge=0.0, le=1.0)
+    out_of_scope: OutOfScopeParams = Field(default_factory=OutOfScopeParams)
 
     @field_validator("physiology_span")
     @classmethod

@@ -263,6 +263,9 @@ class Sampling:
     f_wave: np.ndarray
     muscles: np.ndarray
     proximal: np.ndarray
+    #: (n, motor unit, side): every proximal site recorded (the examiner crosses the suspected
+    #: entrapment site, e.g. above the elbow for an ulnar neuropathy); None = lab habit only
+    all_sites: np.ndarray | None = None
 
 
 def draw_referral(

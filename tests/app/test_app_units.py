@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 
 from app.charts import probability_bars_svg, waterfall_svg
-from app.findings import distal_rows, emg_flags, fmt_number, ncs_flags, ncs_rows
+from app.findings import emg_flags, fmt_number, grade_text, ncs_flags
+from app.tables import median_ulnar, ncs_tables, side_to_side
+from features.limits import site_limits
 from models.prediction import Contribution
 
 
@@ -53,22 +55,123 @@ def test_ncs_flags_compare_with_limits_and_never_flag_missing() -> None:
     assert f["abn_duration"].tolist() == [True, False, False, False, False]
 
 
-def test_distal_rows_first_site_of_each_response() -> None:
-    assert distal_rows(_ncs()).tolist() == [True, False, True, True, True]
+def test_site_limits_first_site_of_each_response_is_distal() -> None:
+    lim = site_limits(_ncs(), _ncs_limits())
+    assert lim["is_distal"].tolist() == [True, False, True, True, True]
+    # distal-only limits are dropped on the proximal median row; the segment CV LLN stays
+    assert np.isnan(lim["amplitude_lln"].iloc[1])
+    assert np.isnan(lim["latency_uln_ms"].iloc[1])
+    assert lim["velocity_lln_m_s"].iloc[1] == 49.0
 
 
-def test_ncs_rows_show_limit_and_no_response() -> None:
-    ncs = _ncs()
-    rows = ncs_rows(ncs, ncs_flags(ncs, _ncs_limits()))
-    assert rows[0]["amplitude"].abnormal
-    assert rows[0]["amplitude"].limit == "LLN 4.1 mV"
-    assert rows[0]["latency"].limit == "ULN 4.4 ms"
-    assert rows[2]["amplitude"].text == "0 (no response)"
-    assert rows[2]["amplitude"].abnormal
-    assert rows[3]["latency"].limit == "ULN 32 ms"
-    assert rows[3]["kind"] == "F wave"
-    assert rows[4]["amplitude"].text == "–"
-    assert not rows[4]["amplitude"].abnormal
+def _median_elbow(elbow_mv: float, nerve: str = "median") -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "study_id": ["s", "s"],
+            "nerve": [nerve, nerve],
+            "side": ["L", "L"],
+            "kind": ["motor", "motor"],
+            "stim_site": ["wrist", "elbow"],
+            "recording_site": ["apb", "apb"],
+            "latency_ms": [3.6, 7.9],
+            "amplitude": [4.2, elbow_mv],
+            "velocity_m_s": [np.nan, 55.0],
+        }
+    )
+
+
+def _limits2() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "latency_uln_ms": [4.4, 4.4],
+            "amplitude_lln": [4.0, 4.0],
+            "amplitude_unit": ["mV", "mV"],
+            "velocity_lln_m_s": [49.0, 49.0],
+            "f_latency_uln_ms": [np.nan, np.nan],
+            "distal_duration_uln_ms": [6.6, 6.6],
+        }
+    )
+
+
+def test_proximal_cmap_is_judged_by_its_drop_not_the_distal_lln() -> None:
+    # issue 11: a median elbow CMAP of 3.7 mV was flagged against the distal LLN 4 mV
+    f = ncs_flags(_median_elbow(3.7), _limits2())
+    assert f["abn_amplitude"].tolist() == [False, False]
+    assert f["amplitude_drop_pct"].iloc[1] == pytest.approx(100 * (1 - 3.7 / 4.2))
+    assert f["amplitude_drop_uln_pct"].iloc[1] == 30.0
+    # a 52 % drop is beyond the 30 % limit (EAN/PNS 2021 conduction block)
+    f = ncs_flags(_median_elbow(2.0), _limits2())
+    assert f["abn_amplitude"].tolist() == [False, True]
+    assert f["abn_drop"].iloc[1]
+    # tibial: excluded from block criteria, the drop is shown but never flagged
+    f = ncs_flags(_median_elbow(1.0, "tibial"), _limits2())
+    assert not f["abn_amplitude"].iloc[1]
+    assert np.isnan(f["amplitude_drop_uln_pct"].iloc[1])
+
+
+def test_ncs_tables_print_a_limit_beside_every_value() -> None:
+    ncs = _median_elbow(2.0)
+    (motor,) = ncs_tables(ncs, ncs_flags(ncs, _limits2()))
+    assert motor.title == "Motor nerve conduction"
+    keys = [c.key for c in motor.columns]
+    assert keys == ["latency", "amplitude", "drop", "velocity"]  # empty columns left out
+    assert motor.columns[0].label == "Onset latency ms"
+    distal, elbow = motor.rows
+    assert distal.cells["amplitude"].limit == "≥ 4 mV"
+    assert distal.cells["latency"].limit == "≤ 4.4 ms"
+    assert elbow.cells["amplitude"].limit == ""  # no distal LLN on the elbow row
+    assert elbow.cells["drop"].text == "52 %"
+    assert elbow.cells["drop"].limit == "≤ 30 %"
+    assert elbow.cells["drop"].abnormal
+    assert not elbow.cells["amplitude"].abnormal
+
+
+def test_ncs_tables_by_kind_take_new_kinds_and_columns() -> None:
+    ncs = _ncs().assign(side="R", recording_site=None)
+    ncs.loc[2, "latency_ms"] = 3.0
+    rns = pd.DataFrame(
+        {"study_id": ["s"], "nerve": ["ulnar"], "side": ["R"], "kind": ["rns"],
+         "amplitude": [8.0], "decrement_pct": [24.0]}
+    )  # fmt: skip
+    both = pd.concat([ncs, rns], ignore_index=True)
+    lim = pd.concat([_ncs_limits().reset_index(drop=True), _ncs_limits().iloc[:1]])
+    tables = ncs_tables(both, ncs_flags(both, lim))
+    assert [t.kind for t in tables] == ["motor", "sensory", "f_wave", "rns"]
+    rns_table = tables[-1]
+    assert rns_table.title == "Repetitive nerve stimulation"
+    assert "decrement_pct" in [c.key for c in rns_table.columns]
+    assert rns_table.rows[0].cells["decrement_pct"].text == "24"
+    sensory = tables[1]
+    assert sensory.columns[0].label == "Peak latency ms"
+    assert sensory.rows[0].cells["amplitude"].text == "0 (no response)"
+
+
+def test_side_to_side_and_median_ulnar_comparisons() -> None:
+    ncs = pd.DataFrame(
+        {
+            "study_id": ["s"] * 4,
+            "nerve": ["ulnar", "ulnar", "median", "ulnar"],
+            "side": ["L", "R", "R", "R"],
+            "kind": ["motor", "motor", "sensory", "sensory"],
+            "latency_ms": [3.0, 3.1, 4.6, 3.16],
+            "amplitude": [11.0, 6.0, 8.0, 20.0],
+        }
+    )
+    lim = pd.DataFrame({c: [np.nan] * 4 for c in _limits2().columns})
+    flags = ncs_flags(ncs, lim)
+    side = side_to_side(ncs, flags)
+    amp = next(c for c in side if c.what == "ulnar motor amplitude")
+    assert amp.difference == "5 mV (45 %)"
+    assert amp.limit == "≤ 3.6 mV"
+    assert amp.abnormal
+    (mu,) = median_ulnar(ncs, flags)
+    assert mu.difference == "1.44 ms"
+    assert mu.limit == "≤ 0.5 ms"
+    assert mu.abnormal
+
+
+def test_grade_text_writes_plus_grades() -> None:
+    assert [grade_text(v) for v in (0.0, 2.0, 4, np.nan, None)] == ["0", "2+", "4+", "–", "–"]
 
 
 def test_emg_flags() -> None:
@@ -121,7 +224,7 @@ def test_probability_bars_escape_and_scale() -> None:
             r"<rect x='210' y='[\d.]+' width='([\d.]+)' height='16' fill='#(?!eef)", svg
         )
     ]
-    assert widths == pytest.approx([298 * 0.75, 298 * 0.25], abs=0.1)
+    assert widths == pytest.approx([290 * 0.75, 290 * 0.25], abs=0.1)
     assert "75 %" in svg
     assert "25 %" in svg
 
@@ -146,3 +249,22 @@ def test_waterfall_steps_add_up_to_the_score() -> None:
     assert "<s>" not in svg
     assert "&lt;s&gt;" in svg
     assert "Score for Myopathy" in svg
+
+
+def test_probabilities_never_print_100_or_0_percent() -> None:
+    svg = str(probability_bars_svg({"a": 0.9996, "b": 0.0004}, {"a": "A", "b": "B"}))
+    assert "100 %" not in svg
+    assert "&gt; 99 %" in svg
+    assert "&lt; 1 %" in svg
+
+
+def test_waterfall_says_its_scale_and_groups_not_examined() -> None:
+    svg = str(
+        waterfall_svg(
+            [_c(1.5, "A")], "ALS", base_value=-1.0, total=1.2, not_examined=0.4, probability=0.999
+        )
+    )
+    assert "log-odds, not %" in svg
+    assert "Findings not examined" in svg
+    assert "+0.40" in svg
+    assert "probability &gt; 99 %" in svg

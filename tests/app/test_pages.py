@@ -49,8 +49,10 @@ def test_study_page_shows_prediction_tables_and_highlights(client: Any) -> None:
     assert "class='chart waterfall'" in html
     assert 'id="guideline"' in html
     assert "Guideline check" in html
-    assert 'id="ncs-table"' in html
+    assert 'id="ncs-motor"' in html
     assert 'id="emg-table"' in html
+    # data first, model after (issue 11 item 5)
+    assert html.index('id="ncs"') < html.index('id="impression"') < html.index('id="prediction"')
     assert re.search(
         r"Model <strong>emgdx</strong>, version <strong>unregistered \(model tiny-", html
     )
@@ -67,12 +69,16 @@ def test_study_page_marks_abnormal_values_with_their_limit(
     assert r.status_code == 200, r.text
     url = re.search(r'href="(/study/u\d+/demo-als-001)"', r.text).group(1)
     html = client.get(url).text
-    amp = re.search(r'<td class="num abn" title="Outside limit: LLN ([\d.]+) mV">2\.1 mV', html)
+    # every value is followed by its printed limit (not a tooltip)
+    amp = re.search(
+        r'<td class="num abn">2\.1 mV</td><td class="num lim-col">≥ ([\d.]+) mV</td>', html
+    )
     assert amp
     assert float(amp.group(1)) > 2.1
-    assert '<td class="num abn" title="Outside limit: normal 0">2</td>' in html
+    assert '<td class="num abn">2+</td>' in html  # fibrillations written "2+"
     # a normal value is not highlighted: ulnar motor amplitude 7.8 mV
-    assert re.search(r'<td class="num" title="Limit: LLN [\d.]+ mV">7\.8 mV</td>', html)
+    assert re.search(r'<td class="num">7\.8 mV</td><td class="num lim-col">≥ [\d.]+ mV</td>', html)
+    assert "title=" not in html.split('id="ncs"')[1].split("</section>")[0]
 
 
 def test_upload_errors_shown_row_by_row(client: Any, example_study: dict[str, Any]) -> None:

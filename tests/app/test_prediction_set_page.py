@@ -82,5 +82,7 @@ def test_the_page_partial_is_included_from_the_study_page():
 
     import app
 
-    study = (Path(app.__file__).parent / "templates" / "study.html").read_text()
+    study = (
+        Path(app.__file__).parent / "templates" / "_model.html"
+    ).read_text()  # the study page and report include it
     assert '{% include "_prediction_set.html" %}' in study

@@ -125,3 +125,32 @@ def test_muap_limits_age_adjusted_duration():
     assert out.loc[0, "duration_lln_ms"] == pytest.approx(ref * 0.8)
     assert out.loc[0, "polyphasic_uln_pct"] == 35
     assert out.loc[1].isna().all()
+
+
+def test_site_limits_compare_proximal_sites_with_the_drop_limit() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from features.limits import ncs_limits, site_limits
+
+    ncs = pd.DataFrame(
+        {
+            "study_id": ["s"] * 5,
+            "nerve": ["median", "median", "peroneal", "peroneal", "peroneal"],
+            "side": ["L"] * 5,
+            "kind": ["motor"] * 5,
+            "stim_site": ["wrist", "elbow", "ankle", "fibular_head", "popliteal_fossa"],
+            "recording_site": ["apb", "apb", "edb", "edb", "edb"],
+            "amplitude": [4.2, 3.7, 5.0, 4.0, 2.0],
+        }
+    )
+    studies = pd.DataFrame({"study_id": ["s"], "age_years": [50.0]})
+    lim = site_limits(ncs, ncs_limits(ncs, studies))
+    assert lim["is_distal"].tolist() == [True, False, True, False, False]
+    assert lim["amplitude_lln"].iloc[0] == 4.0  # the distal LLN on the distal row only
+    assert lim["amplitude_lln"].iloc[1:2].isna().all()
+    assert lim["amplitude_drop_pct"].round(1).tolist()[1:2] == [11.9]
+    assert lim["amplitude_drop_pct"].iloc[3:].round(0).tolist() == [20.0, 50.0]  # vs previous site
+    assert lim["amplitude_drop_uln_pct"].tolist()[1] == 30.0
+    assert lim["amplitude_drop_uln_pct"].tolist()[3:] == [25.0, 25.0]
+    assert np.isnan(lim["amplitude_drop_uln_pct"].iloc[0])

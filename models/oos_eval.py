@@ -1,0 +1,135 @@
+"""Train and score the out-of-scope assessment on simulated conditions (issue 11, item 1).
+
+:func:`oos_training_features` simulates the learnt conditions for the detector;
+:func:`score_out_of_scope` simulates every condition of :mod:`simulator.out_of_scope`
+(``n_per_condition`` each) and reports, per condition, the headlined-ALS share, the largest
+``p_als`` before and after the soft-target mixture, the focal-finding detection rate and the
+detector's recall, plus the detector's AUC and its false "outside" rate on in-scope studies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import f1_score, roc_auc_score
+
+from features.build import build_features
+from features.vocab import CLASSES
+from models import scope
+from models.focal import focal_findings, focal_sites
+from simulator.cohort import simulate_cohort_with_physiology
+from simulator.out_of_scope import CONDITIONS, FOCAL_CONDITIONS
+from simulator.parameters import OutOfScopeParams, SimulatorParams
+
+_ALS = CLASSES.index("als")
+
+
+def simulate_conditions(
+    n: int, seed: int, conditions: tuple[str, ...]
+) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
+    """Features, truth table and bundle of ``n`` studies drawn from ``conditions`` only."""
+    weights = {c: (1.0 if c in conditions else 0.0) for c in CONDITIONS}
+    params = SimulatorParams(out_of_scope=OutOfScopeParams(share=1.0, weights=weights))
+    bundle, truth = simulate_cohort_with_physiology(n, seed, params)
+    return build_features(bundle), truth, bundle
+
+
+def oos_training_features(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Features and condition labels of simulated out-of-scope studies for the detector.
+
+    Two thirds of the learnt conditions, one third of :data:`models.scope.IN_SCOPE_CONDITIONS`
+    (focal neuropathies and myasthenia, which teach the detector "not outside").
+    """
+    weights = {c: 2.0 / len(scope.LEARNT_CONDITIONS) for c in scope.LEARNT_CONDITIONS}
+    weights |= {c: 1.0 / len(scope.IN_SCOPE_CONDITIONS) for c in scope.IN_SCOPE_CONDITIONS}
+    params = SimulatorParams(out_of_scope=OutOfScopeParams(share=1.0, weights=weights))
+    bundle, truth = simulate_cohort_with_physiology(n, seed, params)
+    X = build_features(bundle)
+    return X, truth["condition"].to_numpy()
+
+
+def score_out_of_scope(
+    proba: Callable[[pd.DataFrame], np.ndarray],
+    detector: scope.ScopeDetector,
+    n_per_condition: int,
+    seed: int,
+    X_in: pd.DataFrame,
+    y_in: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """The out-of-scope report.
+
+    Parameters
+    ----------
+    proba : callable
+        Features -> (n, 6) six-class probabilities of the in-scope model (CLASSES order).
+    detector : ScopeDetector
+    n_per_condition : int
+        Simulated studies of each condition (>= 40 for the issue's figures).
+    seed : int
+    X_in : DataFrame
+        In-scope test studies (false-outside rate, AUC).
+    y_in : ndarray of int, optional
+        Their labels: macro-F1 before and after the mixture.
+    """
+    X, truth, bundle = simulate_conditions(n_per_condition * len(CONDITIONS), seed, CONDITIONS)
+    cond = truth["condition"].to_numpy()
+    P = proba(X)
+    Q = detector.proba(X)
+    M = scope.mix_probabilities(P, Q)
+    A = scope.assess(Q, detector.threshold, scope.insufficient(X))
+    foc = focal_sites(focal_findings(bundle), list(bundle.studies["study_id"]))
+    per: dict[str, dict[str, float]] = {}
+    for c in CONDITIONS:
+        rows = np.flatnonzero(cond == c)
+        if rows.size == 0:
+            continue
+        heads = [
+            scope.headline_class(CLASSES[int(np.argmax(M[i]))], A[i], bool(foc.iloc[i].any()))
+            for i in rows
+        ]
+        entry = {
+            "n": int(rows.size),
+            "headline_als_share": float(np.mean([h == "als" for h in heads])),
+            "headline_als_share_before": float(np.mean(np.argmax(P[rows], axis=1) == _ALS)),
+            "max_p_als": float(M[rows, _ALS].max()),
+            "max_p_als_before": float(P[rows, _ALS].max()),
+            "p_als_ge_0_9_share": float(np.mean(M[rows, _ALS] >= 0.9)),
+            "outside_share": float(np.mean([A[i].status == "outside" for i in rows])),
+            "insufficient_share": float(np.mean([A[i].status == "insufficient" for i in rows])),
+        }
+        if c in FOCAL_CONDITIONS:
+            entry["focal_detected_share"] = float(foc.iloc[rows][FOCAL_CONDITIONS[c]].mean())
+        per[c] = entry
+    Qi = detector.proba(X_in)
+    Ai = scope.assess(Qi, detector.threshold, scope.insufficient(X_in))
+    learnt = np.isin(cond, scope.LEARNT_CONDITIONS)
+    q_all = np.concatenate([1.0 - Qi[:, 0], 1.0 - Q[learnt, 0]])
+    y_all = np.concatenate([np.zeros(len(Qi)), np.ones(int(learnt.sum()))])
+    out: dict[str, Any] = {
+        "conditions": per,
+        "detector": {
+            "threshold": detector.threshold,
+            "auc": float(roc_auc_score(y_all, q_all)) if 0 < y_all.mean() < 1 else float("nan"),
+            "recall_learnt": float(
+                np.mean([A[i].status == "outside" for i in np.flatnonzero(learnt)])
+            ),
+            "false_outside_rate_in_scope": float(np.mean([a.status == "outside" for a in Ai])),
+            "insufficient_rate_in_scope": float(np.mean([a.status == "insufficient" for a in Ai])),
+        },
+        "max_headline_als_share": max(e["headline_als_share"] for e in per.values()),
+        "max_p_als": max(e["max_p_als"] for e in per.values()),
+        "min_focal_detected_share": min(
+            e["focal_detected_share"] for e in per.values() if "focal_detected_share" in e
+        ),
+    }
+    if y_in is not None and len(y_in):
+        Pi = proba(X_in)
+        Mi = scope.mix_probabilities(Pi, Qi)
+        out["in_scope_macro_f1"] = {
+            "before": float(f1_score(y_in, Pi.argmax(axis=1), average="macro")),
+            "after": float(f1_score(y_in, Mi.argmax(axis=1), average="macro")),
+        }
+    return out

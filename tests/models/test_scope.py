@@ -1,0 +1,85 @@
+"""Scope assessment and headline (models/scope.py): mixture, thresholds, headline rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from features.build import build_features
+from features.vocab import CLASSES
+from models import scope
+from models.oos_eval import oos_training_features
+from simulator.cohort import simulate_cohort
+from simulator.out_of_scope import PROXY_CLASS
+
+_ALS = CLASSES.index("als")
+
+
+def test_soft_targets_follow_the_simulator_proxies_and_sum_to_one() -> None:
+    for c, t in scope.SOFT_TARGETS.items():
+        assert max(t, key=t.get) == PROXY_CLASS[c]
+        assert sum(t.values()) == pytest.approx(1.0)
+        assert max(t.values()) <= 0.6  # never taught as a certain member of a class
+        assert t.get("myopathy", 0.0) == 0.0  # not for a neurogenic or sensory pattern
+
+
+def test_mixture_keeps_probabilities_and_moderates_als() -> None:
+    P = np.tile(np.eye(6)[_ALS], (3, 1))  # a certain ALS call
+    Q = np.zeros((3, len(scope.OUTCOMES)))
+    Q[0, 0] = 1.0  # in scope: unchanged
+    Q[1, 1 + scope.LEARNT_CONDITIONS.index("kennedy")] = 1.0
+    Q[2, 0], Q[2, 1 + scope.LEARNT_CONDITIONS.index("post_polio")] = 0.5, 0.5
+    M = scope.mix_probabilities(P, Q)
+    np.testing.assert_allclose(M.sum(axis=1), 1.0)
+    assert M[0, _ALS] == pytest.approx(1.0)
+    assert M[1, _ALS] == pytest.approx(0.6)
+    assert M[2, _ALS] == pytest.approx(0.725)  # at the threshold 0.5 at most 0.75 < 0.9
+
+
+def _assessment(status: str) -> scope.ScopeAssessment:
+    return scope.ScopeAssessment(status, 0.9, "kennedy", "why")  # type: ignore[arg-type]
+
+
+def test_headline_never_states_a_class_for_outside_or_insufficient() -> None:
+    out = scope.headline("als", _assessment("outside"), [])
+    assert out == "Outside the six classes — most like Kennedy disease (SBMA)"
+    assert scope.headline_class("als", _assessment("outside"), False) is None
+    assert scope.headline("als", _assessment("insufficient"), []) == "Not enough examined to say"
+    assert scope.headline_class("als", _assessment("insufficient"), False) is None
+    inside = scope.ScopeAssessment("in_scope", 0.1, None, "")
+    assert scope.headline("als", inside, []) == "ALS / motor neuron disease"
+    assert scope.headline_class("als", inside, False) == "als"
+
+
+def test_headline_states_a_focal_finding_instead_of_normal() -> None:
+    cts = ["right median neuropathy at the wrist (carpal tunnel), moderate"]
+    assert scope.headline("normal", None, cts).startswith("Focal neuropathy: right median")
+    assert scope.headline_class("normal", None, True) is None
+    assert scope.headline("radiculopathy", None, cts).startswith("Radiculopathy, with right")
+
+
+def test_insufficient_coverage() -> None:
+    import pandas as pd
+
+    X = pd.DataFrame(
+        {"cov_motor_nerves_count": [1, 2, 0], "cov_sensory_nerves_count": [0, 1, 0],
+         "cov_muscles_count": [2, 0, 6]}
+    )  # fmt: skip
+    assert scope.insufficient(X).tolist() == [True, False, False]
+
+
+def test_tiny_detector_separates_conditions_and_outside_studies_are_never_p_als_09() -> None:
+    X_in = build_features(simulate_cohort(500, 3))
+    X_oos, cond = oos_training_features(300, 4)
+    det = scope.train_detector(X_in.iloc[:400], X_oos, cond, X_in.iloc[400:], num_boost_round=15)
+    assert det.threshold >= 0.5
+    X_new, cond_new = oos_training_features(150, 5)
+    Q = det.proba(X_new)
+    assessed = scope.assess(Q, det.threshold, scope.insufficient(X_new))
+    outside = np.array([a.status == "outside" for a in assessed])
+    learnt = np.isin(cond_new, scope.LEARNT_CONDITIONS)
+    assert outside[learnt].mean() > 0.6  # even a 15-round detector finds most of them
+    P = np.tile(np.eye(6)[_ALS], (len(X_new), 1))  # worst case: the six-class model says ALS
+    M = scope.mix_probabilities(P, Q)
+    assert (M[outside, _ALS] < 0.9).all()
+    assert (1.0 - det.proba(X_in.iloc[400:])[:, 0] >= det.threshold).mean() < 0.15
