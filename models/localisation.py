@@ -31,16 +31,23 @@ against "no lesion on this side", so abnormal muscles of the root add and normal
 A second abnormal muscle of the *same* nerve adds half (the >= 2 nerves rule). The region's
 paraspinals on that side add their ratio (:data:`P_PARASPINAL` against the background rate),
 the H-reflex its ratio to S1. With the root frequencies as prior, the scores become posterior
-shares over all ``(root, side)`` pairs; **the confidence is the share of the top candidate**
+shares over all ``(root, side)`` pairs. **The root set named** is the top root, or the top root
+and an adjacent runner-up on the same side at least :data:`ROOT_SET_RATIO` as likely: muscles
+shared by both roots (C5/C6: deltoid, biceps, brachioradialis; L4/L5: tibialis anterior and
+posterior; C8/T1: the hand muscles; T3.5b) cannot separate them, and a clinician then writes
+"C5-C6" (:func:`root_set`). **The confidence is the posterior share of the set named**
 (``docs/localisation.md`` measures how well it is calibrated on simulated studies).
 ``root_support`` is separate: the probability that the lesion is at the root rather than in the
 plexus or a nerve, from the dermatomal SNAPs, the paraspinals and the number of nerves.
 
 "Not localisable", with the reason, when the needle study does not allow it: no abnormal limb
-muscle; one abnormal muscle whose roots (dominant or minor, C5-T1 / L2-S1) span several levels
-(>= 2 muscles of one root are needed, T3.5); bilateral symmetric
-findings; findings in many muscles outside one root (a widespread process, not a root); no
-root with at least an even share (:data:`MIN_CONFIDENCE`; the candidates are still listed).
+muscle (an EMG-negative radiculopathy: needle EMG finds 50-71 % of cervical radiculopathies,
+So 1999, T3.5); bilateral symmetric findings; findings in many muscles outside one root (a
+widespread process, not a root); no abnormal muscle of the most likely root. A **tentative**
+root (``strength``) is named from weaker evidence: one abnormal muscle whose roots span several
+levels (>= 2 muscles of one root are needed for a definite root, T3.5), or a set with less than
+an even share (:data:`MIN_CONFIDENCE`); its confidence is capped at
+:data:`MAX_TENTATIVE_CONFIDENCE`.
 
 Pure functions of validated tables; nothing here reads a file or a parameter.
 """
@@ -120,6 +127,17 @@ ONE_NERVE_LR, SEVERAL_NERVES_LR = 0.3, 3.0
 MIN_CONFIDENCE = 0.5
 #: the confidence stated is at most this (a needle study never makes a root certain) [sim]
 MAX_CONFIDENCE = 0.99
+#: a tentative root (one abnormal muscle, or no root with an even share) is stated with at
+#: most this confidence: the posterior share is right about as often as it says on simulated
+#: one-muscle studies (``docs/localisation.md``), but a single muscle is weak evidence [sim]
+MAX_TENTATIVE_CONFIDENCE = 0.8
+#: a runner-up root on the same side, adjacent to the top one, with at least this share of the
+#: top root's posterior is named with it ("left C5-C6"): the muscles examined share both roots
+#: and do not separate them (T3.5b: the C6 set is the C5 set plus pronator teres, FCR, some
+#: triceps; L4 and L5 share tibialis anterior and posterior), so a clinician names both [sim]
+ROOT_SET_RATIO = 0.5
+#: ``Localisation.strength``: the >= 2-muscle rule is met (definite) or not (tentative)
+DEFINITE, TENTATIVE = "definite", "tentative"
 #: bilateral: the other side's best score at least this share of the top one
 BILATERAL_SHARE = 0.6
 #: widespread: at least this many abnormal limb muscles the top root does not explain, and more
@@ -207,7 +225,8 @@ class Evidence:
     Attributes
     ----------
     kind : str
-        ``muscle``, ``paraspinal``, ``snap`` or ``h_reflex``.
+        ``muscle``, ``paraspinal``, ``snap``, ``h_reflex`` or ``spared_muscle`` (a normal
+        muscle of a rival root of a tentative call's single abnormal muscle).
     name : str
         Canonical muscle or nerve.
     side : str
@@ -260,6 +279,20 @@ class Localisation:
         Findings for and against the top candidate.
     n_abnormal_muscles, n_nerves : int
         Abnormal limb muscles of the top root on its side, and their distinct nerves.
+    summary : str
+        One sentence for the page (:func:`summary_text`).
+    strength : str
+        ``definite`` (the >= 2-muscle rule of T3.5 is met and the root has at least an even
+        share), ``tentative`` (a most likely root from weaker evidence: one abnormal muscle
+        spanning several roots, or no root with an even share; confidence at most
+        :data:`MAX_TENTATIVE_CONFIDENCE`), "" when not localisable.
+    caveat : str
+        Why a tentative root is tentative ("" when definite or not localisable).
+    roots : tuple of str
+        The root set a clinician would name, in :data:`ROOTS` order: ``root`` alone, or
+        ``root`` and an adjacent runner-up on the same side that the findings do not separate
+        from it (:data:`ROOT_SET_RATIO`, :func:`root_set`); ``()`` when not localisable.
+        ``confidence`` is the posterior share of the whole set.
     """
 
     localisable: bool
@@ -274,6 +307,14 @@ class Localisation:
     n_abnormal_muscles: int = 0
     n_nerves: int = 0
     summary: str = field(default="")
+    strength: str = ""
+    caveat: str = ""
+    roots: tuple[str, ...] = ()
+
+    @property
+    def roots_label(self) -> str:
+        """The root set named, "C5-C6" or "L5" ("" when not localisable)."""
+        return _roots_text(self.roots) if self.roots else ""
 
 
 # --- reference ----------------------------------------------------------------------------------
@@ -423,15 +464,16 @@ def localise_findings(f: StudyFindings) -> Localisation:
     candidates = tuple(
         RootCandidate(r, s, round(scores[(r, s)], 3), round(post[(r, s)], 4)) for r, s in ranked[:5]
     )
+    caveats: list[str] = []
     single_roots = an.main[abnormal[0].muscle] | an.minor[abnormal[0].muscle]
     if len(abnormal) == 1 and len(single_roots) > 1:
-        # >= 2 muscles of one root are needed (Wilbourn & Aminoff 1998, T3.5): one muscle
-        # supplied by several roots names none of them; the candidates are still listed
-        reason = (
+        # >= 2 muscles of one root are needed for a definite root (Wilbourn & Aminoff 1998,
+        # T3.5); one muscle supplied by several roots gives a tentative one, the normal muscles
+        # of its other roots deciding between them
+        caveats.append(
             f"only one abnormal muscle ({muscle_label(abnormal[0].muscle)}), whose roots span "
             f"{_roots_text(single_roots)}"
         )
-        return _not_localisable(reason, candidates)
     root, side = ranked[0]
     top_score = scores[(root, side)]
     other = "R" if side == "L" else "L"
@@ -442,31 +484,35 @@ def localise_findings(f: StudyFindings) -> Localisation:
     )
     if top_score > 1.0 and other_best >= BILATERAL_SHARE * top_score:
         return _not_localisable("bilateral findings of similar weight (not one root)")
+    roots = root_set(candidates)
+    share = sum(post[(r, side)] for r in roots)
     explained = [
         m
         for m in abnormal
-        if m.side == side and (root in an.main[m.muscle] or root in an.minor[m.muscle])
+        if m.side == side and (an.main[m.muscle] | an.minor[m.muscle]) & set(roots)
     ]
     unexplained = [m for m in abnormal if m not in explained]
     if len(unexplained) >= WIDESPREAD_MIN and len(unexplained) > len(explained):
         return _not_localisable(
-            f"abnormal muscles beyond one root ({len(unexplained)} outside the {root} myotome): "
-            "a more widespread process"
+            f"abnormal muscles beyond one root ({len(unexplained)} outside the "
+            f"{_roots_text(roots)} myotome): a more widespread process"
         )
     if not explained:
         return _not_localisable("no abnormal muscle of the most likely root")
-    if post[(root, side)] < MIN_CONFIDENCE:
-        reason = (
-            f"the findings fit several roots about equally (best {candidates[0].label}, "
-            f"{post[(root, side)]:.2f}; next {candidates[1].label}, {candidates[1].probability:.2f})"
+    if share < MIN_CONFIDENCE:
+        caveats.append(
+            f"the findings fit several roots (next {candidates[1].label}, "
+            f"{candidates[1].probability:.2f})"
             if len(candidates) > 1
-            else f"the findings do not single out a root (best {candidates[0].label})"
+            else "the findings do not single out a root"
         )
-        return _not_localisable(reason, candidates)
-    supporting, opposing = _evidence(f, root, side, explained, unexplained)
+    supporting, opposing = _evidence(f, roots, side, explained, unexplained)
+    if caveats:
+        supporting += _sparing(f, roots, side, single_roots if len(abnormal) == 1 else set())
     nerves = {an.nerve[m.muscle] for m in explained}
-    support = _root_support(f, root, side, nerves)
-    conf = min(round(post[(root, side)], 3), MAX_CONFIDENCE)
+    support = _root_support(f, roots, side, nerves)
+    cap = MAX_TENTATIVE_CONFIDENCE if caveats else MAX_CONFIDENCE
+    conf = min(round(share, 3), cap)
     loc = Localisation(
         localisable=True,
         root=root,
@@ -478,21 +524,68 @@ def localise_findings(f: StudyFindings) -> Localisation:
         opposing=opposing,
         n_abnormal_muscles=len(explained),
         n_nerves=len(nerves),
+        strength=TENTATIVE if caveats else DEFINITE,
+        caveat="; ".join(caveats),
+        roots=roots,
     )
     return Localisation(**{**loc.__dict__, "summary": summary_text(loc, f)})
 
 
-def _root_support(f: StudyFindings, root: str, side: str, nerves: set[str]) -> float:
+def root_set(candidates: Sequence[RootCandidate]) -> tuple[str, ...]:
+    """The roots to name from ranked candidates: the top root, with the runner-up when it is on
+    the same side, adjacent, in the same region and at least :data:`ROOT_SET_RATIO` as likely
+    (in :data:`ROOTS` order)."""
+    top = candidates[0]
+    if len(candidates) > 1:
+        nxt = candidates[1]
+        i, j = ROOTS.index(top.root), ROOTS.index(nxt.root)
+        if (
+            nxt.side == top.side
+            and abs(i - j) == 1
+            and _region_of_root(top.root) == _region_of_root(nxt.root)
+            and nxt.probability >= ROOT_SET_RATIO * top.probability
+        ):
+            return (ROOTS[min(i, j)], ROOTS[max(i, j)])
+    return (top.root,)
+
+
+def _sparing(
+    f: StudyFindings, roots: Sequence[str], side: str, rival_roots: Iterable[str]
+) -> tuple[Evidence, ...]:
+    """Normal muscles whose dominant roots include a rival root of the single abnormal muscle
+    but not ``root``: they speak against the rival (tibialis anterior L4-L5 abnormal, vastus
+    lateralis L3-L4 normal -> L5 rather than L4; T3.5 "adjacent roots normal")."""
+    an = _anatomy()
+    named = set(roots)
+    rivals = set(rival_roots) - named
+    out = []
+    for m in f.muscles:
+        if m.side != side or an.limb[m.muscle] == "axial" or m.abnormality >= ABNORMAL_FROM:
+            continue
+        spared = sorted(an.main[m.muscle] & rivals, key=ROOTS.index)
+        if spared and not an.main[m.muscle] & named:
+            out.append(
+                Evidence(
+                    "spared_muscle",
+                    m.muscle,
+                    side,
+                    _muscle_sentence(m) + f" (argues against {_roots_text(spared)})",
+                )
+            )
+    return tuple(out)
+
+
+def _root_support(f: StudyFindings, roots: Sequence[str], side: str, nerves: set[str]) -> float:
     """P(root rather than plexus / nerve lesion) from SNAPs, paraspinals and nerve count."""
     an = _anatomy()
     odds = ROOT_PRIOR_ODDS
-    for s in _dermatome_snaps(f, root, side):
+    for s in _dermatome_snaps(f, roots, side):
         odds *= (
             P_SNAP_LOW_ROOT / P_SNAP_LOW_POST
             if s.low
             else (1 - P_SNAP_LOW_ROOT) / (1 - P_SNAP_LOW_POST)
         )
-    region = _region_of_root(root)
+    region = _region_of_root(roots[0])
     q = P_PARASPINAL_BACKGROUND[region]
     for m in f.muscles:
         if m.side == side and an.limb[m.muscle] == "axial" and an.region[m.muscle] == region:
@@ -501,11 +594,13 @@ def _root_support(f: StudyFindings, root: str, side: str, nerves: set[str]) -> f
     return odds / (1.0 + odds)
 
 
-def _dermatome_snaps(f: StudyFindings, root: str, side: str) -> list[SnapFinding]:
+def _dermatome_snaps(f: StudyFindings, roots: Sequence[str], side: str) -> list[SnapFinding]:
     return [
         s
         for s in f.snaps
-        if s.side == side and root in SNAP_DERMATOME.get(s.nerve, ()) and np.isfinite(s.lln_uv)
+        if s.side == side
+        and set(roots) & set(SNAP_DERMATOME.get(s.nerve, ()))
+        and np.isfinite(s.lln_uv)
     ]
 
 
@@ -519,7 +614,7 @@ def _muscle_sentence(m: MuscleFinding) -> str:
 
 def _evidence(
     f: StudyFindings,
-    root: str,
+    roots: Sequence[str],
     side: str,
     explained: list[MuscleFinding],
     unexplained: list[MuscleFinding],
@@ -530,7 +625,7 @@ def _evidence(
         Evidence("muscle", m.muscle, m.side, _muscle_sentence(m))
         for m in f.muscles
         if m.side == side
-        and root in an.main[m.muscle]
+        and an.main[m.muscle] & set(roots)
         and an.limb[m.muscle] != "axial"
         and m.abnormality < ABNORMAL_FROM
     ]
@@ -538,20 +633,20 @@ def _evidence(
         Evidence("muscle", m.muscle, m.side, _muscle_sentence(m) + " (outside the myotome)")
         for m in unexplained
     ]
-    region = _region_of_root(root)
+    region = _region_of_root(roots[0])
     for m in f.muscles:
         if m.side == side and an.limb[m.muscle] == "axial" and an.region[m.muscle] == region:
             (sup if m.abnormality >= ABNORMAL_FROM else opp).append(
                 Evidence("paraspinal", m.muscle, side, f"{muscle_label(m.muscle)}: {m.text}")
             )
-    for s in _dermatome_snaps(f, root, side):
+    for s in _dermatome_snaps(f, roots, side):
         word = "absent" if s.amplitude_uv == 0 else ("low" if s.low else "normal")
         text = (
             f"{nerve_label(s.nerve)} SNAP {word} "
             f"({s.amplitude_uv:g} µV, LLN {s.lln_uv:g} µV; dermatome {_roots_text(SNAP_DERMATOME[s.nerve])})"
         )
         (opp if s.low else sup).append(Evidence("snap", s.nerve, side, text))
-    if root == "S1":
+    if "S1" in roots:
         ab = _h_reflex_abnormal(f.h_reflexes, side)
         if ab is not None:
             text = "H-reflex " + ("absent or delayed" if ab else "normal")
@@ -563,8 +658,9 @@ def summary_text(loc: Localisation, f: StudyFindings | None = None) -> str:
     """One sentence: "Most likely left L5 (confidence 0.82): 4 abnormal L5 muscles of 3 nerves, ..."."""
     if not loc.localisable or loc.root is None or loc.side is None:
         return f"Not localisable: {loc.reason}."
+    named = loc.roots_label or loc.root
     parts = [
-        f"{loc.n_abnormal_muscles} abnormal {loc.root} muscle{'s' if loc.n_abnormal_muscles != 1 else ''}"
+        f"{loc.n_abnormal_muscles} abnormal {named} muscle{'s' if loc.n_abnormal_muscles != 1 else ''}"
         f" of {loc.n_nerves} nerve{'s' if loc.n_nerves != 1 else ''}"
     ]
     for e in loc.supporting:
@@ -574,11 +670,23 @@ def summary_text(loc: Localisation, f: StudyFindings | None = None) -> str:
             parts.append(f"{nerve_label(e.name)} SNAP normal")
         elif e.kind == "h_reflex":
             parts.append("H-reflex abnormal")
+        elif e.kind == "spared_muscle":
+            parts.append(f"{muscle_label(e.name)} normal")
     for e in loc.opposing:
         if e.kind == "snap":
             parts.append(f"but {nerve_label(e.name)} SNAP low")
+    shared = (
+        f"; the muscles examined do not separate {loc.roots[0]} from {loc.roots[1]}"
+        if len(loc.roots) > 1
+        else ""
+    )
+    if loc.strength == TENTATIVE:
+        return (
+            f"Possibly {_SIDE_WORD[loc.side]} {named} (tentative, confidence "
+            f"{loc.confidence:.2f}; {loc.caveat}{shared}): " + ", ".join(parts)
+        )
     return (
-        f"Most likely {_SIDE_WORD[loc.side]} {loc.root} (confidence {loc.confidence:.2f}): "
+        f"Most likely {_SIDE_WORD[loc.side]} {named} (confidence {loc.confidence:.2f}{shared}): "
         + ", ".join(parts)
     )
 
@@ -724,6 +832,7 @@ __all__ = [
     "findings_from_tables",
     "localise",
     "localise_findings",
+    "root_set",
     "summary_text",
     "wants_localisation",
 ]

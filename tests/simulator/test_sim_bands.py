@@ -13,7 +13,12 @@ import pytest
 from bundle.tables import Bundle
 from features.vocab import MUSCLES
 from simulator import diseases
-from simulator.cohort import TRUTH_COLUMNS, simulate_cohort, simulate_cohort_with_physiology
+from simulator.cohort import (
+    FOCAL_TRUTH_COLUMNS,
+    TRUTH_COLUMNS,
+    simulate_cohort,
+    simulate_cohort_with_physiology,
+)
 from simulator.parameters import SimulatorParams
 from simulator.protocols import MOTOR_UNITS, SENSORY_UNITS
 
@@ -222,6 +227,7 @@ def test_physiology_side_table_is_deterministic_and_in_range() -> None:
         *CONSTANTS,
         "physiology_index",
         *TRUTH_COLUMNS,
+        *FOCAL_TRUTH_COLUMNS,
     ]
     assert p1["study_id"].tolist() == b1.studies["study_id"].tolist()
     assert p1["cohort"].tolist() == [i // 200 for i in range(700)]
