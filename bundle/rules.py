@@ -19,6 +19,10 @@ MOTOR_AMPLITUDE_MAX_MV = 50.0  # contract: above 50 is almost surely µV in a mV
 SENSORY_AMPLITUDE_MIN_UV = 0.5  # contract: below 0.5 with a latency is almost surely mV
 VELOCITY_MAX_M_S = 120.0  # contract: above 120 m/s is not physiological
 MUAP_AMPLITUDE_MIN_UV = 20.0  # a mean MUAP below 20 µV is not physiological; mV typed into µV
+#: tibial H latency outside this band (ms) is almost surely another response typed into an
+#: h_reflex row (a DML of ~5 ms, a tibial F of ~50-60 ms); normal adults 28-35 ms (clinical
+#: reference T1.3, ULN 34-35 ms †); the band itself is a plausibility choice [sim]
+H_LATENCY_PLAUSIBLE_MS = (20.0, 60.0)
 
 
 def check_ncs(raw: RawTable, df: pd.DataFrame, sids: pd.Series, coll: Collector) -> None:
@@ -98,6 +102,8 @@ def check_special_kinds(raw: RawTable, df: pd.DataFrame, sids: pd.Series, coll: 
     * ``rns``: a motor nerve with a recording site that fits it (:data:`vocab.RNS_RECORDING_SITES`)
       and a ``decrement_pct`` (errors).
     * ``decrement_pct`` on any other kind is an error (it has no meaning there).
+    * an ``h_reflex`` latency outside :data:`H_LATENCY_PLAUSIBLE_MS`, or an ``h_reflex`` row
+      with neither latency nor amplitude (it says nothing: read as not measured), is a warning.
     """
     kind = df["kind"]
     is_h = (kind == "h_reflex").to_numpy()
@@ -126,6 +132,30 @@ def check_special_kinds(raw: RawTable, df: pd.DataFrame, sids: pd.Series, coll: 
         "a decrement_pct for rns rows (% from the 1st to the 4th or 5th response, −100–100)",
         kind="missing_value",
         study_ids=sids,
+    )
+    lat, amp = df["latency_ms"], df["amplitude"]
+    lo, hi = H_LATENCY_PLAUSIBLE_MS
+    coll.rows(
+        raw,
+        is_h & ((lat < lo) | (lat > hi)).to_numpy(),
+        "latency_ms",
+        lat,
+        f"an H latency of {lo:g}–{hi:g} ms on h_reflex rows (normal adults about 28–35 ms)",
+        kind="implausible",
+        study_ids=sids,
+        cause="a distal motor or F-wave latency in an h_reflex row?",
+        severity="warning",
+    )
+    coll.rows(
+        raw,
+        is_h & (lat.isna() & amp.isna()).to_numpy(),
+        "latency_ms",
+        None,
+        "a latency_ms or an amplitude on h_reflex rows (0 = absent); the row is read as "
+        "not measured",
+        kind="missing_value",
+        study_ids=sids,
+        severity="warning",
     )
     nerve = df["nerve"]
     site = df["recording_site"].astype(object)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bundle.json_form import load_study_json, study_to_json
@@ -172,3 +173,26 @@ def test_json_rns_row_without_decrement_names_its_row() -> None:
     _, report = load_study_json(doc, source="up.json")
     p = only(report, "missing_value")
     assert (p.file, p.row, p.column) == ("up.json ncs", 1, "decrement_pct")
+
+
+@pytest.mark.parametrize("latency", ["4.5", "75"])
+def test_an_implausible_h_latency_is_a_warning_naming_the_value(
+    tmp_path: Path, latency: str
+) -> None:
+    rows = [*GOOD_ROWS, f"s1,tibial,L,h_reflex,popliteal_fossa,soleus,{latency},2,,,,"]
+    bundle, report = load_bundle(bundle_dir(tmp_path, rows))
+    p = only(report, "implausible")
+    assert (p.row, p.column, p.value, p.severity) == (7, "latency_ms", latency, "warning")
+    assert "20–60 ms" in p.expected
+    assert report.ok  # kept, not dropped: the feature code judges it against its limits
+    assert len(bundle.ncs) == 7
+
+
+def test_an_empty_h_reflex_row_is_a_warning_and_stays_not_measured(tmp_path: Path) -> None:
+    rows = [*GOOD_ROWS, "s1,tibial,L,h_reflex,popliteal_fossa,soleus,,,,,,"]
+    bundle, report = load_bundle(bundle_dir(tmp_path, rows))
+    p = only(report, "missing_value")
+    assert (p.row, p.column, p.severity) == (7, "latency_ms", "warning")
+    last = bundle.ncs.iloc[6]
+    assert np.isnan(last["amplitude"])  # not 0 (absent)
+    assert np.isnan(last["latency_ms"])
