@@ -48,8 +48,6 @@ H_REFLEX_COLUMNS: tuple[str, ...] = (
 RNS_COLUMNS: tuple[str, ...] = ("rns_max_decrement_pct", "rns_decrement_abnormal")
 SPECIAL_NCS_COLUMNS: tuple[str, ...] = H_REFLEX_COLUMNS + RNS_COLUMNS
 
-_SIDES = ("L", "R")
-
 
 @dataclass(frozen=True)
 class HReflexSides:
@@ -138,11 +136,7 @@ def h_reflex_features(sides: HReflexSides, age_years: np.ndarray) -> dict[str, n
     asymmetric = np.where(both, asym.astype(float), np.nan)
     all_absent = (n_tested > 0) & (n_absent == n_tested)
     young = ~(age >= H_ABSENCE_ACCEPTABLE_FROM_YEARS)
-    abnormal = (
-        (np.nan_to_num(excess, nan=-np.inf) > 0)
-        | (asymmetric == 1)
-        | (all_absent & young)
-    )
+    abnormal = (np.nan_to_num(excess, nan=-np.inf) > 0) | (asymmetric == 1) | (all_absent & young)
     return {
         "h_reflex_latency_excess_ms": excess,
         "h_reflex_side_delay_ms": delay,
@@ -174,36 +168,126 @@ def special_ncs_features(
     return {c: out[c] for c in SPECIAL_NCS_COLUMNS}
 
 
-def h_reflex_abnormal_side(sides: HReflexSides, age_years: np.ndarray) -> np.ndarray:
-    """Per study the side (``"L"``/``"R"``) whose H-reflex is the abnormal one, or ``""``.
+def h_reflex_supports_s1(sides: HReflexSides, age_years: np.ndarray) -> np.ndarray:
+    """Per study and side (columns L, R) whether the H-reflex supports an S1 root lesion there.
 
-    The abnormal side is the absent one when only one is absent, else the later one when the
-    delay or amplitude ratio exceeds the side-to-side limits (the smaller one for the ratio).
+    A side supports S1 (clinical reference T3.5, limits of :mod:`features.limits_special`)
+    when its H-reflex is
+
+    * **absent** while the other side is present, or absent before 60 y (from 60 y an
+      absence on both sides, or on the only side recorded, is within normal limits: Falco
+      1994, 92 % bilaterally recordable, T1.3 †);
+    * **prolonged**: latency above the patient's nomogram ULN (Braddom & Johnson, T1.3 †);
+    * **side-delayed**: later than the other side by more than 1.5 ms (1.8 ms from 60 y); or
+    * **small**: below 0.4 × the other side's amplitude (Jankus 1994, T1.3, T3.5).
+
+    A prolongation or absence on both sides supports S1 on both; it also fits a
+    polyneuropathy, which the SNAPs tell apart (the caller weighs that).
+
+    Parameters
+    ----------
+    sides : HReflexSides
+        :func:`h_reflex_sides` of the studies.
+    age_years : ndarray of float, shape (n,)
+
+    Returns
+    -------
+    ndarray of float, shape (n, 2)
+        1.0 supports S1 on that side, 0.0 does not, NaN side not recorded (never "normal").
+
+    Examples
+    --------
+    >>> ncs = pd.DataFrame({"kind": ["h_reflex"] * 2, "nerve": ["tibial"] * 2,
+    ...                     "side": ["L", "R"], "latency_ms": [30.0, 32.5],
+    ...                     "amplitude": [2.0, 1.5]})
+    >>> s = h_reflex_sides(ncs, np.array([0, 0]), np.array([45.0]), np.array([170.0]))
+    >>> h_reflex_supports_s1(s, np.array([45.0])).tolist()
+    [[0.0, 1.0]]
     """
-    feats = h_reflex_features(sides, age_years)
     lat, amp, absent = sides.latency_ms, sides.amplitude_mv, sides.absent
-    out = np.full(len(lat), "", dtype=object)
-    asym = feats["h_reflex_asymmetric"] == 1
-    one_absent = asym & (np.nansum(absent, axis=1) == 1)
-    out[one_absent] = np.where(absent[one_absent, 0] == 1, "L", "R")
-    rest = asym & ~one_absent
-    by_delay = rest & ~np.isnan(feats["h_reflex_side_delay_ms"])
-    by_delay &= feats["h_reflex_side_delay_ms"] > h_side_diff_uln_ms(np.asarray(age_years))
-    out[by_delay] = np.where(lat[by_delay, 0] > lat[by_delay, 1], "L", "R")
-    by_amp = rest & ~by_delay
-    out[by_amp] = np.where(amp[by_amp, 0] < amp[by_amp, 1], "L", "R")
-    return out
+    age = np.asarray(age_years, dtype=float)
+    other_lat, other_amp, other_absent = lat[:, ::-1], amp[:, ::-1], absent[:, ::-1]
+    young = ~(age >= H_ABSENCE_ACCEPTABLE_FROM_YEARS)[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        by_absence = (absent == 1) & ((other_absent == 0) | young)
+        prolonged = lat > sides.latency_uln_ms[:, None]
+        delayed = (lat - other_lat) > h_side_diff_uln_ms(age)[:, None]
+        small = (absent == 0) & (other_amp > 0) & (amp / other_amp < H_AMP_RATIO_LLN)
+    support = by_absence | prolonged | delayed | small
+    return np.where(np.isnan(absent), np.nan, support.astype(float))
+
+
+#: catalogue text of each column: label, unit, limit kind, description, direction
+SPECIAL_NCS_TEXT: dict[str, tuple[str, str, str, str, str]] = {
+    "h_reflex_latency_excess_ms": (
+        "H-reflex latency beyond its limit",
+        "ms",
+        "raw",
+        "Longer tibial H latency of the recorded sides minus the patient's nomogram upper limit "
+        "(Braddom & Johnson: age and leg length).",
+        "values above 0 are a prolonged H-reflex (S1 root or a polyneuropathy)",
+    ),
+    "h_reflex_side_delay_ms": (
+        "H-reflex side-to-side latency difference",
+        "ms",
+        "raw",
+        "Left-right tibial H latency difference when both sides respond.",
+        "above 1.5 ms (1.8 ms from 60 y) supports an S1 radiculopathy on the later side",
+    ),
+    "h_reflex_amp_side_ratio": (
+        "H-reflex side-to-side amplitude ratio",
+        "ratio",
+        "ratio",
+        "Smaller/larger tibial H amplitude between the two sides (an absent side gives 0).",
+        "below 0.4 is abnormal (Jankus 1994): an S1 sign on the smaller side",
+    ),
+    "h_reflex_absent": (
+        "H-reflex absent",
+        "yes/no",
+        "flag",
+        "The tibial H-reflex is absent on at least one recorded side.",
+        "one side absent supports S1; both absent fits a polyneuropathy (or age 60 and over)",
+    ),
+    "h_reflex_asymmetric": (
+        "H-reflex asymmetric",
+        "yes/no",
+        "flag",
+        "One side's H-reflex is absent, later or smaller beyond the side-to-side limits.",
+        "supports an S1 radiculopathy (T3.5)",
+    ),
+    "h_reflex_abnormal": (
+        "H-reflex abnormal",
+        "yes/no",
+        "flag",
+        "Any H-reflex limit exceeded: prolonged, asymmetric, or absent before 60 y.",
+        "an S1 root lesion or a polyneuropathy",
+    ),
+    "rns_max_decrement_pct": (
+        "RNS decrement",
+        "%",
+        "raw",
+        "Largest decrement at 2-3 Hz repetitive nerve stimulation, 1st to 4th/5th response.",
+        "above 10 % points to a neuromuscular-junction disorder (outside the six classes)",
+    ),
+    "rns_decrement_abnormal": (
+        "RNS decrement above 10 %",
+        "yes/no",
+        "flag",
+        "The RNS decrement is above 10 %.",
+        "a neuromuscular-junction disorder (e.g. myasthenia) is suggested",
+    ),
+}
 
 
 __all__ = [
     "H_REFLEX_COLUMNS",
     "RNS_COLUMNS",
     "SPECIAL_NCS_COLUMNS",
+    "SPECIAL_NCS_TEXT",
     "HReflexSides",
-    "h_reflex_abnormal_side",
     "h_reflex_features",
     "h_reflex_sides",
+    "h_reflex_supports_s1",
     "rns_features",
     "special_ncs_features",
-    "_SIDES",
 ]
