@@ -6,8 +6,8 @@ Numbers from ``shared/reference/clinical-reference.md`` (copied, with their sour
   = 9.14 + 0.46 · leg length (cm) + 0.1 · age (years). The upper limit is the expected value
   plus 2 SD, with SD 1.8 ms (§7.1: "30 (1.8) at 170 cm → ULN ≈ 34"; T1.3: ULN ≈ 34-35 ms †).
 * **Leg length** — the nomogram's leg length is the lower leg (popliteal fossa to medial
-  malleolus). When it is not given it is estimated from height as 0.215 × height [†: the
-  tibia-to-stature proportion of Trotter & Gleser 1952, about 36.5 cm at 170 cm; with it the
+  malleolus). When it is not given it is estimated from height as 0.215 × height [†, not in
+  the clinical reference: the tibia-to-stature proportion of Trotter & Gleser 1952, about 36.5 cm at 170 cm; with it the
   nomogram gives 30.0 ms at 170 cm and 40 y, the reference subject of §7.1]. A missing height
   is the 170 cm reference height (as for the F-waves, :mod:`features.limits`).
 * **Side-to-side** (T1.3, T3.5; Falco et al. 1994, Jankus et al. 1994): a latency difference
@@ -17,7 +17,8 @@ Numbers from ``shared/reference/clinical-reference.md`` (copied, with their sour
   recorded on both sides in only 92 % (Falco 1994, T1.3), so from 60 y an absent H-reflex on
   both sides is within normal limits (†); a one-sided absence is still a side difference.
 * **RNS decrement** — a decrement above 10 % (1st to 4th/5th response at 2-3 Hz) points to a
-  neuromuscular-junction disorder (data contract; AANEM NMJ studies, T5.1/T5.1b †).
+  neuromuscular-junction disorder (data contract, "Two optional kinds"). † The clinical
+  reference has no number for it: T5.1 (myopathy row) and T5.1b only name RNS / NMJ tests.
 
 The H-reflex limits are not temperature-corrected (no source in the reference).
 """
@@ -50,7 +51,8 @@ H_AMP_RATIO_LLN = 0.4
 #: from this age a bilaterally absent H-reflex is within normal limits († Falco 1994: 92 %
 #: bilaterally recordable at 60-88 y)
 H_ABSENCE_ACCEPTABLE_FROM_YEARS = 60.0
-#: RNS decrement above this (%) is abnormal: a neuromuscular-junction disorder (data contract)
+#: RNS decrement above this (%) is abnormal: a neuromuscular-junction disorder (data contract;
+#: † no number in the clinical reference)
 RNS_DECREMENT_ULN_PCT = 10.0
 
 
