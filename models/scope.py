@@ -12,6 +12,11 @@ soft targets for out-of-scope studies would learn: ``p'(c) = (1 - q) p(c) + sum_
 with ``q_k`` the detector's probability of condition ``k`` and ``t_k`` its soft target
 (:data:`SOFT_TARGETS`: the proxy class 0.5, the rest spread; never a certain member of a class).
 See ``docs/out-of-scope.md``.
+
+A **neuromuscular-junction disorder** is not learnt either: a repetitive-stimulation decrement
+above 10 % (``rns_decrement_abnormal``, :mod:`features.special_ncs`; data contract) says it by
+rule (:func:`nmj_assessments`), so such a study is never headlined as a confident in-scope
+class, whatever the routine study looks like (myasthenia's is normal).
 """
 
 from __future__ import annotations
@@ -83,7 +88,10 @@ LABELS: dict[str, str] = {
     "sensory_neuronopathy": "a sensory neuronopathy",
     "post_polio": "post-polio (old stable denervation)",
     "cervical_myelopathy": "cervical myelopathy / amyotrophy",
+    "neuromuscular_junction": "a neuromuscular-junction disorder (e.g. myasthenia gravis)",
 }
+#: the rule-based condition of :func:`nmj_assessments` (``most_like``)
+NMJ = "neuromuscular_junction"
 
 #: "not enough examined to say": fewer nerves and muscles than any class needs (T5.1 minimum
 #: protocols: at least one motor and one sensory nerve, or a needle screen of >= 3 muscles) [†]
@@ -275,6 +283,32 @@ def assess(Q: np.ndarray, threshold: float, thin: np.ndarray) -> list[ScopeAsses
             )
         else:
             out.append(ScopeAssessment("in_scope", p_out, None, "Within the six classes."))
+    return out
+
+
+def nmj_assessments(
+    scopes: list[ScopeAssessment | None], X: pd.DataFrame
+) -> list[ScopeAssessment | None]:
+    """Mark the studies whose RNS decrement is above 10 % as outside: an NMJ disorder.
+
+    The rule wins over the detector and over "insufficient" (the decrement is itself the
+    finding); studies without RNS (NaN) or with a decrement at or below 10 % keep their
+    assessment. ``scopes`` is row-aligned with ``X`` (None: no detector in the model).
+    """
+    flag = np.asarray(X.get("rns_decrement_abnormal", np.full(len(X), np.nan)), dtype=float)
+    dec = np.asarray(X.get("rns_max_decrement_pct", np.full(len(X), np.nan)), dtype=float)
+    out = list(scopes)
+    for i in np.flatnonzero(flag == 1):
+        prev = out[i]
+        p_out = 1.0 if prev is None else prev.probability  # the rule is no probability
+        out[i] = ScopeAssessment(
+            "outside",
+            p_out,
+            NMJ,
+            f"RNS decrement {dec[i]:.0f} % (limit 10 %): a neuromuscular-junction disorder "
+            "(e.g. myasthenia gravis) is suggested; it is outside the six classes, and ALS or "
+            "a myopathy can also show a decrement.",
+        )
     return out
 
 
