@@ -29,6 +29,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 #: Braddom & Johnson nomogram (clinical reference T1.3 †), ms, ms per cm, ms per year
 H_NOMOGRAM_INTERCEPT_MS = 9.14
@@ -151,3 +152,52 @@ def rns_decrement_abnormal(decrement_pct: np.ndarray) -> np.ndarray:
     """1.0 where the RNS decrement (%) is above 10 %, 0.0 at or below, NaN if not measured."""
     d = np.asarray(decrement_pct, dtype=float)
     return np.where(np.isnan(d), np.nan, (d > RNS_DECREMENT_ULN_PCT).astype(float))
+
+
+#: row limit columns of :func:`special_ncs_limits`
+SPECIAL_LIMIT_COLUMNS: tuple[str, ...] = (
+    "h_latency_uln_ms",
+    "h_side_diff_uln_ms",
+    "h_amp_ratio_lln",
+    "decrement_uln_pct",
+)
+
+
+def special_ncs_limits(ncs: pd.DataFrame, studies: pd.DataFrame) -> pd.DataFrame:
+    """Per NCS row the limits of its optional kind (NaN on the other kinds' rows).
+
+    Parameters
+    ----------
+    ncs : DataFrame
+        Canonical NCS rows (``study_id``, ``kind``).
+    studies : DataFrame
+        One row per study (``study_id``, ``age_years``, optional ``height_cm``); an unknown
+        study or age gives NaN limits (never a guess).
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``ncs``, columns :data:`SPECIAL_LIMIT_COLUMNS`: on ``h_reflex`` rows the
+        nomogram ULN of the latency, the side-to-side latency ULN and the amplitude-ratio LLN;
+        on ``rns`` rows the decrement ULN (10 %).
+    """
+    by_id = studies.drop_duplicates("study_id").set_index(studies["study_id"].astype(str))
+    sid = ncs["study_id"].astype(str) if len(ncs) else pd.Series([], dtype=str)
+    age = sid.map(pd.to_numeric(by_id["age_years"], errors="coerce")).to_numpy(dtype=float)
+    height = (
+        sid.map(pd.to_numeric(by_id["height_cm"], errors="coerce")).to_numpy(dtype=float)
+        if "height_cm" in by_id.columns
+        else np.full(len(ncs), np.nan)
+    )
+    kind = ncs["kind"].astype(str).to_numpy() if len(ncs) else np.zeros(0, dtype=str)
+    is_h, is_rns = kind == "h_reflex", kind == "rns"
+    known = is_h & ~np.isnan(age)
+    return pd.DataFrame(
+        {
+            "h_latency_uln_ms": np.where(known, h_latency_uln_ms(age, height), np.nan),
+            "h_side_diff_uln_ms": np.where(known, h_side_diff_uln_ms(age), np.nan),
+            "h_amp_ratio_lln": np.where(is_h, H_AMP_RATIO_LLN, np.nan),
+            "decrement_uln_pct": np.where(is_rns, RNS_DECREMENT_ULN_PCT, np.nan),
+        },
+        index=ncs.index,
+    )
