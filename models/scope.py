@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -287,7 +288,7 @@ def assess(Q: np.ndarray, threshold: float, thin: np.ndarray) -> list[ScopeAsses
 
 
 def nmj_assessments(
-    scopes: list[ScopeAssessment | None], X: pd.DataFrame
+    scopes: Sequence[ScopeAssessment | None], X: pd.DataFrame
 ) -> list[ScopeAssessment | None]:
     """Mark the studies whose RNS decrement is above 10 % as outside: an NMJ disorder.
 

@@ -72,3 +72,11 @@ def test_predictor_headlines_a_decrement_as_an_nmj_disorder(
     assert p.headline.startswith("Outside the six classes — most like a neuromuscular-junction")
     other = str(bundle.studies["study_id"].iloc[1])
     assert with_rns[other].headline == without[other].headline  # other studies untouched
+
+
+def test_the_out_of_scope_report_counts_the_rule_like_the_product() -> None:
+    from models.oos_eval import _with_nmj_rule
+
+    inside = scope.ScopeAssessment("in_scope", 0.05, None, "")
+    out = _with_nmj_rule([inside, inside], _X([1.0, np.nan], [30.0, np.nan]))
+    assert [a.status for a in out] == ["outside", "in_scope"]
