@@ -17,8 +17,12 @@ Per study (NaN = not recorded, never "normal" and never "absent"):
 * ``rns_decrement_abnormal`` — 1 when it is above 10 % (a neuromuscular-junction disorder,
   outside the six classes).
 
+Per study and side, :func:`h_reflex_supports_s1` says whether the H-reflex supports an S1
+root lesion there (for the root localisation).
+
 Limits from :mod:`features.limits_special`. An H-reflex row with neither latency nor amplitude
-says nothing and is ignored; a row with a latency and no amplitude is a present response.
+says nothing and is ignored (the bundle warns about it); a row with a latency and no amplitude
+is a present response. These rows feed no other feature (:mod:`features.build`).
 """
 
 from __future__ import annotations
