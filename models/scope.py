@@ -33,7 +33,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from features.vocab import CLASS_LABELS, CLASSES
+from features.vocab import CLASS_LABELS, CLASSES, REGIONS
 
 #: conditions the detector learns (the focal ones go to models.focal; myasthenia with a normal
 #: routine study is indistinguishable from normal without repetitive stimulation)
@@ -294,12 +294,17 @@ def nmj_assessments(
 
     The rule wins over the detector and over "insufficient" (the decrement is itself the
     finding); studies without RNS (NaN) or with a decrement at or below 10 % keep their
-    assessment. ``scopes`` is row-aligned with ``X`` (None: no detector in the model).
+    assessment. A decrement beside **denervation** on needle EMG (fibrillations or large
+    neurogenic units in any region) is not called an NMJ disorder: immature reinnervating
+    end-plates also decrement, as in ALS and other motor neuron or root disease, so there the
+    six classes still apply (the report still prints the decrement against its limit).
+    ``scopes`` is row-aligned with ``X`` (None: no detector in the model).
     """
     flag = np.asarray(X.get("rns_decrement_abnormal", np.full(len(X), np.nan)), dtype=float)
     dec = np.asarray(X.get("rns_max_decrement_pct", np.full(len(X), np.nan)), dtype=float)
+    denervated = _denervated(X)
     out = list(scopes)
-    for i in np.flatnonzero(flag == 1):
+    for i in np.flatnonzero((flag == 1) & ~denervated):
         prev = out[i]
         p_out = 1.0 if prev is None else prev.probability  # the rule is no probability
         out[i] = ScopeAssessment(
@@ -307,9 +312,20 @@ def nmj_assessments(
             p_out,
             NMJ,
             f"RNS decrement {dec[i]:.0f} % (limit 10 %): a neuromuscular-junction disorder "
-            "(e.g. myasthenia gravis) is suggested; it is outside the six classes, and ALS or "
-            "a myopathy can also show a decrement.",
+            "(e.g. myasthenia gravis) is suggested, with no denervation on needle EMG to explain "
+            "it; it is outside the six classes.",
         )
+    return out
+
+
+def _denervated(X: pd.DataFrame) -> np.ndarray:
+    """Per row, whether any region shows fibrillations or large (neurogenic) MUAPs."""
+    out = np.zeros(len(X), dtype=bool)
+    for r in REGIONS:
+        for kind in ("fibs", "large_muap"):
+            col = f"emg_{r}_{kind}_frac"
+            if col in X:
+                out |= np.nan_to_num(np.asarray(X[col], dtype=float), nan=0.0) > 0
     return out
 
 

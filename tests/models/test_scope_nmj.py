@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from bundle.tables import Bundle
+from features.build import build_features
 from models import scope
 from models.predictor import Predictor
 
@@ -38,6 +39,20 @@ def test_decrement_above_10_pct_is_outside_and_says_nmj() -> None:
     assert scope.headline_class("myopathy", out[0], False) is None
 
 
+def test_a_decrement_beside_denervation_keeps_the_six_classes() -> None:
+    # ALS and other denervating disease decrement through immature reinnervating end-plates
+    inside = scope.ScopeAssessment("in_scope", 0.05, None, "Within the six classes.")
+    X = _X([1.0, 1.0, 1.0], [18.0, 18.0, 18.0]).assign(
+        emg_cervical_fibs_frac=[0.5, 0.0, np.nan],
+        emg_lumbosacral_large_muap_frac=[0.0, 0.25, 0.0],
+    )
+    out = scope.nmj_assessments([inside, inside, inside], X)
+    assert out[0] is inside
+    assert out[1] is inside
+    assert out[2] is not None
+    assert out[2].status == "outside"  # no denervation seen
+
+
 def test_without_rns_columns_nothing_changes() -> None:
     inside = scope.ScopeAssessment("in_scope", 0.05, None, "")
     assert scope.nmj_assessments([inside], pd.DataFrame(index=[0])) == [inside]
@@ -47,7 +62,9 @@ def test_predictor_headlines_a_decrement_as_an_nmj_disorder(
     tiny_model_dir: Path, fresh_cohort: tuple[Bundle, pd.DataFrame]
 ) -> None:
     bundle, _ = fresh_cohort
-    sid = str(bundle.studies["study_id"].iloc[0])
+    X = build_features(bundle)
+    calm = np.flatnonzero(~scope._denervated(X))  # a decrement without denervation
+    sid = str(bundle.studies["study_id"].iloc[calm[0]])
     rns = pd.DataFrame(
         [
             {
@@ -70,7 +87,7 @@ def test_predictor_headlines_a_decrement_as_an_nmj_disorder(
     assert p.scope is not None
     assert p.scope.status == "outside"
     assert p.headline.startswith("Outside the six classes — most like a neuromuscular-junction")
-    other = str(bundle.studies["study_id"].iloc[1])
+    other = str(bundle.studies["study_id"].iloc[calm[1]])
     assert with_rns[other].headline == without[other].headline  # other studies untouched
 
 
