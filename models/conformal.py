@@ -33,7 +33,7 @@ set): too few studies to exclude it at that level.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -56,6 +56,10 @@ class ConformalSets(BaseModel):
         ``1 - p_class`` admitted into the set (in [0, 1]).
     n_calib : dict of str to int
         Calibration studies per class the thresholds were fitted on.
+    scores : {"calib", "out_of_lab"}
+        Where their nonconformity scores came from: ``calib`` (the calib split scored by the
+        model) or ``out_of_lab`` (the training labs' studies, each scored by a booster fitted
+        without its lab; ``train.conformal.scores``). Models saved before the field: ``calib``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -63,6 +67,7 @@ class ConformalSets(BaseModel):
     alpha: float = Field(gt=0, lt=1)
     thresholds: dict[str, dict[str, float]]
     n_calib: dict[str, int]
+    scores: Literal["calib", "out_of_lab"] = "calib"
 
     @field_validator("thresholds")
     @classmethod
@@ -140,7 +145,11 @@ def class_thresholds(
 
 
 def fit_conformal(
-    proba_by_prior: Mapping[str, np.ndarray], y: np.ndarray, *, alpha: float
+    proba_by_prior: Mapping[str, np.ndarray],
+    y: np.ndarray,
+    *,
+    alpha: float,
+    scores: Literal["calib", "out_of_lab"] = "calib",
 ) -> ConformalSets:
     """Thresholds for every stated prior from the calibration studies' probabilities.
 
@@ -153,6 +162,8 @@ def fit_conformal(
         True class indices of those studies.
     alpha : float
         Miscoverage per class.
+    scores : {"calib", "out_of_lab"}
+        Where the probabilities came from (stored as :attr:`ConformalSets.scores`).
     """
     thresholds: dict[str, dict[str, float]] = {}
     counts = np.zeros(len(CLASSES), dtype=int)
@@ -163,6 +174,7 @@ def fit_conformal(
         alpha=alpha,
         thresholds=thresholds,
         n_calib=dict(zip(CLASSES, (int(n) for n in counts), strict=True)),
+        scores=scores,
     )
 
 

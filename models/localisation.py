@@ -120,6 +120,12 @@ ONE_NERVE_LR, SEVERAL_NERVES_LR = 0.3, 3.0
 MIN_CONFIDENCE = 0.5
 #: the confidence stated is at most this (a needle study never makes a root certain) [sim]
 MAX_CONFIDENCE = 0.99
+#: a tentative root (one abnormal muscle, or no root with an even share) is stated with at
+#: most this confidence: the posterior share is right about as often as it says on simulated
+#: one-muscle studies (``docs/localisation.md``), but a single muscle is weak evidence [sim]
+MAX_TENTATIVE_CONFIDENCE = 0.8
+#: ``Localisation.strength``: the >= 2-muscle rule is met (definite) or not (tentative)
+DEFINITE, TENTATIVE = "definite", "tentative"
 #: bilateral: the other side's best score at least this share of the top one
 BILATERAL_SHARE = 0.6
 #: widespread: at least this many abnormal limb muscles the top root does not explain, and more
@@ -207,7 +213,8 @@ class Evidence:
     Attributes
     ----------
     kind : str
-        ``muscle``, ``paraspinal``, ``snap`` or ``h_reflex``.
+        ``muscle``, ``paraspinal``, ``snap``, ``h_reflex`` or ``spared_muscle`` (a normal
+        muscle of a rival root of a tentative call's single abnormal muscle).
     name : str
         Canonical muscle or nerve.
     side : str
@@ -260,6 +267,15 @@ class Localisation:
         Findings for and against the top candidate.
     n_abnormal_muscles, n_nerves : int
         Abnormal limb muscles of the top root on its side, and their distinct nerves.
+    summary : str
+        One sentence for the page (:func:`summary_text`).
+    strength : str
+        ``definite`` (the >= 2-muscle rule of T3.5 is met and the root has at least an even
+        share), ``tentative`` (a most likely root from weaker evidence: one abnormal muscle
+        spanning several roots, or no root with an even share; confidence at most
+        :data:`MAX_TENTATIVE_CONFIDENCE`), "" when not localisable.
+    caveat : str
+        Why a tentative root is tentative ("" when definite or not localisable).
     """
 
     localisable: bool
@@ -274,6 +290,8 @@ class Localisation:
     n_abnormal_muscles: int = 0
     n_nerves: int = 0
     summary: str = field(default="")
+    strength: str = ""
+    caveat: str = ""
 
 
 # --- reference ----------------------------------------------------------------------------------
@@ -423,15 +441,16 @@ def localise_findings(f: StudyFindings) -> Localisation:
     candidates = tuple(
         RootCandidate(r, s, round(scores[(r, s)], 3), round(post[(r, s)], 4)) for r, s in ranked[:5]
     )
+    caveats: list[str] = []
     single_roots = an.main[abnormal[0].muscle] | an.minor[abnormal[0].muscle]
     if len(abnormal) == 1 and len(single_roots) > 1:
-        # >= 2 muscles of one root are needed (Wilbourn & Aminoff 1998, T3.5): one muscle
-        # supplied by several roots names none of them; the candidates are still listed
-        reason = (
+        # >= 2 muscles of one root are needed for a definite root (Wilbourn & Aminoff 1998,
+        # T3.5); one muscle supplied by several roots gives a tentative one, the normal muscles
+        # of its other roots deciding between them
+        caveats.append(
             f"only one abnormal muscle ({muscle_label(abnormal[0].muscle)}), whose roots span "
             f"{_roots_text(single_roots)}"
         )
-        return _not_localisable(reason, candidates)
     root, side = ranked[0]
     top_score = scores[(root, side)]
     other = "R" if side == "L" else "L"
@@ -456,17 +475,19 @@ def localise_findings(f: StudyFindings) -> Localisation:
     if not explained:
         return _not_localisable("no abnormal muscle of the most likely root")
     if post[(root, side)] < MIN_CONFIDENCE:
-        reason = (
-            f"the findings fit several roots about equally (best {candidates[0].label}, "
-            f"{post[(root, side)]:.2f}; next {candidates[1].label}, {candidates[1].probability:.2f})"
+        caveats.append(
+            f"the findings fit several roots (next {candidates[1].label}, "
+            f"{candidates[1].probability:.2f})"
             if len(candidates) > 1
-            else f"the findings do not single out a root (best {candidates[0].label})"
+            else "the findings do not single out a root"
         )
-        return _not_localisable(reason, candidates)
     supporting, opposing = _evidence(f, root, side, explained, unexplained)
+    if caveats:
+        supporting += _sparing(f, root, side, single_roots if len(abnormal) == 1 else set())
     nerves = {an.nerve[m.muscle] for m in explained}
     support = _root_support(f, root, side, nerves)
-    conf = min(round(post[(root, side)], 3), MAX_CONFIDENCE)
+    cap = MAX_TENTATIVE_CONFIDENCE if caveats else MAX_CONFIDENCE
+    conf = min(round(post[(root, side)], 3), cap)
     loc = Localisation(
         localisable=True,
         root=root,
@@ -478,8 +499,35 @@ def localise_findings(f: StudyFindings) -> Localisation:
         opposing=opposing,
         n_abnormal_muscles=len(explained),
         n_nerves=len(nerves),
+        strength=TENTATIVE if caveats else DEFINITE,
+        caveat="; ".join(caveats),
     )
     return Localisation(**{**loc.__dict__, "summary": summary_text(loc, f)})
+
+
+def _sparing(
+    f: StudyFindings, root: str, side: str, rival_roots: Iterable[str]
+) -> tuple[Evidence, ...]:
+    """Normal muscles whose dominant roots include a rival root of the single abnormal muscle
+    but not ``root``: they speak against the rival (tibialis anterior L4-L5 abnormal, vastus
+    lateralis L3-L4 normal -> L5 rather than L4; T3.5 "adjacent roots normal")."""
+    an = _anatomy()
+    rivals = set(rival_roots) - {root}
+    out = []
+    for m in f.muscles:
+        if m.side != side or an.limb[m.muscle] == "axial" or m.abnormality >= ABNORMAL_FROM:
+            continue
+        spared = sorted((an.main[m.muscle] & rivals) - {root}, key=ROOTS.index)
+        if spared and root not in an.main[m.muscle]:
+            out.append(
+                Evidence(
+                    "spared_muscle",
+                    m.muscle,
+                    side,
+                    _muscle_sentence(m) + f" (argues against {_roots_text(spared)})",
+                )
+            )
+    return tuple(out)
 
 
 def _root_support(f: StudyFindings, root: str, side: str, nerves: set[str]) -> float:
@@ -574,9 +622,16 @@ def summary_text(loc: Localisation, f: StudyFindings | None = None) -> str:
             parts.append(f"{nerve_label(e.name)} SNAP normal")
         elif e.kind == "h_reflex":
             parts.append("H-reflex abnormal")
+        elif e.kind == "spared_muscle":
+            parts.append(f"{muscle_label(e.name)} normal")
     for e in loc.opposing:
         if e.kind == "snap":
             parts.append(f"but {nerve_label(e.name)} SNAP low")
+    if loc.strength == TENTATIVE:
+        return (
+            f"Possibly {_SIDE_WORD[loc.side]} {loc.root} (tentative, confidence "
+            f"{loc.confidence:.2f}; {loc.caveat}): " + ", ".join(parts)
+        )
     return (
         f"Most likely {_SIDE_WORD[loc.side]} {loc.root} (confidence {loc.confidence:.2f}): "
         + ", ".join(parts)

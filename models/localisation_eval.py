@@ -5,9 +5,16 @@ The truth comes from the simulator's side table (``physiology.parquet``: ``subty
 Scored: the true radiculopathies (``subtype`` a root, whatever the noisy ``diagnosis`` label
 says) **with needle EMG of the affected limb** (at least one limb muscle of that limb, on the
 symptomatic side). A root is correct when it is the simulated root or, for a two-root lesion,
-one of the two; the side when it is the symptomatic side. Reported over all those studies (a
-"not localisable" answer counts as not correct) and over the localised ones, by level, with the
-calibration of the confidence (:func:`score_localisation`).
+one of the two; the side when it is the symptomatic side. Reported over three denominators
+(:func:`score_localisation`; a "not localisable" answer counts as not correct):
+
+1. all those studies (``root_accuracy``, ``side_accuracy``);
+2. those with at least one abnormal muscle in the affected limb, on either side
+   (``*_abnormal``): the studies whose EMG gives the localiser something to work with;
+3. the localised ones (``*_localised``: a root named, definite or tentative) and, within them,
+   the definite ones (``*_definite``: the >= 2-muscle rule met) and tentative ones;
+
+by level, with the calibration of the stated confidence.
 """
 
 from __future__ import annotations
@@ -20,7 +27,15 @@ import pandas as pd
 
 from bundle.tables import Bundle
 from features.reference import load_muscles
-from models.localisation import ROOTS, Localisation, localise
+from models.localisation import (
+    ABNORMAL_FROM,
+    ROOTS,
+    TENTATIVE,
+    Localisation,
+    StudyFindings,
+    findings_from_tables,
+    localise_findings,
+)
 
 #: the columns of the truth table the scorer reads
 TRUTH_READ: tuple[str, ...] = ("study_id", "subtype", "index_side", "root_levels")
@@ -65,11 +80,18 @@ class LocalisationScore:
     n_scored : int
         Those with needle EMG of the affected limb (the denominator).
     n_localised : int
-        Those the localiser named a root for.
+        Those the localiser named a root for (definite or tentative).
     root_accuracy, side_accuracy : float
         Exact root (side) correct, over ``n_scored`` (not localisable = not correct).
     root_accuracy_localised, side_accuracy_localised : float
         The same over ``n_localised``.
+    n_abnormal, root_accuracy_abnormal, side_accuracy_abnormal
+        The studies with at least one abnormal muscle in the affected limb, and the accuracy
+        over them (not localisable = not correct).
+    n_definite, root_accuracy_definite, side_accuracy_definite
+        The definite calls (>= 2-muscle rule) and their accuracy.
+    n_tentative, root_accuracy_tentative, side_accuracy_tentative, calibration_error_tentative
+        The tentative calls, their accuracy and the calibration error of their confidence.
     not_localisable_share : float
         Share of ``n_scored`` answered "not localisable".
     calibration_error : float
@@ -97,6 +119,16 @@ class LocalisationScore:
     calibration: list[CalibrationBin]
     confusion: pd.DataFrame = field(repr=False)
     reasons: dict[str, int] = field(default_factory=dict)
+    n_abnormal: int = 0
+    root_accuracy_abnormal: float | None = None
+    side_accuracy_abnormal: float | None = None
+    n_definite: int = 0
+    root_accuracy_definite: float | None = None
+    side_accuracy_definite: float | None = None
+    n_tentative: int = 0
+    root_accuracy_tentative: float | None = None
+    side_accuracy_tentative: float | None = None
+    calibration_error_tentative: float | None = None
 
     def metrics(self) -> dict[str, float]:
         """Flat metrics (``root_accuracy``, ``root_accuracy_L5``, ...) for MLflow; a share of no
@@ -109,11 +141,27 @@ class LocalisationScore:
             "side_accuracy_localised": self.side_accuracy_localised,
             "not_localisable_share": self.not_localisable_share,
             "calibration_error": self.calibration_error,
+            **self._tiers(),
         }
         for root, s in self.by_level.items():
             out[f"root_accuracy_{root}"] = s.root_accuracy
             out[f"root_accuracy_localised_{root}"] = s.root_accuracy_localised
         return {k: v for k, v in out.items() if v is not None}
+
+    def _tiers(self) -> dict[str, float | None]:
+        """The three denominators' counts and accuracies beyond all-scored and localised."""
+        return {
+            "n_abnormal": self.n_abnormal,
+            "root_accuracy_abnormal": self.root_accuracy_abnormal,
+            "side_accuracy_abnormal": self.side_accuracy_abnormal,
+            "n_definite": self.n_definite,
+            "root_accuracy_definite": self.root_accuracy_definite,
+            "side_accuracy_definite": self.side_accuracy_definite,
+            "n_tentative": self.n_tentative,
+            "root_accuracy_tentative": self.root_accuracy_tentative,
+            "side_accuracy_tentative": self.side_accuracy_tentative,
+            "calibration_error_tentative": self.calibration_error_tentative,
+        }
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form (the ``localisation`` section of the evaluation report)."""
@@ -127,6 +175,7 @@ class LocalisationScore:
             "side_accuracy_localised": self.side_accuracy_localised,
             "not_localisable_share": self.not_localisable_share,
             "calibration_error": self.calibration_error,
+            **self._tiers(),
             "by_level": {k: v.__dict__ for k, v in self.by_level.items()},
             "calibration": [b.__dict__ for b in self.calibration],
             "confusion": {
@@ -178,8 +227,36 @@ def _reason_key(reason: str) -> str:
     return reason.split("(")[0].split(":")[0].strip()
 
 
+def abnormal_in_limb(findings: StudyFindings, limb: str) -> bool:
+    """Whether any muscle of ``limb`` (``upper``/``lower``, either side) is abnormal."""
+    limb_of = _limb_muscles()
+    return any(
+        limb_of.get(m.muscle) == limb and m.abnormality >= ABNORMAL_FROM for m in findings.muscles
+    )
+
+
+def _calibration(
+    confidence: pd.Series, correct: pd.Series
+) -> tuple[list[CalibrationBin], float | None]:
+    """Calibration bins of ``confidence`` against ``correct`` and the expected calibration error."""
+    bins, ece = [], 0.0
+    edges = CALIBRATION_BINS
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        sel = (confidence >= lo) & ((confidence < hi) if hi < 1.0 else (confidence <= hi))
+        k = int(sel.sum())
+        if k == 0:
+            continue
+        mc, acc = float(confidence[sel].mean()), float(correct[sel].mean())
+        bins.append(CalibrationBin(lo, hi, k, round(mc, 4), round(acc, 4)))
+        ece += k * abs(acc - mc)
+    return bins, (round(ece / len(confidence), 4) if len(confidence) else None)
+
+
 def score_localisation(
-    bundle: Bundle, truth: pd.DataFrame, localised: dict[str, Localisation] | None = None
+    bundle: Bundle,
+    truth: pd.DataFrame,
+    localised: dict[str, Localisation] | None = None,
+    findings: dict[str, StudyFindings] | None = None,
 ) -> LocalisationScore:
     """Score :func:`models.localisation.localise` against the simulated roots (module docstring).
 
@@ -191,14 +268,19 @@ def score_localisation(
         The simulator's side table (columns :data:`TRUTH_READ`).
     localised : dict, optional
         Precomputed localisations by ``study_id`` (else computed here, for the scored studies).
+    findings : dict, optional
+        Precomputed :class:`~models.localisation.StudyFindings` by ``study_id`` (else read here).
     """
     scored = scored_studies(bundle, truth)
     n_radic = int(truth["subtype"].isin(ROOTS).sum())
+    if findings is None:
+        findings = findings_from_tables(bundle.subset(scored["study_id"].tolist()))
     if localised is None:
-        localised = localise(bundle.subset(scored["study_id"].tolist()))
+        localised = {s: localise_findings(findings[s]) for s in scored["study_id"]}
     rows = []
     for sid, root, levels, side in scored.itertuples(index=False):
         loc = localised[sid]
+        limb = "upper" if root in ROOTS[:5] else "lower"
         rows.append(
             {
                 "root": root,
@@ -206,16 +288,20 @@ def score_localisation(
                 "root_ok": bool(loc.localisable and loc.root in levels),
                 "side_ok": bool(loc.localisable and loc.side == side),
                 "localised": loc.localisable,
+                "tentative": loc.strength == TENTATIVE,
+                "abnormal": abnormal_in_limb(findings[sid], limb),
                 "confidence": loc.confidence if loc.confidence is not None else np.nan,
                 "reason": _reason_key(loc.reason) if not loc.localisable else "",
             }
         )
-    r = pd.DataFrame(
-        rows, columns=["root", "pred", "root_ok", "side_ok", "localised", "confidence", "reason"]
-    )
+    columns = ["root", "pred", "root_ok", "side_ok", "localised", "tentative", "abnormal"]
+    r = pd.DataFrame(rows, columns=[*columns, "confidence", "reason"])
     n = len(r)
-    r = r.astype({"root_ok": bool, "side_ok": bool, "localised": bool, "confidence": float})
+    r = r.astype(dict.fromkeys(columns[2:], bool) | {"confidence": float})
     loc_r = r.loc[r["localised"]]
+    ab_r = r.loc[r["abnormal"]]
+    definite = loc_r.loc[~loc_r["tentative"]]
+    tentative = loc_r.loc[loc_r["tentative"]]
 
     def share(x: pd.Series) -> float | None:
         return round(float(x.mean()), 4) if len(x) else None
@@ -233,19 +319,10 @@ def score_localisation(
             side_accuracy_localised=share(gl["side_ok"]),
             not_localisable_share=share(~g["localised"]),
         )
-    correct = loc_r["root_ok"] & loc_r["side_ok"]
-    bins, ece = [], 0.0
-    edges = CALIBRATION_BINS
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-        sel = (loc_r["confidence"] >= lo) & (
-            (loc_r["confidence"] < hi) if hi < 1.0 else (loc_r["confidence"] <= hi)
-        )
-        k = int(sel.sum())
-        if k == 0:
-            continue
-        mc, acc = float(loc_r.loc[sel, "confidence"].mean()), float(correct[sel].mean())
-        bins.append(CalibrationBin(lo, hi, k, round(mc, 4), round(acc, 4)))
-        ece += k * abs(acc - mc)
+    bins, ece = _calibration(loc_r["confidence"], loc_r["root_ok"] & loc_r["side_ok"])
+    _, ece_tentative = _calibration(
+        tentative["confidence"], tentative["root_ok"] & tentative["side_ok"]
+    )
     confusion = pd.crosstab(
         pd.Categorical(r["root"], categories=list(ROOTS)),
         pd.Categorical(r["pred"], categories=[*ROOTS, NONE]),
@@ -261,13 +338,23 @@ def score_localisation(
         root_accuracy_localised=share(loc_r["root_ok"]),
         side_accuracy_localised=share(loc_r["side_ok"]),
         not_localisable_share=share(~r["localised"]),
-        calibration_error=round(ece / len(loc_r), 4) if len(loc_r) else None,
+        calibration_error=ece,
         by_level=by_level,
         calibration=bins,
         confusion=confusion,
         reasons={
             str(k): int(v) for k, v in r.loc[~r["localised"], "reason"].value_counts().items()
         },
+        n_abnormal=len(ab_r),
+        root_accuracy_abnormal=share(ab_r["root_ok"]),
+        side_accuracy_abnormal=share(ab_r["side_ok"]),
+        n_definite=len(definite),
+        root_accuracy_definite=share(definite["root_ok"]),
+        side_accuracy_definite=share(definite["side_ok"]),
+        n_tentative=len(tentative),
+        root_accuracy_tentative=share(tentative["root_ok"]),
+        side_accuracy_tentative=share(tentative["side_ok"]),
+        calibration_error_tentative=ece_tentative,
     )
 
 
@@ -281,13 +368,14 @@ def localisation_report(
     confusion table of all studies (for the figure).
     """
     scored = scored_studies(bundle, truth)
-    localised = localise(bundle.subset(scored["study_id"].tolist()))
-    overall = score_localisation(bundle, truth, localised)
+    findings = findings_from_tables(bundle.subset(scored["study_id"].tolist()))
+    localised = {s: localise_findings(findings[s]) for s in scored["study_id"]}
+    overall = score_localisation(bundle, truth, localised, findings)
     section: dict[str, object] = {"all": overall.to_dict()}
     metrics = overall.metrics()
     held = set(map(str, heldout_ids)) & set(scored["study_id"])
     if held:
-        part = score_localisation(bundle.subset(sorted(held)), truth, localised)
+        part = score_localisation(bundle.subset(sorted(held)), truth, localised, findings)
         section["heldout_site"] = part.to_dict()
         metrics |= {f"heldout_site.{k}": v for k, v in part.metrics().items()}
     return section, metrics, overall.confusion
@@ -295,6 +383,7 @@ def localisation_report(
 
 __all__ = [
     "CalibrationBin",
+    "abnormal_in_limb",
     "LevelScore",
     "LocalisationScore",
     "localisation_report",

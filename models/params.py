@@ -63,9 +63,16 @@ class ConformalParams(_Section):
     ``alpha`` is the miscoverage per class: on studies exchangeable with the ``calib`` split,
     the set holds the true diagnosis with probability at least ``1 - alpha`` for every class
     (:mod:`models.conformal`, ``docs/confidence.md``).
+
+    ``scores`` says which nonconformity scores fit the thresholds: ``out_of_lab`` (each training
+    lab's ``train`` and ``calib`` studies scored by a booster fitted without that lab, so the
+    scores carry the shift a new lab brings; one extra booster per training lab) or ``calib``
+    (the ``calib`` split scored by the model itself: exact only for studies from the training
+    labs). Without site ids the train stage falls back to ``calib``.
     """
 
     alpha: float = Field(0.1, gt=0, lt=1)
+    scores: Literal["calib", "out_of_lab"] = "out_of_lab"
 
 
 class TrainParams(_Section):

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import lightgbm as lgb
 import numpy as np
@@ -257,6 +257,7 @@ def train_model(
     fit_booster: Callable[..., lgb.Booster] | None = None,
     baseline: bool = True,
     study_weight: pd.Series | None = None,
+    site: pd.Series | None = None,
 ) -> TrainedModel:
     """Fit LightGBM + logistic baseline on ``train`` (+ augmented rows), calibrate on ``calib``.
 
@@ -284,44 +285,27 @@ def train_model(
         Training weight per ``study_id`` (``params.yaml: data.extra_bundles``), multiplied into
         the class weights of the study's rows and of its augmented copies; a study it does not
         list weighs 1. ``None``: every study weighs 1 (the weights are left untouched).
+    site : Series, optional
+        ``site_id`` per study (same index). With ``train.conformal.scores: out_of_lab`` the
+        prediction-set thresholds are fitted on out-of-lab scores (:func:`out_of_lab_scores`);
+        ``None`` (or ``scores: calib``): on the ``calib`` split scored by the fitted booster.
     """
     from sklearn.metrics import f1_score
 
     from models.baselines import fit_logreg, logreg_proba
-    from models.evidence import expand_soft, soft_targets
+    from models.evidence import soft_targets
 
     feats = select_features(list(X.columns), p.exclude_groups)
     codes = pd.Series(encode_labels(y), index=y.index)
     tr, va, ca = (split == "train"), (split == "valid"), (split == "calib")
-    X_tr_all = X.loc[tr]
-    y_names = y[tr].to_numpy(dtype=object)
-    if X_aug is not None and len(X_aug):
-        X_tr_all = pd.concat([X_tr_all, X_aug.reindex(columns=X.columns)])
-        y_names = np.concatenate(
-            [y_names, y.loc[original_study_id(X_aug.index)].to_numpy(dtype=object)]
-        )
-    y_tr = encode_labels(pd.Series(y_names))
-    # evidence-aware targets: a study (or thinned copy) without the findings that define its
-    # class is not taught that class as certain (models.evidence)
-    t_tr = soft_targets(X_tr_all, y_names)
-    w = class_weights(y_tr, p.class_weight)
-    if study_weight is not None:
-        w = w * study_weight.reindex(original_study_id(X_tr_all.index)).fillna(1.0).to_numpy()
-    X_tr, y_fit, w_fit = expand_soft(X_tr_all[feats].astype("float64"), t_tr, w)
     if fit_booster is None and p.model == "ovr_monotone":
         from models.ovr import fit_ovr
 
         # the one-vs-rest heads stand in for a multiclass Booster (predict, raw scores, dump)
         fit_booster = cast(Callable[..., lgb.Booster], fit_ovr)
-    booster = (fit_booster or fit_lightgbm)(
-        X_tr,
-        y_fit,
-        X.loc[va, feats],
-        codes[va].to_numpy(),
-        lightgbm_params(p),
-        num_boost_round=p.num_boost_round,
-        early_stopping_rounds=p.early_stopping_rounds,
-        sample_weight=w_fit,
+    fit = fit_booster or fit_lightgbm
+    booster, X_tr, y_fit, w_fit, n_rows, n_soft = _fit_on(
+        X, y, tr, va, feats, p, fit, X_aug=X_aug, study_weight=study_weight
     )
     t_ca = soft_targets(X.loc[ca], y[ca].to_numpy(dtype=object))
     # one-vs-rest heads: P(normal) from the normal head alone (models.calibration, MR7)
@@ -336,13 +320,24 @@ def train_model(
     temperature = calibration.temperature
     prior = y[tr].value_counts(normalize=True).reindex(list(CLASSES), fill_value=0.0)
     train_prior = {str(c): round(float(v), 6) for c, v in prior.items()}
+    scored = ca
+    scores_from: Literal["calib", "out_of_lab"] = "calib"
+    raw_conformal = raw_scores(booster, X.loc[ca])
+    if p.conformal.scores == "out_of_lab" and site is not None:
+        # nonconformity scores that carry lab shift: each training lab's studies scored by a
+        # booster fitted without that lab (models.conformal, docs/confidence.md)
+        scored, raw_conformal = out_of_lab_scores(
+            X, y, split, site, feats, p, fit, X_aug=X_aug, study_weight=study_weight
+        )
+        scores_from = "out_of_lab"
     conformal = conformal_sets(
-        raw_scores(booster, X.loc[ca]),
-        X.loc[ca],
-        codes[ca].to_numpy(),
+        raw_conformal,
+        X.loc[scored],
+        codes[scored].to_numpy(),
         calibration,
         train_prior,
         alpha=p.conformal.alpha,
+        scores=scores_from,
     )
     proba_va = calibration.apply(raw_scores(booster, X.loc[va]))
     margin = choose_margin(
@@ -359,8 +354,8 @@ def train_model(
         )  # fmt: skip
     metrics = {
         "n_train_studies": float(tr.sum()),
-        "n_train_rows": float(len(X_tr_all)),
-        "n_train_soft_rows": float((t_tr.max(axis=1) < 1).sum()),
+        "n_train_rows": float(n_rows),
+        "n_train_soft_rows": float(n_soft),
         "n_features": float(len(feats)),
         "best_iteration": float(booster.best_iteration),
         "temperature": temperature,
@@ -409,6 +404,107 @@ def train_model(
     )
 
 
+def _fit_on(
+    X: pd.DataFrame,
+    y: pd.Series,
+    train_rows: pd.Series,
+    valid_rows: pd.Series,
+    feats: Sequence[str],
+    p: TrainParams,
+    fit: Callable[..., lgb.Booster],
+    *,
+    X_aug: pd.DataFrame | None,
+    study_weight: pd.Series | None,
+) -> tuple[lgb.Booster, pd.DataFrame, np.ndarray, np.ndarray, int, int]:
+    """Fit one booster on the studies ``train_rows`` (+ their augmented copies).
+
+    Returns the booster, the expanded (evidence-aware soft) training rows, their labels and
+    weights (the logistic baseline reuses them), the number of training rows before the
+    expansion and how many of them have soft targets.
+    """
+    from models.evidence import expand_soft, soft_targets
+
+    X_tr_all = X.loc[train_rows]
+    y_names = y[train_rows].to_numpy(dtype=object)
+    if X_aug is not None and len(X_aug):
+        keep = original_study_id(X_aug.index).isin(X_tr_all.index)
+        X_aug = X_aug.loc[np.asarray(keep)]
+        X_tr_all = pd.concat([X_tr_all, X_aug.reindex(columns=X.columns)])
+        y_names = np.concatenate(
+            [y_names, y.loc[original_study_id(X_aug.index)].to_numpy(dtype=object)]
+        )
+    y_tr = encode_labels(pd.Series(y_names))
+    # evidence-aware targets: a study (or thinned copy) without the findings that define its
+    # class is not taught that class as certain (models.evidence)
+    t_tr = soft_targets(X_tr_all, y_names)
+    w = class_weights(y_tr, p.class_weight)
+    if study_weight is not None:
+        w = w * study_weight.reindex(original_study_id(X_tr_all.index)).fillna(1.0).to_numpy()
+    X_tr, y_fit, w_fit = expand_soft(X_tr_all[list(feats)].astype("float64"), t_tr, w)
+    booster = fit(
+        X_tr,
+        y_fit,
+        X.loc[valid_rows, list(feats)],
+        encode_labels(y[valid_rows]),
+        lightgbm_params(p),
+        num_boost_round=p.num_boost_round,
+        early_stopping_rounds=p.early_stopping_rounds,
+        sample_weight=w_fit,
+    )
+    return booster, X_tr, y_fit, w_fit, len(X_tr_all), int((t_tr.max(axis=1) < 1).sum())
+
+
+def out_of_lab_scores(
+    X: pd.DataFrame,
+    y: pd.Series,
+    split: pd.Series,
+    site: pd.Series,
+    feats: Sequence[str],
+    p: TrainParams,
+    fit: Callable[..., lgb.Booster],
+    *,
+    X_aug: pd.DataFrame | None = None,
+    study_weight: pd.Series | None = None,
+) -> tuple[pd.Series, np.ndarray]:
+    """Raw scores of the training labs' studies, each from a booster fitted without its lab.
+
+    For every lab with training studies, one booster is fitted as the model is (same
+    parameters, augmentation, soft targets, weights) on the ``train`` studies of the *other*
+    labs, early-stopped on their ``valid`` studies, and scores that lab's ``train`` and
+    ``calib`` studies: scores as a lab the model has never seen gets them (leave-one-lab-out,
+    cross-conformal by group). Costs one booster per training lab.
+
+    Returns
+    -------
+    scored : Series of bool
+        Over ``X.index``: the studies scored (``train`` and ``calib`` of labs that have a
+        fold with training studies on both sides).
+    raw : ndarray, shape (n_scored, K)
+        Their raw scores, rows in the order of ``X.index[scored]``.
+    """
+    site = site.reindex(X.index).astype(object)
+    labs = sorted({str(s) for s in site[split == "train"].dropna()})
+    scored = pd.Series(False, index=X.index)
+    raw = pd.DataFrame(np.nan, index=X.index, columns=range(len(CLASSES)))
+    for lab in labs:
+        inside = (site == lab).to_numpy()
+        train_rows = (split == "train") & ~inside
+        valid_rows = (split == "valid") & ~inside
+        target = split.isin(["train", "calib"]) & inside
+        if not train_rows.any() or not valid_rows.any() or not target.any():
+            logger.warning(
+                "conformal: lab %s has no out-of-lab fold; its studies are not scored", lab
+            )
+            continue
+        booster, *_ = _fit_on(
+            X, y, train_rows, valid_rows, feats, p, fit, X_aug=X_aug, study_weight=study_weight
+        )
+        raw.loc[target] = raw_scores(booster, X.loc[target])
+        scored |= target
+        logger.info("conformal: lab %s scored out of lab (%d studies)", lab, int(target.sum()))
+    return scored, raw.loc[scored].to_numpy(dtype=float)
+
+
 def conformal_sets(
     raw: np.ndarray,
     X: pd.DataFrame,
@@ -417,6 +513,7 @@ def conformal_sets(
     train_prior: Mapping[str, float],
     *,
     alpha: float,
+    scores: Literal["calib", "out_of_lab"] = "calib",
 ) -> ConformalSets:
     """Prediction-set thresholds from calibration studies, for every stated prior.
 
@@ -439,6 +536,8 @@ def conformal_sets(
         Training class shares, as stored in ``model.json``.
     alpha : float
         Miscoverage per class (``train.conformal.alpha``).
+    scores : {"calib", "out_of_lab"}
+        Where ``raw`` came from (:attr:`models.conformal.ConformalSets.scores`).
     """
     from features.vocab import PRIORS
     from models.conformal import fit_conformal
@@ -456,7 +555,7 @@ def conformal_sets(
         )[0]
         for prior in PRIORS
     }
-    return fit_conformal(proba, y, alpha=alpha)
+    return fit_conformal(proba, y, alpha=alpha, scores=scores)
 
 
 def save_model_dir(

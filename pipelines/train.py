@@ -67,9 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.scope is not None and ScopeDetector.load(args.scope) is None:
         raise SystemExit(f"emgdx train: no out-of-scope detector (scope.json) in {args.scope}")
     bundle = load_valid(args.bundle)
-    X, y, split = labelled_inputs(
-        read_features(args.features), bundle.studies, pd.read_parquet(args.splits)
-    )
+    splits = pd.read_parquet(args.splits)
+    X, y, split = labelled_inputs(read_features(args.features), bundle.studies, splits)
+    site = splits.set_index(splits["study_id"].astype(str))["site_id"].reindex(X.index)
     timings["load_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -124,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 X_aug=X_aug if len(X_aug) else None,
                 fit_booster=fit_booster,
                 study_weight=study_weights(bundle.studies),
+                site=site,
             )
         finally:
             close_client(client)

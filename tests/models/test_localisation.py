@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from bundle.tables import EMG_COLUMNS, NCS_COLUMNS, STUDY_COLUMNS, Bundle
-from models.localisation import Localisation, localise
+from models.localisation import MAX_TENTATIVE_CONFIDENCE, Localisation, localise
 
 ABNORMAL = {"fibs": 2.0, "psw": 1.0, "muap_duration_grade": "increased", "recruitment": "reduced"}
 NORMAL = {"fibs": 0.0, "psw": 0.0, "muap_duration_grade": "normal", "recruitment": "normal"}
@@ -161,11 +161,39 @@ def test_no_abnormal_limb_muscle_is_not_localisable() -> None:
     assert not para.localisable
 
 
-def test_one_muscle_spanning_two_levels_is_not_localisable() -> None:
+def test_one_muscle_spanning_two_levels_gives_a_tentative_root() -> None:
+    """Biceps (C5-C6) alone abnormal, deltoid (C5) normal: C6, tentative, below the cap."""
     loc = _study({"biceps": "R"}, {"deltoid": "R", "triceps": "R"})
-    assert not loc.localisable
-    assert "only one abnormal muscle (biceps)" in loc.reason
-    assert "C5-C6" in loc.reason
+    assert loc.localisable
+    assert loc.strength == "tentative"
+    assert (loc.root, loc.side) == ("C6", "R")
+    assert loc.confidence is not None and loc.confidence <= MAX_TENTATIVE_CONFIDENCE
+    assert "only one abnormal muscle (biceps), whose roots span C5-C6" in loc.caveat
+    assert loc.summary.startswith("Possibly right C6 (tentative, confidence")
+    spared = [e for e in loc.supporting if e.kind == "spared_muscle"]
+    assert [e.name for e in spared] == ["deltoid"]
+    assert "argues against C5" in spared[0].text
+    # with the deltoid abnormal too, two muscles of C5 make it definite
+    both = _study({"biceps": "R", "deltoid": "R"}, {"triceps": "R"})
+    assert both.strength == "definite"
+
+
+def test_a_normal_muscle_of_the_rival_root_decides_a_single_muscle() -> None:
+    """Tibialis anterior (L4-L5) abnormal: normal vasti (L3-L4) take L4's share to L5."""
+    alone = _study({"tibialis_anterior": "L"}, {})
+    spared = _study(
+        {"tibialis_anterior": "L"},
+        {"vastus_lateralis": "L", "vastus_medialis": "L", "rectus_femoris": "L"},
+    )
+    share = {
+        name: {c.root: c.probability for c in loc.candidates}
+        for name, loc in (("alone", alone), ("spared", spared))
+    }
+    assert share["spared"]["L4"] < share["alone"]["L4"] / 5
+    assert share["spared"]["L5"] > share["alone"]["L5"]
+    assert spared.root == "L5" and spared.strength == "tentative"
+    assert "vastus lateralis normal" in spared.summary
+    assert not [e for e in alone.supporting if e.kind == "spared_muscle"]
 
 
 def test_bilateral_symmetric_findings_are_not_localisable() -> None:
@@ -242,18 +270,19 @@ def test_prediction_keeps_the_localisation_nested_in_json_and_flat_in_csv() -> N
     assert flat.loc["S2", ["radic_root", "radic_side", "radic_confidence"]].isna().all()
 
 
-def test_one_abnormal_muscle_names_no_root_but_lists_the_candidates() -> None:
+def test_one_abnormal_muscle_names_a_tentative_root_with_the_candidates() -> None:
     """The issue's case: one extensor hallucis longus abnormal, paraspinals normal."""
     loc = _study(
         {"extensor_hallucis_longus": "L"},
         {"lumbar_paraspinal": "L", "tibialis_anterior": "L", "medial_gastrocnemius": "L"},
     )
-    assert not loc.localisable
-    assert (
-        loc.reason == "only one abnormal muscle (extensor hallucis longus), whose roots span L5-S1"
-    )
-    assert loc.candidates[0].side == "L"
-    assert loc.root is None
+    assert loc.localisable and loc.strength == "tentative"
+    assert loc.caveat == "only one abnormal muscle (extensor hallucis longus), whose roots span L5-S1"
+    assert (loc.root, loc.side) == ("L5", "L")
+    assert loc.confidence == round(loc.candidates[0].probability, 3) < MAX_TENTATIVE_CONFIDENCE
+    assert loc.candidates[1].root == "S1"
+    # the normal tibialis anterior (L5) speaks against the root named, and is listed
+    assert any(e.name == "tibialis_anterior" for e in loc.opposing)
 
 
 def test_an_absent_h_reflex_tips_l5_against_s1_towards_s1() -> None:
