@@ -31,16 +31,23 @@ against "no lesion on this side", so abnormal muscles of the root add and normal
 A second abnormal muscle of the *same* nerve adds half (the >= 2 nerves rule). The region's
 paraspinals on that side add their ratio (:data:`P_PARASPINAL` against the background rate),
 the H-reflex its ratio to S1. With the root frequencies as prior, the scores become posterior
-shares over all ``(root, side)`` pairs; **the confidence is the share of the top candidate**
+shares over all ``(root, side)`` pairs. **The root set named** is the top root, or the top root
+and an adjacent runner-up on the same side at least :data:`ROOT_SET_RATIO` as likely: muscles
+shared by both roots (C5/C6: deltoid, biceps, brachioradialis; L4/L5: tibialis anterior and
+posterior; C8/T1: the hand muscles; T3.5b) cannot separate them, and a clinician then writes
+"C5-C6" (:func:`root_set`). **The confidence is the posterior share of the set named**
 (``docs/localisation.md`` measures how well it is calibrated on simulated studies).
 ``root_support`` is separate: the probability that the lesion is at the root rather than in the
 plexus or a nerve, from the dermatomal SNAPs, the paraspinals and the number of nerves.
 
 "Not localisable", with the reason, when the needle study does not allow it: no abnormal limb
-muscle; one abnormal muscle whose roots (dominant or minor, C5-T1 / L2-S1) span several levels
-(>= 2 muscles of one root are needed, T3.5); bilateral symmetric
-findings; findings in many muscles outside one root (a widespread process, not a root); no
-root with at least an even share (:data:`MIN_CONFIDENCE`; the candidates are still listed).
+muscle (an EMG-negative radiculopathy: needle EMG finds 50-71 % of cervical radiculopathies,
+So 1999, T3.5); bilateral symmetric findings; findings in many muscles outside one root (a
+widespread process, not a root); no abnormal muscle of the most likely root. A **tentative**
+root (``strength``) is named from weaker evidence: one abnormal muscle whose roots span several
+levels (>= 2 muscles of one root are needed for a definite root, T3.5), or a set with less than
+an even share (:data:`MIN_CONFIDENCE`); its confidence is capped at
+:data:`MAX_TENTATIVE_CONFIDENCE`.
 
 Pure functions of validated tables; nothing here reads a file or a parameter.
 """
@@ -124,6 +131,11 @@ MAX_CONFIDENCE = 0.99
 #: most this confidence: the posterior share is right about as often as it says on simulated
 #: one-muscle studies (``docs/localisation.md``), but a single muscle is weak evidence [sim]
 MAX_TENTATIVE_CONFIDENCE = 0.8
+#: a runner-up root on the same side, adjacent to the top one, with at least this share of the
+#: top root's posterior is named with it ("left C5-C6"): the muscles examined share both roots
+#: and do not separate them (T3.5b: the C6 set is the C5 set plus pronator teres, FCR, some
+#: triceps; L4 and L5 share tibialis anterior and posterior), so a clinician names both [sim]
+ROOT_SET_RATIO = 0.5
 #: ``Localisation.strength``: the >= 2-muscle rule is met (definite) or not (tentative)
 DEFINITE, TENTATIVE = "definite", "tentative"
 #: bilateral: the other side's best score at least this share of the top one
@@ -276,6 +288,11 @@ class Localisation:
         :data:`MAX_TENTATIVE_CONFIDENCE`), "" when not localisable.
     caveat : str
         Why a tentative root is tentative ("" when definite or not localisable).
+    roots : tuple of str
+        The root set a clinician would name, in :data:`ROOTS` order: ``root`` alone, or
+        ``root`` and an adjacent runner-up on the same side that the findings do not separate
+        from it (:data:`ROOT_SET_RATIO`, :func:`root_set`); ``()`` when not localisable.
+        ``confidence`` is the posterior share of the whole set.
     """
 
     localisable: bool
@@ -292,6 +309,12 @@ class Localisation:
     summary: str = field(default="")
     strength: str = ""
     caveat: str = ""
+    roots: tuple[str, ...] = ()
+
+    @property
+    def roots_label(self) -> str:
+        """The root set named, "C5-C6" or "L5" ("" when not localisable)."""
+        return _roots_text(self.roots) if self.roots else ""
 
 
 # --- reference ----------------------------------------------------------------------------------
@@ -461,33 +484,35 @@ def localise_findings(f: StudyFindings) -> Localisation:
     )
     if top_score > 1.0 and other_best >= BILATERAL_SHARE * top_score:
         return _not_localisable("bilateral findings of similar weight (not one root)")
+    roots = root_set(candidates)
+    share = sum(post[(r, side)] for r in roots)
     explained = [
         m
         for m in abnormal
-        if m.side == side and (root in an.main[m.muscle] or root in an.minor[m.muscle])
+        if m.side == side and (an.main[m.muscle] | an.minor[m.muscle]) & set(roots)
     ]
     unexplained = [m for m in abnormal if m not in explained]
     if len(unexplained) >= WIDESPREAD_MIN and len(unexplained) > len(explained):
         return _not_localisable(
-            f"abnormal muscles beyond one root ({len(unexplained)} outside the {root} myotome): "
-            "a more widespread process"
+            f"abnormal muscles beyond one root ({len(unexplained)} outside the "
+            f"{_roots_text(roots)} myotome): a more widespread process"
         )
     if not explained:
         return _not_localisable("no abnormal muscle of the most likely root")
-    if post[(root, side)] < MIN_CONFIDENCE:
+    if share < MIN_CONFIDENCE:
         caveats.append(
             f"the findings fit several roots (next {candidates[1].label}, "
             f"{candidates[1].probability:.2f})"
             if len(candidates) > 1
             else "the findings do not single out a root"
         )
-    supporting, opposing = _evidence(f, root, side, explained, unexplained)
+    supporting, opposing = _evidence(f, roots, side, explained, unexplained)
     if caveats:
-        supporting += _sparing(f, root, side, single_roots if len(abnormal) == 1 else set())
+        supporting += _sparing(f, roots, side, single_roots if len(abnormal) == 1 else set())
     nerves = {an.nerve[m.muscle] for m in explained}
-    support = _root_support(f, root, side, nerves)
+    support = _root_support(f, roots, side, nerves)
     cap = MAX_TENTATIVE_CONFIDENCE if caveats else MAX_CONFIDENCE
-    conf = min(round(post[(root, side)], 3), cap)
+    conf = min(round(share, 3), cap)
     loc = Localisation(
         localisable=True,
         root=root,
@@ -501,24 +526,44 @@ def localise_findings(f: StudyFindings) -> Localisation:
         n_nerves=len(nerves),
         strength=TENTATIVE if caveats else DEFINITE,
         caveat="; ".join(caveats),
+        roots=roots,
     )
     return Localisation(**{**loc.__dict__, "summary": summary_text(loc, f)})
 
 
+def root_set(candidates: Sequence[RootCandidate]) -> tuple[str, ...]:
+    """The roots to name from ranked candidates: the top root, with the runner-up when it is on
+    the same side, adjacent, in the same region and at least :data:`ROOT_SET_RATIO` as likely
+    (in :data:`ROOTS` order)."""
+    top = candidates[0]
+    if len(candidates) > 1:
+        nxt = candidates[1]
+        i, j = ROOTS.index(top.root), ROOTS.index(nxt.root)
+        if (
+            nxt.side == top.side
+            and abs(i - j) == 1
+            and _region_of_root(top.root) == _region_of_root(nxt.root)
+            and nxt.probability >= ROOT_SET_RATIO * top.probability
+        ):
+            return (ROOTS[min(i, j)], ROOTS[max(i, j)])
+    return (top.root,)
+
+
 def _sparing(
-    f: StudyFindings, root: str, side: str, rival_roots: Iterable[str]
+    f: StudyFindings, roots: Sequence[str], side: str, rival_roots: Iterable[str]
 ) -> tuple[Evidence, ...]:
     """Normal muscles whose dominant roots include a rival root of the single abnormal muscle
     but not ``root``: they speak against the rival (tibialis anterior L4-L5 abnormal, vastus
     lateralis L3-L4 normal -> L5 rather than L4; T3.5 "adjacent roots normal")."""
     an = _anatomy()
-    rivals = set(rival_roots) - {root}
+    named = set(roots)
+    rivals = set(rival_roots) - named
     out = []
     for m in f.muscles:
         if m.side != side or an.limb[m.muscle] == "axial" or m.abnormality >= ABNORMAL_FROM:
             continue
-        spared = sorted((an.main[m.muscle] & rivals) - {root}, key=ROOTS.index)
-        if spared and root not in an.main[m.muscle]:
+        spared = sorted(an.main[m.muscle] & rivals, key=ROOTS.index)
+        if spared and not an.main[m.muscle] & named:
             out.append(
                 Evidence(
                     "spared_muscle",
@@ -530,17 +575,17 @@ def _sparing(
     return tuple(out)
 
 
-def _root_support(f: StudyFindings, root: str, side: str, nerves: set[str]) -> float:
+def _root_support(f: StudyFindings, roots: Sequence[str], side: str, nerves: set[str]) -> float:
     """P(root rather than plexus / nerve lesion) from SNAPs, paraspinals and nerve count."""
     an = _anatomy()
     odds = ROOT_PRIOR_ODDS
-    for s in _dermatome_snaps(f, root, side):
+    for s in _dermatome_snaps(f, roots, side):
         odds *= (
             P_SNAP_LOW_ROOT / P_SNAP_LOW_POST
             if s.low
             else (1 - P_SNAP_LOW_ROOT) / (1 - P_SNAP_LOW_POST)
         )
-    region = _region_of_root(root)
+    region = _region_of_root(roots[0])
     q = P_PARASPINAL_BACKGROUND[region]
     for m in f.muscles:
         if m.side == side and an.limb[m.muscle] == "axial" and an.region[m.muscle] == region:
@@ -549,11 +594,13 @@ def _root_support(f: StudyFindings, root: str, side: str, nerves: set[str]) -> f
     return odds / (1.0 + odds)
 
 
-def _dermatome_snaps(f: StudyFindings, root: str, side: str) -> list[SnapFinding]:
+def _dermatome_snaps(f: StudyFindings, roots: Sequence[str], side: str) -> list[SnapFinding]:
     return [
         s
         for s in f.snaps
-        if s.side == side and root in SNAP_DERMATOME.get(s.nerve, ()) and np.isfinite(s.lln_uv)
+        if s.side == side
+        and set(roots) & set(SNAP_DERMATOME.get(s.nerve, ()))
+        and np.isfinite(s.lln_uv)
     ]
 
 
@@ -567,7 +614,7 @@ def _muscle_sentence(m: MuscleFinding) -> str:
 
 def _evidence(
     f: StudyFindings,
-    root: str,
+    roots: Sequence[str],
     side: str,
     explained: list[MuscleFinding],
     unexplained: list[MuscleFinding],
@@ -578,7 +625,7 @@ def _evidence(
         Evidence("muscle", m.muscle, m.side, _muscle_sentence(m))
         for m in f.muscles
         if m.side == side
-        and root in an.main[m.muscle]
+        and an.main[m.muscle] & set(roots)
         and an.limb[m.muscle] != "axial"
         and m.abnormality < ABNORMAL_FROM
     ]
@@ -586,20 +633,20 @@ def _evidence(
         Evidence("muscle", m.muscle, m.side, _muscle_sentence(m) + " (outside the myotome)")
         for m in unexplained
     ]
-    region = _region_of_root(root)
+    region = _region_of_root(roots[0])
     for m in f.muscles:
         if m.side == side and an.limb[m.muscle] == "axial" and an.region[m.muscle] == region:
             (sup if m.abnormality >= ABNORMAL_FROM else opp).append(
                 Evidence("paraspinal", m.muscle, side, f"{muscle_label(m.muscle)}: {m.text}")
             )
-    for s in _dermatome_snaps(f, root, side):
+    for s in _dermatome_snaps(f, roots, side):
         word = "absent" if s.amplitude_uv == 0 else ("low" if s.low else "normal")
         text = (
             f"{nerve_label(s.nerve)} SNAP {word} "
             f"({s.amplitude_uv:g} µV, LLN {s.lln_uv:g} µV; dermatome {_roots_text(SNAP_DERMATOME[s.nerve])})"
         )
         (opp if s.low else sup).append(Evidence("snap", s.nerve, side, text))
-    if root == "S1":
+    if "S1" in roots:
         ab = _h_reflex_abnormal(f.h_reflexes, side)
         if ab is not None:
             text = "H-reflex " + ("absent or delayed" if ab else "normal")
@@ -611,8 +658,9 @@ def summary_text(loc: Localisation, f: StudyFindings | None = None) -> str:
     """One sentence: "Most likely left L5 (confidence 0.82): 4 abnormal L5 muscles of 3 nerves, ..."."""
     if not loc.localisable or loc.root is None or loc.side is None:
         return f"Not localisable: {loc.reason}."
+    named = loc.roots_label or loc.root
     parts = [
-        f"{loc.n_abnormal_muscles} abnormal {loc.root} muscle{'s' if loc.n_abnormal_muscles != 1 else ''}"
+        f"{loc.n_abnormal_muscles} abnormal {named} muscle{'s' if loc.n_abnormal_muscles != 1 else ''}"
         f" of {loc.n_nerves} nerve{'s' if loc.n_nerves != 1 else ''}"
     ]
     for e in loc.supporting:
@@ -627,13 +675,18 @@ def summary_text(loc: Localisation, f: StudyFindings | None = None) -> str:
     for e in loc.opposing:
         if e.kind == "snap":
             parts.append(f"but {nerve_label(e.name)} SNAP low")
+    shared = (
+        f"; the muscles examined do not separate {loc.roots[0]} from {loc.roots[1]}"
+        if len(loc.roots) > 1
+        else ""
+    )
     if loc.strength == TENTATIVE:
         return (
-            f"Possibly {_SIDE_WORD[loc.side]} {loc.root} (tentative, confidence "
-            f"{loc.confidence:.2f}; {loc.caveat}): " + ", ".join(parts)
+            f"Possibly {_SIDE_WORD[loc.side]} {named} (tentative, confidence "
+            f"{loc.confidence:.2f}; {loc.caveat}{shared}): " + ", ".join(parts)
         )
     return (
-        f"Most likely {_SIDE_WORD[loc.side]} {loc.root} (confidence {loc.confidence:.2f}): "
+        f"Most likely {_SIDE_WORD[loc.side]} {named} (confidence {loc.confidence:.2f}{shared}): "
         + ", ".join(parts)
     )
 
@@ -779,6 +832,7 @@ __all__ = [
     "findings_from_tables",
     "localise",
     "localise_findings",
+    "root_set",
     "summary_text",
     "wants_localisation",
 ]

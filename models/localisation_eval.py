@@ -4,8 +4,12 @@ The truth comes from the simulator's side table (``physiology.parquet``: ``subty
 ``index_side``, ``root_levels``; :data:`simulator.cohort.TRUTH_COLUMNS`), never from the bundle.
 Scored: the true radiculopathies (``subtype`` a root, whatever the noisy ``diagnosis`` label
 says) **with needle EMG of the affected limb** (at least one limb muscle of that limb, on the
-symptomatic side). A root is correct when it is the simulated root or, for a two-root lesion,
-one of the two; the side when it is the symptomatic side. Reported over three denominators
+symptomatic side). Two root scores: **exact** (``root_accuracy*``), the top root is the
+simulated root or, for a two-root lesion, one of the two; **within the root set named**
+(``root_set_accuracy*``, the issue's "correct (within the exact root)"), the simulated root is
+among the one or two adjacent roots the localiser names ("C5-C6" when the muscles examined
+share both roots, :func:`models.localisation.root_set`; ``two_root_share`` says how often).
+The side is correct when it is the symptomatic side. Reported over three denominators
 (:func:`score_localisation`; a "not localisable" answer counts as not correct):
 
 1. all those studies (``root_accuracy``, ``side_accuracy``);
@@ -54,6 +58,11 @@ class LevelScore:
     root_accuracy_localised: float | None
     side_accuracy_localised: float | None
     not_localisable_share: float | None
+    root_set_accuracy: float | None = None
+    n_abnormal: int = 0
+    root_accuracy_abnormal: float | None = None
+    root_set_accuracy_abnormal: float | None = None
+    side_accuracy_abnormal: float | None = None
 
 
 @dataclass(frozen=True)
@@ -94,8 +103,14 @@ class LocalisationScore:
         The tentative calls, their accuracy and the calibration error of their confidence.
     not_localisable_share : float
         Share of ``n_scored`` answered "not localisable".
+    root_set_accuracy, root_set_accuracy_abnormal, root_set_accuracy_localised : float
+        The simulated root among the roots named (one, or two adjacent), side correct or not,
+        over ``n_scored``, ``n_abnormal`` and ``n_localised``.
+    two_root_share : float
+        Share of the localised studies answered with two adjacent roots.
     calibration_error : float
-        Expected calibration error of the confidence against exact root and side correct
+        Expected calibration error of the confidence (the set's share) against root set and
+        side correct
         (localised studies; weighted mean |accuracy - confidence| over :data:`CALIBRATION_BINS`).
     by_level : dict
         :class:`LevelScore` per simulated (first) root.
@@ -129,6 +144,10 @@ class LocalisationScore:
     root_accuracy_tentative: float | None = None
     side_accuracy_tentative: float | None = None
     calibration_error_tentative: float | None = None
+    root_set_accuracy: float | None = None
+    root_set_accuracy_abnormal: float | None = None
+    root_set_accuracy_localised: float | None = None
+    two_root_share: float | None = None
 
     def metrics(self) -> dict[str, float]:
         """Flat metrics (``root_accuracy``, ``root_accuracy_L5``, ...) for MLflow; a share of no
@@ -146,6 +165,8 @@ class LocalisationScore:
         for root, s in self.by_level.items():
             out[f"root_accuracy_{root}"] = s.root_accuracy
             out[f"root_accuracy_localised_{root}"] = s.root_accuracy_localised
+            out[f"root_accuracy_abnormal_{root}"] = s.root_accuracy_abnormal
+            out[f"root_set_accuracy_abnormal_{root}"] = s.root_set_accuracy_abnormal
         return {k: v for k, v in out.items() if v is not None}
 
     def _tiers(self) -> dict[str, float | None]:
@@ -161,6 +182,10 @@ class LocalisationScore:
             "root_accuracy_tentative": self.root_accuracy_tentative,
             "side_accuracy_tentative": self.side_accuracy_tentative,
             "calibration_error_tentative": self.calibration_error_tentative,
+            "root_set_accuracy": self.root_set_accuracy,
+            "root_set_accuracy_abnormal": self.root_set_accuracy_abnormal,
+            "root_set_accuracy_localised": self.root_set_accuracy_localised,
+            "two_root_share": self.two_root_share,
         }
 
     def to_dict(self) -> dict[str, object]:
@@ -286,6 +311,8 @@ def score_localisation(
                 "root": root,
                 "pred": loc.root if loc.localisable else NONE,
                 "root_ok": bool(loc.localisable and loc.root in levels),
+                "set_ok": bool(loc.localisable and set(loc.roots or (loc.root,)) & set(levels)),
+                "two_roots": len(loc.roots) > 1,
                 "side_ok": bool(loc.localisable and loc.side == side),
                 "localised": loc.localisable,
                 "tentative": loc.strength == TENTATIVE,
@@ -294,7 +321,17 @@ def score_localisation(
                 "reason": _reason_key(loc.reason) if not loc.localisable else "",
             }
         )
-    columns = ["root", "pred", "root_ok", "side_ok", "localised", "tentative", "abnormal"]
+    columns = [
+        "root",
+        "pred",
+        "root_ok",
+        "set_ok",
+        "two_roots",
+        "side_ok",
+        "localised",
+        "tentative",
+        "abnormal",
+    ]
     r = pd.DataFrame(rows, columns=[*columns, "confidence", "reason"])
     n = len(r)
     r = r.astype(dict.fromkeys(columns[2:], bool) | {"confidence": float})
@@ -311,17 +348,22 @@ def score_localisation(
         g = r[r["root"] == root]
         if len(g) == 0:
             continue
-        gl = g[g["localised"]]
+        gl, ga = g[g["localised"]], g[g["abnormal"]]
         by_level[root] = LevelScore(
             n=len(g),
             root_accuracy=share(g["root_ok"]),
             root_accuracy_localised=share(gl["root_ok"]),
             side_accuracy_localised=share(gl["side_ok"]),
             not_localisable_share=share(~g["localised"]),
+            root_set_accuracy=share(g["set_ok"]),
+            n_abnormal=len(ga),
+            root_accuracy_abnormal=share(ga["root_ok"]),
+            root_set_accuracy_abnormal=share(ga["set_ok"]),
+            side_accuracy_abnormal=share(ga["side_ok"]),
         )
-    bins, ece = _calibration(loc_r["confidence"], loc_r["root_ok"] & loc_r["side_ok"])
+    bins, ece = _calibration(loc_r["confidence"], loc_r["set_ok"] & loc_r["side_ok"])
     _, ece_tentative = _calibration(
-        tentative["confidence"], tentative["root_ok"] & tentative["side_ok"]
+        tentative["confidence"], tentative["set_ok"] & tentative["side_ok"]
     )
     confusion = pd.crosstab(
         pd.Categorical(r["root"], categories=list(ROOTS)),
@@ -355,6 +397,10 @@ def score_localisation(
         root_accuracy_tentative=share(tentative["root_ok"]),
         side_accuracy_tentative=share(tentative["side_ok"]),
         calibration_error_tentative=ece_tentative,
+        root_set_accuracy=share(r["set_ok"]),
+        root_set_accuracy_abnormal=share(ab_r["set_ok"]),
+        root_set_accuracy_localised=share(loc_r["set_ok"]),
+        two_root_share=share(loc_r["two_roots"]),
     )
 
 

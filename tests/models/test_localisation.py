@@ -167,7 +167,8 @@ def test_one_muscle_spanning_two_levels_gives_a_tentative_root() -> None:
     assert loc.localisable
     assert loc.strength == "tentative"
     assert (loc.root, loc.side) == ("C6", "R")
-    assert loc.confidence is not None and loc.confidence <= MAX_TENTATIVE_CONFIDENCE
+    assert loc.confidence is not None
+    assert loc.confidence <= MAX_TENTATIVE_CONFIDENCE
     assert "only one abnormal muscle (biceps), whose roots span C5-C6" in loc.caveat
     assert loc.summary.startswith("Possibly right C6 (tentative, confidence")
     spared = [e for e in loc.supporting if e.kind == "spared_muscle"]
@@ -191,7 +192,8 @@ def test_a_normal_muscle_of_the_rival_root_decides_a_single_muscle() -> None:
     }
     assert share["spared"]["L4"] < share["alone"]["L4"] / 5
     assert share["spared"]["L5"] > share["alone"]["L5"]
-    assert spared.root == "L5" and spared.strength == "tentative"
+    assert spared.root == "L5"
+    assert spared.strength == "tentative"
     assert "vastus lateralis normal" in spared.summary
     assert not [e for e in alone.supporting if e.kind == "spared_muscle"]
 
@@ -276,8 +278,11 @@ def test_one_abnormal_muscle_names_a_tentative_root_with_the_candidates() -> Non
         {"extensor_hallucis_longus": "L"},
         {"lumbar_paraspinal": "L", "tibialis_anterior": "L", "medial_gastrocnemius": "L"},
     )
-    assert loc.localisable and loc.strength == "tentative"
-    assert loc.caveat == "only one abnormal muscle (extensor hallucis longus), whose roots span L5-S1"
+    assert loc.localisable
+    assert loc.strength == "tentative"
+    assert (
+        loc.caveat == "only one abnormal muscle (extensor hallucis longus), whose roots span L5-S1"
+    )
     assert (loc.root, loc.side) == ("L5", "L")
     assert loc.confidence == round(loc.candidates[0].probability, 3) < MAX_TENTATIVE_CONFIDENCE
     assert loc.candidates[1].root == "S1"
@@ -322,3 +327,47 @@ def test_an_absent_h_reflex_tips_l5_against_s1_towards_s1() -> None:
     assert absent.confidence > p_s1 + 0.2
     assert any(e.kind == "h_reflex" for e in absent.supporting)
     assert present.root != "S1"
+
+
+def test_muscles_shared_by_c5_and_c6_name_both_roots() -> None:
+    # biceps and brachioradialis carry both C5 and C6 (T3.5b): with the C5-only spinati and the
+    # C6-C7 pronator teres not examined, nothing separates the two roots, and "C5-C6" is named
+    loc = _study(
+        {"biceps": "R", "brachioradialis": "R"},
+        {"triceps": "R", "first_dorsal_interosseous": "R", "biceps": "L"},
+    )
+    assert loc.localisable
+    assert loc.side == "R"
+    assert loc.roots == ("C5", "C6")
+    assert loc.roots_label == "C5-C6"
+    assert loc.root in loc.roots
+    top, nxt = loc.candidates[0], loc.candidates[1]
+    assert {top.root, nxt.root} == {"C5", "C6"}
+    assert nxt.probability >= 0.5 * top.probability
+    # the confidence is the share of the pair, more than either root alone
+    assert loc.confidence is not None
+    assert loc.confidence > top.probability
+    assert "right C5-C6" in loc.summary
+    assert "do not separate C5 from C6" in loc.summary
+
+
+def test_a_root_the_muscles_single_out_is_named_alone() -> None:
+    loc = _study(L5_LEFT, {"medial_gastrocnemius": "L", "vastus_lateralis": "L"})
+    assert loc.roots == ("L5",)
+    assert loc.roots_label == "L5"
+    assert "C5" not in loc.summary
+    assert "do not separate" not in loc.summary
+
+
+def test_root_set_needs_an_adjacent_root_on_the_same_side_half_as_likely() -> None:
+    from models.localisation import RootCandidate, root_set
+
+    def cands(*c: tuple[str, str, float]) -> list[RootCandidate]:
+        return [RootCandidate(r, s, 0.0, p) for r, s, p in c]
+
+    assert root_set(cands(("C6", "L", 0.55), ("C5", "L", 0.30))) == ("C5", "C6")
+    assert root_set(cands(("C6", "L", 0.62), ("C5", "L", 0.30))) == ("C6",)  # under half
+    assert root_set(cands(("L5", "L", 0.5), ("S1", "R", 0.45))) == ("L5",)  # other side
+    assert root_set(cands(("C6", "L", 0.5), ("C8", "L", 0.45))) == ("C6",)  # not adjacent
+    assert root_set(cands(("T1", "L", 0.5), ("L2", "L", 0.45))) == ("T1",)  # other region
+    assert root_set(cands(("S1", "R", 0.9))) == ("S1",)

@@ -33,6 +33,12 @@ def test_localiser_scores_on_the_three_denominators(radic_cohort) -> None:  # ty
     assert score.n_localised <= score.n_abnormal + 5
     assert score.root_accuracy_abnormal >= 0.75
     assert score.side_accuracy_abnormal >= 0.95
+    # within the root set named ("C5-C6" when the muscles share both roots): >= 80 % of them,
+    # with two roots named in a minority of calls, never below the exact score
+    assert score.root_set_accuracy_abnormal >= 0.8
+    assert score.root_set_accuracy_abnormal >= score.root_accuracy_abnormal + 0.03
+    assert 0.05 < score.two_root_share < 0.3
+    assert score.by_level["L5"].root_set_accuracy_abnormal >= 0.85
     # (i) over all scored, EMG-negative radiculopathies (50-70 % sensitivity, clinical
     # reference §7.4) stay unnamed: never a root from an entirely normal needle study
     assert score.n_abnormal < 0.8 * score.n_scored
@@ -73,3 +79,5 @@ def test_a_cohort_without_radiculopathy_scores_none_not_nan() -> None:
     assert score.by_level == {}
     json.dumps(score.to_dict(), allow_nan=False)  # strict JSON
     assert score.metrics() == {"n_scored": 0.0, "n_abnormal": 0, "n_definite": 0, "n_tentative": 0}
+    assert score.root_set_accuracy is None
+    assert score.two_root_share is None
