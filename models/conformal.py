@@ -210,7 +210,8 @@ def coverage_table(member: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``n, coverage, mean_set_size, share_empty, share_singleton, min_class_coverage`` and
+        ``n, coverage, mean_set_size, share_empty, share_singleton, min_class_coverage,
+        max_class_coverage`` and
         ``per_class.<class>.{n, coverage, mean_set_size}`` (classes without studies: None).
     """
     y = np.asarray(y, dtype=int)
@@ -232,5 +233,6 @@ def coverage_table(member: np.ndarray, y: np.ndarray) -> dict[str, Any]:
         "share_empty": round(float((size == 0).mean()), 4) if len(y) else None,
         "share_singleton": round(float((size == 1).mean()), 4) if len(y) else None,
         "min_class_coverage": min(present) if present else None,
+        "max_class_coverage": max(present) if present else None,
         "per_class": per_class,
     }

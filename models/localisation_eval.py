@@ -23,8 +23,9 @@ by level, with the calibration of the stated confidence.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -404,6 +405,38 @@ def score_localisation(
     )
 
 
+#: the localisation numbers of ``metrics.json`` (:func:`localisation_headline`)
+HEADLINE_KEYS: tuple[str, ...] = (
+    "n_scored",
+    "n_abnormal",
+    "root_set_accuracy_abnormal",
+    "root_accuracy_abnormal",
+    "side_accuracy_abnormal",
+    "root_set_accuracy",
+    "root_accuracy",
+    "side_accuracy",
+    "two_root_share",
+)
+
+
+def localisation_headline(section: Mapping[str, Any]) -> dict[str, Any]:
+    """The compact localisation numbers of ``metrics.json`` from :func:`localisation_report`'s
+    section ``all``: :data:`HEADLINE_KEYS` and, per simulated level, the within-root-set and
+    exact accuracy over the studies with abnormal EMG of the limb, and their count."""
+    out: dict[str, Any] = {k: section[k] for k in HEADLINE_KEYS if k in section}
+    by_level: Mapping[str, Mapping[str, Any]] = section.get("by_level", {})
+    out["by_level_abnormal"] = {
+        root: {
+            "n": v["n_abnormal"],
+            "root_set_accuracy": v["root_set_accuracy_abnormal"],
+            "root_accuracy": v["root_accuracy_abnormal"],
+            "side_accuracy": v["side_accuracy_abnormal"],
+        }
+        for root, v in by_level.items()
+    }
+    return out
+
+
 def localisation_report(
     bundle: Bundle, truth: pd.DataFrame, heldout_ids: Sequence[str] = ()
 ) -> tuple[dict[str, object], dict[str, float], pd.DataFrame]:
@@ -432,6 +465,7 @@ __all__ = [
     "abnormal_in_limb",
     "LevelScore",
     "LocalisationScore",
+    "localisation_headline",
     "localisation_report",
     "score_localisation",
     "scored_studies",

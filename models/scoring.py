@@ -250,9 +250,17 @@ def headline(metrics: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def class_coverage_gap(table: Mapping[str, Any], nominal: float) -> float | None:
+    """The largest distance of a class's coverage from ``nominal``, either way (the issue's
+    "within 2 points of nominal for every class"); None without per-class coverage."""
+    got = [v["coverage"] for v in table["per_class"].values() if v["coverage"] is not None]
+    return round(max(abs(c - nominal) for c in got), 4) if got else None
+
+
 def conformal_headline(conformal: Mapping[str, Any]) -> dict[str, Any]:
-    """The prediction sets' compact numbers: per split and prior, the lowest per-class coverage
-    and the mean set size (at the general lab's class mix for ``general_lab``)."""
+    """The prediction sets' compact numbers: per split and prior, the lowest per-class coverage,
+    the largest distance of a class's coverage from nominal (:func:`class_coverage_gap`) and the
+    mean set size (at the general lab's class mix for ``general_lab``)."""
     out: dict[str, Any] = {"nominal_coverage": conformal["nominal_coverage"]}
     for s in SPLITS:
         if s not in conformal:
@@ -260,10 +268,12 @@ def conformal_headline(conformal: Mapping[str, Any]) -> dict[str, Any]:
         train, lab = conformal[s]["training"], conformal[s]["general_lab"]
         out[s] = {
             "min_class_coverage": train["min_class_coverage"],
+            "max_class_gap": class_coverage_gap(train, conformal["nominal_coverage"]),
             "mean_set_size": train["mean_set_size"],
         }
         out[f"{s}_general_lab"] = {
             "min_class_coverage": lab["min_class_coverage"],
+            "max_class_gap": class_coverage_gap(lab, conformal["nominal_coverage"]),
             "mean_set_size": lab["at_general_lab_mix"]["mean_set_size"],
         }
     return out

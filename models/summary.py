@@ -82,6 +82,13 @@ class Summary:
     vignettes_passed: int | None = None
     vignettes: int | None = None
     evalset: EvalsetScores | None = None
+    #: radiculopathy localisation over the studies with abnormal EMG of the affected limb:
+    #: simulated root within the root set named, and side (``metrics.json: localisation``)
+    localisation_root: float | None = None
+    localisation_side: float | None = None
+    #: the largest distance of a class's prediction-set coverage from nominal on the held-out
+    #: lab, training prior (``metrics.json: conformal.heldout_site.max_class_gap``)
+    conformal_gap_heldout: float | None = None
 
 
 def _get(doc: Mapping[str, Any], dotted: str, source: str) -> Any:
@@ -169,7 +176,23 @@ def build_summary(
         if clinical is None
         else int(_number(clinical, "vignettes", "clinical.json")),
         evalset=None if evalset is None else evalset_of(evalset),
+        localisation_root=_optional(
+            metrics, "localisation.root_set_accuracy_abnormal", "metrics.json"
+        ),
+        localisation_side=_optional(metrics, "localisation.side_accuracy_abnormal", "metrics.json"),
+        conformal_gap_heldout=_optional(
+            metrics, "conformal.heldout_site.max_class_gap", "metrics.json"
+        ),
     )
+
+
+def _optional(doc: Mapping[str, Any], dotted: str, source: str) -> float | None:
+    """``dotted``'s number, or None when its section is absent (that part did not run)."""
+    top = dotted.split(".")[0]
+    if top not in doc:
+        return None
+    value = _get(doc, dotted, source)
+    return None if value is None else _number(doc, dotted, source)
 
 
 def version_label(registry_version: str | None, model_version: str | None) -> str:
@@ -221,6 +244,12 @@ def render_markdown(summary: Summary, *, model_name: str = "emgdx") -> str:
         )
     else:
         lines.append("| clinical vignettes met | – |")
+    lines += [
+        "| radiculopathy root within the set named / side, abnormal EMG of the limb | "
+        f"{_f(summary.localisation_root)} / {_f(summary.localisation_side)} |",
+        "| prediction sets: largest class coverage gap from nominal, held-out lab | "
+        f"{_f(summary.conformal_gap_heldout)} |",
+    ]
     e = summary.evalset
     if e is None:
         lines += ["", "Fixed evaluation set: not scored in this run."]
@@ -265,6 +294,12 @@ def summary_metrics(summary: Summary) -> dict[str, Any]:
         out["evalset"] = {"macro_f1": round(summary.evalset.macro_f1, 4)}
         if summary.evalset.heldout is not None:
             out["evalset"]["heldout"] = round(summary.evalset.heldout, 4)
+    if summary.localisation_root is not None:
+        out["localisation"] = {"root_in_set_abnormal_emg": summary.localisation_root}
+        if summary.localisation_side is not None:
+            out["localisation"]["side_abnormal_emg"] = summary.localisation_side
+    if summary.conformal_gap_heldout is not None:
+        out["conformal_heldout_max_class_gap"] = summary.conformal_gap_heldout
     return out
 
 

@@ -36,7 +36,7 @@ from models.evaluate import (
     confusion_long,
     reliability_table,
 )
-from models.localisation_eval import TRUTH_READ, localisation_report
+from models.localisation_eval import TRUTH_READ, localisation_headline, localisation_report
 from models.plots import (
     plot_confusion,
     plot_metric_bars,
@@ -226,6 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         metrics["out_of_scope"] = _out_of_scope(args, scorer, X, y, split)
     timing = {"robustness_s": robust_s, "total_s": time.perf_counter() - t_start}
     summary = headline(metrics)
+    if localisation is not None:
+        summary["localisation"] = localisation_headline(localisation[0]["all"])  # type: ignore[arg-type]
     if real:
         summary["real_studies"] = real
     args.out.mkdir(parents=True, exist_ok=True)

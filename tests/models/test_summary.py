@@ -103,3 +103,26 @@ def test_version_label_puts_the_registry_number_first():
     assert version_label("3", "3f2a9c1d0b7e") == "v3 (model 3f2a9c1d0b7e)"
     assert version_label("3", None) == "v3"
     assert version_label(None, "3f2a9c1d0b7e") == "unregistered (model 3f2a9c1d0b7e)"
+
+
+def test_localisation_and_prediction_set_gap_reach_summary_json_when_scored():
+    metrics = {
+        **METRICS,
+        "localisation": {"root_set_accuracy_abnormal": 0.8567, "side_accuracy_abnormal": 0.9904},
+        "conformal": {"nominal_coverage": 0.9, "heldout_site": {"max_class_gap": 0.0156}},
+    }
+    s = build_summary(metrics, physiology=PHYSIOLOGY, clinical=CLINICAL, evalset=EVALSET)
+    numbers = summary_metrics(s)
+    assert numbers["localisation"] == {
+        "root_in_set_abnormal_emg": 0.8567,
+        "side_abnormal_emg": 0.9904,
+    }
+    assert numbers["conformal_heldout_max_class_gap"] == 0.0156
+    # still a dozen-odd columns for `dvc metrics show`
+    assert len(columns(numbers)) <= 13
+    page = render_markdown(s)
+    assert "| 0.857 / 0.990 |" in page
+    assert "held-out lab | 0.016 |" in page
+    # a run without them leaves them out (and the page shows a dash)
+    plain = build_summary(METRICS, physiology=PHYSIOLOGY, clinical=CLINICAL, evalset=EVALSET)
+    assert not {"localisation", "conformal_heldout_max_class_gap"} & set(summary_metrics(plain))
