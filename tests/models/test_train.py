@@ -182,3 +182,39 @@ def test_training_does_not_mutate_inputs():
     train_model(X, y, split, _params())
     pd.testing.assert_frame_equal(X, before[0])
     pd.testing.assert_series_equal(y, before[1])
+
+
+def test_out_of_lab_conformal_scores_come_from_boosters_that_never_saw_the_lab():
+    from models.train import fit_lightgbm
+
+    X, y, split = synthetic(1500, 3)
+    rng = np.random.default_rng(3)
+    site = pd.Series(rng.choice(["lab-a", "lab-b", "lab-c"], len(X)), index=X.index)
+    seen: list[tuple[set[str], set[str]]] = []
+
+    def recording_fit(X_tr, y_tr, X_va, y_va, params, **kw):  # type: ignore[no-untyped-def]
+        seen.append((set(original_study_id(X_tr.index)), set(X_va.index)))
+        return fit_lightgbm(X_tr, y_tr, X_va, y_va, params, **kw)
+
+    model = train_model(X, y, split, _params(), fit_booster=recording_fit, site=site)
+    # the model, then one booster per training lab, fitted on the other labs only
+    assert len(seen) == 4
+    assert seen[0][0] == set(X.index[split == "train"])
+    for lab, (trained, valid) in zip(["lab-a", "lab-b", "lab-c"], seen[1:], strict=True):
+        inside = set(X.index[site == lab])
+        assert trained
+        assert not trained & inside
+        assert valid
+        assert not valid & inside
+        assert trained == set(X.index[(split == "train") & (site != lab)])
+    # the thresholds are fitted on every train and calib study, scored out of its lab
+    assert model.conformal is not None
+    assert model.conformal.scores == "out_of_lab"
+    scored = split.isin(["train", "calib"])
+    expected = y[scored].value_counts().reindex(list(CLASSES)).to_dict()
+    assert model.conformal.n_calib == expected
+    # without site ids: the calib split scored by the model itself
+    plain = train_model(X, y, split, _params())
+    assert plain.conformal is not None
+    assert plain.conformal.scores == "calib"
+    assert sum(plain.conformal.n_calib.values()) == int((split == "calib").sum())
