@@ -161,6 +161,7 @@ def fit_conformal(
     *,
     alpha: float,
     scores: Literal["calib", "out_of_lab"] = "calib",
+    groups: np.ndarray | None = None,
 ) -> ConformalSets:
     """Thresholds for every stated prior from the calibration studies' probabilities.
 
@@ -175,11 +176,21 @@ def fit_conformal(
         Miscoverage per class.
     scores : {"calib", "out_of_lab"}
         Where the probabilities came from (stored as :attr:`ConformalSets.scores`).
+    groups : ndarray, shape (n,), optional
+        The lab of each study: each lab's thresholds are fitted on its studies alone and the
+        largest per class is kept (``train.conformal.pool: worst_lab``); None: all pooled.
     """
     thresholds: dict[str, dict[str, float]] = {}
     counts = np.zeros(len(CLASSES), dtype=int)
     for prior in PRIORS:
         q, counts = class_thresholds(proba_by_prior[prior], y, alpha)
+        if groups is not None:
+            g = np.asarray(groups)
+            per_lab = [
+                class_thresholds(proba_by_prior[prior][g == lab], y[g == lab], alpha)[0]
+                for lab in np.unique(g)
+            ]
+            q = np.max(np.stack(per_lab), axis=0)
         thresholds[prior] = dict(zip(CLASSES, q.tolist(), strict=True))
     return ConformalSets(
         alpha=alpha,

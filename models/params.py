@@ -69,10 +69,17 @@ class ConformalParams(_Section):
     scores carry the shift a new lab brings; one extra booster per training lab) or ``calib``
     (the ``calib`` split scored by the model itself: exact only for studies from the training
     labs). Without site ids the train stage falls back to ``calib``.
+
+    ``pool`` says how the out-of-lab scores of the labs make one threshold per class:
+    ``pooled`` (the Mondrian quantile of all labs' scores together: a new lab like an average
+    training lab) or ``worst_lab`` (each lab's quantile on its own scores, the largest taken:
+    at least ``1 - alpha`` for every training lab seen as new, so for a new lab as shifted as
+    the most shifted of them).
     """
 
     alpha: float = Field(0.1, gt=0, lt=1)
     scores: Literal["calib", "out_of_lab"] = "out_of_lab"
+    pool: Literal["pooled", "worst_lab"] = "worst_lab"
 
 
 class TrainParams(_Section):

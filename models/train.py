@@ -322,6 +322,7 @@ def train_model(
     train_prior = {str(c): round(float(v), 6) for c, v in prior.items()}
     scored = ca
     scores_from: Literal["calib", "out_of_lab"] = "calib"
+    groups = None
     raw_conformal = raw_scores(booster, X.loc[ca])
     if p.conformal.scores == "out_of_lab" and site is not None:
         # nonconformity scores that carry lab shift: each training lab's studies scored by a
@@ -330,6 +331,8 @@ def train_model(
             X, y, split, site, feats, p, fit, X_aug=X_aug, study_weight=study_weight
         )
         scores_from = "out_of_lab"
+        if p.conformal.pool == "worst_lab":
+            groups = site.reindex(X.index)[scored].astype(str).to_numpy()
     conformal = conformal_sets(
         raw_conformal,
         X.loc[scored],
@@ -338,6 +341,7 @@ def train_model(
         train_prior,
         alpha=p.conformal.alpha,
         scores=scores_from,
+        groups=groups,
     )
     proba_va = calibration.apply(raw_scores(booster, X.loc[va]))
     margin = choose_margin(
@@ -514,6 +518,7 @@ def conformal_sets(
     *,
     alpha: float,
     scores: Literal["calib", "out_of_lab"] = "calib",
+    groups: np.ndarray | None = None,
 ) -> ConformalSets:
     """Prediction-set thresholds from calibration studies, for every stated prior.
 
@@ -538,6 +543,8 @@ def conformal_sets(
         Miscoverage per class (``train.conformal.alpha``).
     scores : {"calib", "out_of_lab"}
         Where ``raw`` came from (:attr:`models.conformal.ConformalSets.scores`).
+    groups : ndarray, optional
+        The lab of each study for ``worst_lab`` pooling (:func:`models.conformal.fit_conformal`).
     """
     from features.vocab import PRIORS
     from models.conformal import fit_conformal
@@ -555,7 +562,7 @@ def conformal_sets(
         )[0]
         for prior in PRIORS
     }
-    return fit_conformal(proba, y, alpha=alpha, scores=scores)
+    return fit_conformal(proba, y, alpha=alpha, scores=scores, groups=groups)
 
 
 def save_model_dir(

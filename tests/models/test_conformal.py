@@ -171,3 +171,34 @@ def test_risk_coverage_answers_the_most_confident_first():
     np.testing.assert_allclose(curve.accuracy, [1.0, 1.0, 2 / 3, 0.75])
     assert curve.at(0.5) == 1.0
     assert curve.at(1.0) == 0.75
+
+
+def test_worst_lab_pooling_covers_every_lab_and_takes_the_largest_threshold():
+    # two labs: lab "b" is noisier (its classifier signal halved), as a shifted lab is
+    y_a, p_a = _exchangeable(3000, 11)
+    rng = np.random.default_rng(12)
+    y_b = rng.choice(K, size=3000)
+    logits = rng.normal(0.0, 1.0, size=(3000, K))
+    logits[np.arange(3000), y_b] += 0.5 * np.linspace(3.0, 0.6, K)[y_b]
+    p_b = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    y = np.r_[y_a, y_b]
+    proba = np.vstack([p_a, p_b])
+    lab = np.array(["a"] * 3000 + ["b"] * 3000)
+    by_prior = dict.fromkeys(PRIORS, proba)
+    pooled = fit_conformal(by_prior, y, alpha=0.1)
+    worst = fit_conformal(by_prior, y, alpha=0.1, groups=lab)
+    q_pool, q_worst = pooled.threshold_vector("training"), worst.threshold_vector("training")
+    q_b = class_thresholds(p_b, y_b, 0.1)[0]
+    np.testing.assert_allclose(q_worst, np.maximum(class_thresholds(p_a, y_a, 0.1)[0], q_b))
+    assert (q_worst >= q_pool).all()
+    # fresh studies of the shifted lab: pooled thresholds under-cover, worst-lab ones do not
+    rng = np.random.default_rng(13)
+    y_new = rng.choice(K, size=6000)
+    logits = rng.normal(0.0, 1.0, size=(6000, K))
+    logits[np.arange(6000), y_new] += 0.5 * np.linspace(3.0, 0.6, K)[y_new]
+    p_new = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    cov_pool = coverage_table(set_membership(p_new, q_pool), y_new)
+    cov_worst = coverage_table(set_membership(p_new, q_worst), y_new)
+    assert cov_pool["min_class_coverage"] < 0.88
+    assert cov_worst["min_class_coverage"] >= 0.87
+    assert cov_worst["mean_set_size"] > cov_pool["mean_set_size"]
