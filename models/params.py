@@ -79,7 +79,7 @@ class ConformalParams(_Section):
 
     alpha: float = Field(0.1, gt=0, lt=1)
     scores: Literal["calib", "out_of_lab"] = "out_of_lab"
-    pool: Literal["pooled", "worst_lab"] = "worst_lab"
+    pool: Literal["pooled", "worst_lab"] = "pooled"
 
 
 class TrainParams(_Section):
