@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from bundle.tables import Bundle
-from bundle.vocab import SPECIAL_KINDS
 
 #: the build_features columns the peer reproduces
 PEER_FEATURES: tuple[str, ...] = (
@@ -47,8 +46,7 @@ def _ncs_one_study(rows: pd.DataFrame) -> pd.Series:
             "cov_sensory_nerves_count": responses("sensory"),
             "cov_f_waves_count": responses("f_wave"),
             "cov_motor_sites_count": float((rows["kind"] == "motor").sum()),
-            # the optional kinds (h_reflex, rns) feed no other feature (features.build)
-            "ncs_sides": frozenset(rows.loc[~rows["kind"].isin(SPECIAL_KINDS), "side"].dropna()),
+            "ncs_sides": frozenset(rows["side"].dropna()),
         }
     )
 
