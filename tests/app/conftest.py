@@ -17,22 +17,13 @@ from typing import Any
 
 import pytest
 
+from app.pdf import CHROMIUM_FLAGS
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_STUDY = ROOT / "docs" / "examples" / "study.json"
 CHROMIUM = Path("/usr/bin/chromium")
 #: Debian Chromium driven by Playwright, no network beyond loopback (stack notes §6)
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-    "--disable-dev-shm-usage",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
-]
+CHROMIUM_ARGS = [f for f in CHROMIUM_FLAGS if f != "--no-pdf-header-footer"]
 
 
 @pytest.fixture(scope="session")
