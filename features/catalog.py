@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from features.criteria import CRITERIA_COLUMNS
 from features.emg import REGION_FLAGS
 from features.ncs import F_NERVES, MOTOR_NERVES, SENSORY_NERVES
+from features.special_ncs import SPECIAL_NCS_TEXT
 from features.vocab import REGIONS
 
 GROUPS: tuple[str, ...] = (
@@ -20,6 +21,7 @@ GROUPS: tuple[str, ...] = (
     "ncs_motor",
     "ncs_sensory",
     "f_wave",
+    "special_ncs",
     "spontaneous_activity",
     "muap",
     "recruitment",
@@ -204,6 +206,8 @@ def _build() -> dict[str, FeatureInfo]:
             "low persistence fits motor neuron loss or proximal block",
             "raw",
         )
+    for name, (label, unit, kind, desc, direction) in SPECIAL_NCS_TEXT.items():
+        add(name, label, unit, "special_ncs", desc, direction, kind)
     for n in SENSORY_NERVES:
         nn = _nice(n)
         p = f"ncs_{n}_sensory"

@@ -51,6 +51,14 @@ def oos_training_features(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
     return X, truth["condition"].to_numpy()
 
 
+def _with_nmj_rule(
+    assessed: list[scope.ScopeAssessment], X: pd.DataFrame
+) -> list[scope.ScopeAssessment]:
+    """The assessments as the product states them: an RNS decrement > 10 % is outside."""
+    ruled = scope.nmj_assessments(assessed, X)
+    return [b if b is not None else a for a, b in zip(assessed, ruled, strict=True)]
+
+
 def score_out_of_scope(
     proba: Callable[[pd.DataFrame], np.ndarray],
     detector: scope.ScopeDetector,
@@ -79,7 +87,7 @@ def score_out_of_scope(
     P = proba(X)
     Q = detector.proba(X)
     M = scope.mix_probabilities(P, Q)
-    A = scope.assess(Q, detector.threshold, scope.insufficient(X))
+    A = _with_nmj_rule(scope.assess(Q, detector.threshold, scope.insufficient(X)), X)
     foc = focal_sites(focal_findings(bundle), list(bundle.studies["study_id"]))
     per: dict[str, dict[str, float]] = {}
     for c in CONDITIONS:
@@ -104,7 +112,7 @@ def score_out_of_scope(
             entry["focal_detected_share"] = float(foc.iloc[rows][FOCAL_CONDITIONS[c]].mean())
         per[c] = entry
     Qi = detector.proba(X_in)
-    Ai = scope.assess(Qi, detector.threshold, scope.insufficient(X_in))
+    Ai = _with_nmj_rule(scope.assess(Qi, detector.threshold, scope.insufficient(X_in)), X_in)
     learnt = np.isin(cond, scope.LEARNT_CONDITIONS)
     q_all = np.concatenate([1.0 - Qi[:, 0], 1.0 - Q[learnt, 0]])
     y_all = np.concatenate([np.zeros(len(Qi)), np.ones(int(learnt.sum()))])

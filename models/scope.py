@@ -12,6 +12,11 @@ soft targets for out-of-scope studies would learn: ``p'(c) = (1 - q) p(c) + sum_
 with ``q_k`` the detector's probability of condition ``k`` and ``t_k`` its soft target
 (:data:`SOFT_TARGETS`: the proxy class 0.5, the rest spread; never a certain member of a class).
 See ``docs/out-of-scope.md``.
+
+A **neuromuscular-junction disorder** is not learnt either: a repetitive-stimulation decrement
+above 10 % (``rns_decrement_abnormal``, :mod:`features.special_ncs`; data contract) says it by
+rule (:func:`nmj_assessments`), so such a study is never headlined as a confident in-scope
+class, whatever the routine study looks like (myasthenia's is normal).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -27,7 +33,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from features.vocab import CLASS_LABELS, CLASSES
+from features.vocab import CLASS_LABELS, CLASSES, REGIONS
 
 #: conditions the detector learns (the focal ones go to models.focal; myasthenia with a normal
 #: routine study is indistinguishable from normal without repetitive stimulation)
@@ -83,7 +89,10 @@ LABELS: dict[str, str] = {
     "sensory_neuronopathy": "a sensory neuronopathy",
     "post_polio": "post-polio (old stable denervation)",
     "cervical_myelopathy": "cervical myelopathy / amyotrophy",
+    "neuromuscular_junction": "a neuromuscular-junction disorder (e.g. myasthenia gravis)",
 }
+#: the rule-based condition of :func:`nmj_assessments` (``most_like``)
+NMJ = "neuromuscular_junction"
 
 #: "not enough examined to say": fewer nerves and muscles than any class needs (T5.1 minimum
 #: protocols: at least one motor and one sensory nerve, or a needle screen of >= 3 muscles) [†]
@@ -275,6 +284,48 @@ def assess(Q: np.ndarray, threshold: float, thin: np.ndarray) -> list[ScopeAsses
             )
         else:
             out.append(ScopeAssessment("in_scope", p_out, None, "Within the six classes."))
+    return out
+
+
+def nmj_assessments(
+    scopes: Sequence[ScopeAssessment | None], X: pd.DataFrame
+) -> list[ScopeAssessment | None]:
+    """Mark the studies whose RNS decrement is above 10 % as outside: an NMJ disorder.
+
+    The rule wins over the detector and over "insufficient" (the decrement is itself the
+    finding); studies without RNS (NaN) or with a decrement at or below 10 % keep their
+    assessment. A decrement beside **denervation** on needle EMG (fibrillations or large
+    neurogenic units in any region) is not called an NMJ disorder: immature reinnervating
+    end-plates also decrement, as in ALS and other motor neuron or root disease, so there the
+    six classes still apply (the report still prints the decrement against its limit).
+    ``scopes`` is row-aligned with ``X`` (None: no detector in the model).
+    """
+    flag = np.asarray(X.get("rns_decrement_abnormal", np.full(len(X), np.nan)), dtype=float)
+    dec = np.asarray(X.get("rns_max_decrement_pct", np.full(len(X), np.nan)), dtype=float)
+    denervated = _denervated(X)
+    out = list(scopes)
+    for i in np.flatnonzero((flag == 1) & ~denervated):
+        prev = out[i]
+        p_out = 1.0 if prev is None else prev.probability  # the rule is no probability
+        out[i] = ScopeAssessment(
+            "outside",
+            p_out,
+            NMJ,
+            f"RNS decrement {dec[i]:.0f} % (limit 10 %): a neuromuscular-junction disorder "
+            "(e.g. myasthenia gravis) is suggested, with no denervation on needle EMG to explain "
+            "it; it is outside the six classes.",
+        )
+    return out
+
+
+def _denervated(X: pd.DataFrame) -> np.ndarray:
+    """Per row, whether any region shows fibrillations or large (neurogenic) MUAPs."""
+    out = np.zeros(len(X), dtype=bool)
+    for r in REGIONS:
+        for kind in ("fibs", "large_muap"):
+            col = f"emg_{r}_{kind}_frac"
+            if col in X:
+                out |= np.nan_to_num(np.asarray(X[col], dtype=float), nan=0.0) > 0
     return out
 
 
