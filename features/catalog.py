@@ -168,13 +168,16 @@ def _build() -> dict[str, FeatureInfo]:
     ):
         nn = _nice(n)
         add(
-            f"ncs_{n}_{where}_cv_drop_m_s",
+            f"ncs_{n}_{where}_cv_drop_pct",
             f"{nn} slowing {site}",
-            "m/s",
+            "%",
             "ncs_motor",
-            f"{nn} velocity of the other segments minus the velocity {site} (worse side); "
-            "entrapment segments are left out of the demyelination criteria.",
-            f"a drop above {uln} (T1.1) is focal slowing at an entrapment site, not a polyneuropathy",
+            f"{nn} velocity {site} below that of the other segments, in % of the other "
+            "segments' velocity (worse side); entrapment segments are left out of the "
+            "demyelination criteria. A relative drop, so uniform slowing of every segment "
+            "leaves it unchanged.",
+            f"a drop above {uln} (T1.1; about 25 % of a normal segment) is focal slowing at an "
+            "entrapment site, not a polyneuropathy",
             "raw",
         )
         add(

@@ -6,9 +6,9 @@ Here each class is its own binary head (its raw score is that head's log-odds), 
 same evidence-aware, weighted rows as the multiclass model, with its own constraints
 (:func:`monotone_directions`, :func:`owners`):
 
-* velocities, latencies, block and dispersion are read, of the disease heads, by the
-  demyelinating head alone (slowing raises it), and by the normal head (slowing lowers it);
-  conduction block also lowers the ALS head;
+* velocities and latencies are read, of the disease heads, by the demyelinating head alone
+  (slowing raises it), and by the normal head (slowing lowers it); conduction block and
+  dispersion by the demyelinating head (raising it) and the ALS head (lowering it) only;
 * the SNAPs are read by the axonal head (a lost SNAP raises it) and by the normal, ALS,
   radiculopathy and myopathy heads (a lost SNAP lowers them: those processes spare the
   SNAPs); contrasts of two SNAPs (side and leg/arm ratios) by none;
@@ -158,9 +158,9 @@ def demyelination_only(name: str) -> bool:
     """Features that are evidence of demyelination and of nothing else: motor velocities,
     distal, F and sensory peak latencies, conduction block outside entrapment sites,
     dispersion, and the EFNS/PNS nerve counts. Of the disease heads only the demyelinating
-    head uses them (the normal head does too), so slowing, block or dispersion lower
-    P(normal) and raise P(demyelinating) at the expense of every other disease (invariants
-    MR1, MR6, MR10)."""
+    head uses them (the normal head reads slowing; the ALS head block and dispersion,
+    :func:`owners`), so slowing lowers P(normal) and raises P(demyelinating) at the expense of
+    every other disease (invariants MR1, MR6, MR10)."""
     if not name.startswith(("ncs_", "crit_")):
         return False
     return (
@@ -294,9 +294,13 @@ def owners(name: str) -> tuple[str, ...] | None:
         # CMAP asymmetry is axon loss on one side (root, plexus, nerve, asymmetric ALS), not a
         # conduction criterion: demyelination is defined on conduction (T3.3a-b)
         return tuple(c for c in CLASSES if c != "demyelinating_pn")
-    if conduction_block(name):
-        # block is the MMN-versus-ALS discriminator (T3.6): it also lowers the ALS head (MR6)
-        return ("demyelinating_pn", "normal", "als")
+    if conduction_block(name) or name.endswith("_motor_td_ratio"):
+        # block and dispersion are the MMN-versus-ALS discriminators (T3.6): they raise the
+        # demyelinating head and lower the ALS head. The normal head does not read them: under
+        # the gated calibration the mass it gave up went to the diseases in proportion, so on an
+        # ALS-looking study a forearm block raised P(ALS) (MR6: block never raises ALS). Slowed
+        # conduction, long latencies and F-waves still tell the normal head a study is abnormal
+        return ("demyelinating_pn", "als")
     if demyelination_only(name):
         # the normal head too (slower is never more normal): under the gated calibration it
         # alone sets P(normal), so it must see that a study with slowed conduction is abnormal

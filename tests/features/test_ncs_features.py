@@ -85,8 +85,27 @@ def test_block_dispersion_and_slowest_segment():
     assert x["ncs_ulnar_motor_td_ratio"] == pytest.approx(1.1)
     assert x["ncs_ulnar_motor_cv_pct_lln"] == pytest.approx(100 * 55 / 49)
     assert x["ncs_ulnar_motor_dur_pct_uln"] == pytest.approx(100 * 5.0 / 6.7)
-    assert x["ncs_ulnar_elbow_cv_drop_m_s"] == pytest.approx(55.0 - 33.0)
+    assert x["ncs_ulnar_elbow_cv_drop_pct"] == pytest.approx(100 * (55.0 - 33.0) / 55.0)
     assert x["ncs_ulnar_elbow_cb_ratio"] == pytest.approx(4.0 / 9.0)
+
+
+def test_focal_slowing_is_relative_so_uniform_slowing_leaves_it_unchanged():
+    # invariant MR1: slowing every segment by the same factor is diffuse slowing, not "less
+    # focal"; the drop in m/s would shrink by the factor (22 -> 15.4 m/s), the % drop stays
+    def study(f: float) -> pd.Series:
+        return feats(
+            [
+                motor("ulnar", "R", "wrist", 3.0, 10.0, dur=5.0),
+                motor("ulnar", "R", "below_elbow", 7.0, 9.0, vel=55.0 * f, dur=5.5),
+                motor("ulnar", "R", "above_elbow", 9.0, 4.0, vel=33.0 * f, dur=8.0),
+            ]
+        )
+
+    full, slowed = study(1.0), study(0.7)
+    assert slowed["ncs_ulnar_elbow_cv_drop_pct"] == pytest.approx(
+        full["ncs_ulnar_elbow_cv_drop_pct"]
+    )
+    assert slowed["ncs_ulnar_motor_cv_pct_lln"] < full["ncs_ulnar_motor_cv_pct_lln"]
 
 
 def test_forearm_block_counts_and_long_segment_is_not_focal():
@@ -98,7 +117,7 @@ def test_forearm_block_counts_and_long_segment_is_not_focal():
     )  # wrist to above elbow without a below-elbow site: not an across-elbow segment
     assert x["ncs_ulnar_motor_cb_ratio"] == pytest.approx(0.4)
     assert x["ncs_ulnar_motor_cv_pct_lln"] == pytest.approx(100 * 33 / 49)
-    assert np.isnan(x["ncs_ulnar_elbow_cv_drop_m_s"])
+    assert np.isnan(x["ncs_ulnar_elbow_cv_drop_pct"])
 
 
 def test_second_recording_site_is_its_own_response_not_a_proximal_site():

@@ -83,6 +83,25 @@ def test_findings_that_come_and_go_with_other_tests_have_safe_owners():
     assert "radiculopathy" in owners("ncs_ulnar_motor_amp_side_ratio")
 
 
+def test_block_and_dispersion_raise_demyelination_lower_als_and_leave_normal_alone():
+    """MR6: the normal head must not read block or dispersion, or the mass it gives up goes to
+    ALS on an ALS-looking study; the entrapment segments are read by the disease heads."""
+    from models.ovr import normal_blind, owners
+
+    names = ["ncs_median_motor_cb_ratio", "crit_cb_nerve_count", "ncs_ulnar_motor_td_ratio"]
+    d = monotone_directions(names)
+    for k, name in enumerate(names):
+        assert owners(name) == ("demyelinating_pn", "als")
+        assert d["normal"][k] == 0
+    # a lower block ratio (more block) raises demyelinating and lowers ALS; more block counted
+    # or more dispersion likewise
+    assert (d["demyelinating_pn"][0], d["als"][0]) == (-1, +1)
+    assert (d["demyelinating_pn"][1], d["als"][1]) == (+1, -1)
+    assert (d["demyelinating_pn"][2], d["als"][2]) == (+1, -1)
+    assert owners("ncs_ulnar_elbow_cb_ratio") is None
+    assert normal_blind("ncs_ulnar_elbow_cv_drop_pct")
+
+
 @pytest.mark.parametrize(
     ("feature", "heads"),
     [
