@@ -31,6 +31,12 @@ GROUPS: tuple[str, ...] = (
 )
 LIMIT_KINDS: tuple[str, ...] = ("pct_lln", "pct_uln", "ratio", "frac", "count", "flag", "raw")
 
+#: % of ULN features that read 100 % for any value within the limit (features.ncs
+#: F_LAT_FLOOR_PCT_ULN): shown as "within the upper limit", never as a value at the limit
+FLOORED_AT_LIMIT: frozenset[str] = frozenset(
+    [f"ncs_{n}_f_lat_pct_uln" for n in F_NERVES] + ["ncs_f_max_lat_pct_uln"]
+)
+
 
 @dataclass(frozen=True)
 class FeatureInfo:
@@ -196,7 +202,8 @@ def _build() -> dict[str, FeatureInfo]:
             f"{nn} F-wave latency",
             "% of ULN",
             "f_wave",
-            f"{nn} minimal F-wave latency as % of the height-adjusted upper limit (worse side).",
+            f"{nn} minimal F-wave latency as % of the height-adjusted upper limit (worse side); "
+            "a latency within the limit reads 100 %.",
             "values ≥130 % suggest proximal demyelination",
             "pct_uln",
         )
@@ -310,7 +317,8 @@ def _build() -> dict[str, FeatureInfo]:
         "Longest F-wave latency",
         "% of ULN",
         "f_wave",
-        "Longest minimal F-wave latency of any nerve as % of its upper limit.",
+        "Longest minimal F-wave latency of any nerve as % of its upper limit; latencies "
+        "within the limit read 100 %.",
         "values ≥130 % suggest proximal demyelination",
         "pct_uln",
     )
@@ -739,6 +747,8 @@ def describe_value(
             return "absent response"
         return f"{v:.0f} % of the lower limit"
     if kind == "pct_uln":
+        if v <= 100 and name in FLOORED_AT_LIMIT:
+            return "within the upper limit"
         return f"{v:.0f} % of the upper limit"
     if kind == "ratio":
         return f"{v:.2f}"

@@ -66,6 +66,11 @@ RESPONSE_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: F-wave latency features (``ncs_<nerve>_f_lat_pct_uln``, ``ncs_f_max_lat_pct_uln``) below
+#: this share of the upper limit read as it: within the limit, the latency is not a finding
+F_LAT_FLOOR_PCT_ULN = 100.0
+
+
 def _codes(values: pd.Series, vocabulary: tuple[str, ...]) -> np.ndarray:
     return vocab_codes(values, vocabulary)
 
@@ -400,7 +405,10 @@ def ncs_features(
     for n, where in (("ulnar", "elbow"), ("peroneal", "fibular_head")):
         f[f"ncs_{n}_{where}_cv_drop_pct"] = focal_drop[:, ix[n]]
         f[f"ncs_{n}_{where}_cb_ratio"] = focal_cb[:, ix[n]]
-    f_lat = agg(F_WAVE, "f_lat_pct_uln", "max", n_studies)
+    # an F latency within its limit is no evidence of slowing: it reads as the limit (100 %), so
+    # a normal F-wave can never look more demyelinating than one not measured (MR9; the
+    # demyelinating head alone reads F latencies, models.ovr.owners)
+    f_lat = np.fmax(agg(F_WAVE, "f_lat_pct_uln", "max", n_studies), F_LAT_FLOOR_PCT_ULN)
     f_per = agg(F_WAVE, "f_persist_pct", "min", n_studies)
     for n in F_NERVES:
         f[f"ncs_{n}_f_lat_pct_uln"] = f_lat[:, ix[n]]

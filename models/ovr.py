@@ -152,6 +152,8 @@ _EMG_WORSE_SUFFIXES: tuple[str, ...] = (
     "_fib_grade",
 )
 _NEUROPATHY = ("axonal_pn", "demyelinating_pn")
+#: shares of muscles with signs of ongoing denervation-reinnervation: never lower the ALS head
+_ONGOING_DENERVATION_SUFFIXES: tuple[str, ...] = ("_fasc_frac", "_unstable_frac")
 
 
 def demyelination_only(name: str) -> bool:
@@ -191,8 +193,10 @@ def sensory_loss_only(name: str) -> bool:
 
     A lost SNAP is evidence of sensory axon loss: it raises the axonal head and, through it,
     lowers ALS, radiculopathy, myopathy and normal in proportion (MR2b, MR7) while the
-    neuropathy mass only rises (MR2a); a cool limb's higher SNAP limit can then never make
-    demyelination more likely (MR10).
+    neuropathy mass only rises (MR2a). A lost SNAP also lowers the other disease heads, which
+    raises the demyelinating share of the disease mass; so SNAP limits are not corrected for
+    cooling (features.limits), or a cool limb would read as sensory loss and raise
+    P(demyelinating) (MR10).
     """
     sensory = "_sensory_" in name or name.startswith("ncs_sensory_")
     return (
@@ -371,6 +375,13 @@ def _direction(name: str) -> dict[str, int]:
         # (ALS), so the disease heads read these freely (MR3, MR5); under the gated
         # calibration the normal head alone makes MR7 hold
         d = {"normal": -1}
+        if name.endswith(_ONGOING_DENERVATION_SUFFIXES):
+            # fasciculations and unstable units are evidence of ongoing denervation and
+            # reinnervation in ALS (Awaji / Gold Coast, T3.1a): more of them never lowers the ALS
+            # head. Their shares fall when normal muscles are added elsewhere, so normal
+            # muscles elsewhere can then only lower ALS (MR3); a muscle reported stable
+            # ("0 % unstable") never raises it over one whose stability was not stated
+            d["als"] = +1
     return d
 
 

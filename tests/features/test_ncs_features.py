@@ -148,6 +148,28 @@ def test_f_wave_height_adjusted_and_cool_limb_limit():
     assert cool["ncs_median_motor_lat_pct_uln"] == pytest.approx(100.0)
 
 
+def test_f_latency_within_its_limit_reads_as_the_limit_and_is_shown_as_within():
+    # MR9: a normal F-wave (here 47 ms against a 56 ms limit) must not read as more slowed
+    # than none; within the limit every latency is the same non-finding
+    from features.catalog import describe_value
+
+    def f_wave(latency_ms: float) -> dict:
+        return {
+            "nerve": "tibial",
+            "side": "L",
+            "kind": "f_wave",
+            "stim_site": "ankle",
+            "latency_ms": latency_ms,
+        }
+
+    short, normal, long = (feats([f_wave(v)], height=170.0) for v in (40.0, 47.0, 70.0))
+    assert short["ncs_tibial_f_lat_pct_uln"] == normal["ncs_tibial_f_lat_pct_uln"] == 100.0
+    assert normal["ncs_f_max_lat_pct_uln"] == 100.0
+    assert long["ncs_tibial_f_lat_pct_uln"] == pytest.approx(100 * 70.0 / 56.0)
+    assert describe_value("ncs_tibial_f_lat_pct_uln", 100.0) == "within the upper limit"
+    assert describe_value("ncs_tibial_f_lat_pct_uln", 125.0) == "125 % of the upper limit"
+
+
 def test_age_lowers_sural_limit_in_features():
     young = feats([sensory("sural", "L", 3.5, 3.0)], age=45)
     old = feats([sensory("sural", "L", 3.5, 3.0)], age=65)

@@ -102,6 +102,16 @@ def test_block_and_dispersion_raise_demyelination_lower_als_and_leave_normal_alo
     assert normal_blind("ncs_ulnar_elbow_cv_drop_pct")
 
 
+def test_fasciculations_and_unstable_units_never_lower_als():
+    """MR3: a normal muscle elsewhere (stable, no fasciculations) lowers these shares, which
+    must then never raise ALS; the radiculopathy head still reads them freely."""
+    names = ["emg_unstable_frac", "emg_cervical_fasc_frac", "emg_cervical_fibs_frac"]
+    d = monotone_directions(names)
+    assert (d["als"][0], d["als"][1], d["normal"][0]) == (+1, +1, -1)
+    assert d["radiculopathy"][:2] == [0, 0]
+    assert d["als"][2] == 0  # fibrillations are also myopathic: ALS reads them freely
+
+
 @pytest.mark.parametrize(
     ("feature", "heads"),
     [
