@@ -541,7 +541,7 @@ def _build() -> dict[str, FeatureInfo]:
             "Length-dependent sensory pattern",
             "yes/no",
             "flag",
-            "Leg SNAPs abnormal with arm SNAPs relatively spared, or sural/radial ratio below 0.40 (0.25 from 60 y).",
+            "A leg SNAP below its limit with arm SNAPs relatively spared or a sural/radial ratio below 0.40 (0.25 from 60 y).",
             "supports a length-dependent axonal polyneuropathy",
         ),
         "crit_srar": (
