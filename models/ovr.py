@@ -253,11 +253,19 @@ _SNAP_HEADS: tuple[str, ...] = ("axonal_pn", "normal", "als", "radiculopathy", "
 
 
 def snap_contrast(name: str) -> bool:
-    """SNAP side ratios and the leg/arm SNAP ratio: contrasts of two SNAPs, so losing one SNAP
-    moves them either way (an absent sural beside a present one reads as "asymmetric", not as
-    a neuropathy). No head reads them; the SNAP amplitudes themselves and SRAR carry the
-    sensory evidence (MR2a)."""
-    return name.endswith("_sensory_amp_side_ratio") or name == "ncs_sensory_lower_upper_ratio"
+    """SNAP side ratios, the leg/arm SNAP ratio and the median-ulnar sensory latency difference:
+    contrasts of two SNAPs, so losing one SNAP moves them either way (an absent sural beside a
+    present one reads as "asymmetric", not as a neuropathy). No head reads them; the SNAP
+    amplitudes themselves carry the sensory evidence (MR2a). A normal median SNAP added beside
+    the ulnar one gave a median-ulnar difference of 0.05 ms ("not carpal tunnel"), and the
+    demyelinating head then read a long median motor latency as demyelination: the normal
+    response raised the neuropathy mass over "not measured" (MR9). The CTS pattern itself
+    (``crit_cts_pattern``) still excludes the median DML from the demyelination criteria."""
+    return (
+        name.endswith("_sensory_amp_side_ratio")
+        or name == "ncs_sensory_lower_upper_ratio"
+        or name == "ncs_median_ulnar_sensory_lat_diff_ms"
+    )
 
 
 def owners(name: str) -> tuple[str, ...] | None:

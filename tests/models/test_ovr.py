@@ -74,6 +74,8 @@ def test_findings_that_come_and_go_with_other_tests_have_safe_owners():
     assert owners(names[3]) == ()  # the sural/radial ratio: a contrast, read by no head
     # length dependence is a contrast too: a normal arm SNAP beside a low sural turns it on (MR9)
     assert owners("crit_length_dependent") == ()
+    # the median-ulnar latency difference: a contrast of two SNAPs, read by no head (MR9)
+    assert owners("ncs_median_ulnar_sensory_lat_diff_ms") == ()
     assert owners(names[4]) == ("normal",)  # diluted by normal muscles elsewhere
     # spreading beyond one root: never more radiculopathy, never less ALS (MR5)
     d = monotone_directions(["crit_outside_root_muscle_count", "crit_neurogenic_muscle_frac"])
