@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from features.limits import site_limits
+from features.limits_special import SPECIAL_LIMIT_COLUMNS
 
 #: NCS limit columns of :func:`features.limits.ncs_limits`
 NCS_LIMIT_COLUMNS = (
@@ -25,6 +26,7 @@ NCS_LIMIT_COLUMNS = (
     "velocity_lln_m_s",
     "f_latency_uln_ms",
     "distal_duration_uln_ms",
+    *SPECIAL_LIMIT_COLUMNS,  # h_reflex / rns rows: features.limits_special.special_ncs_limits
 )
 #: EMG limit columns of :func:`features.limits.muap_limits`
 EMG_LIMIT_COLUMNS = (
@@ -80,7 +82,9 @@ def ncs_flags(ncs: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
     ncs : DataFrame
         The bundle's NCS table (canonical values; amplitude motor mV, sensory µV).
     limits : DataFrame
-        :func:`features.limits.ncs_limits` output, row-aligned with ``ncs``.
+        :func:`features.limits.ncs_limits` output, row-aligned with ``ncs``, with the columns
+        of :func:`features.limits_special.special_ncs_limits` beside it when the bundle has
+        ``h_reflex`` / ``rns`` rows (absent columns: no limit).
 
     Returns
     -------
@@ -91,12 +95,15 @@ def ncs_flags(ncs: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
         ``abn_latency`` (distal latency > ULN, or F latency > ULN on ``f_wave`` rows),
         ``abn_amplitude`` (distal amplitude < LLN, 0 = no response counts; on a proximal motor
         site: drop from the previous site > its limit), ``abn_velocity`` (< LLN) and
-        ``abn_duration`` (> ULN). NaN values or limits never flag.
+        ``abn_duration`` (> ULN); on ``h_reflex`` rows the latency limit is the nomogram ULN,
+        and ``abn_decrement`` flags an ``rns`` decrement above its ULN. NaN values or limits
+        never flag.
     """
     lim = site_limits(ncs, _aligned(limits, ncs, NCS_LIMIT_COLUMNS))
     kind = _text(ncs, "kind")
     is_f = kind.eq("f_wave")
     lat_limit = _num(lim, "f_latency_uln_ms").where(is_f, _num(lim, "latency_uln_ms"))
+    lat_limit = _num(lim, "h_latency_uln_ms").where(kind.eq("h_reflex"), lat_limit)
     dur_limit = _num(lim, "distal_duration_uln_ms")
     amp = _num(ncs, "amplitude")
     low = (amp < _num(lim, "amplitude_lln")) & ~is_f
@@ -110,6 +117,9 @@ def ncs_flags(ncs: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
         .fillna(False)
         .astype(bool),
         abn_duration=(_num(ncs, "duration_ms") > dur_limit).fillna(False).astype(bool),
+        abn_decrement=(_num(ncs, "decrement_pct") > _num(lim, "decrement_uln_pct"))
+        .fillna(False)
+        .astype(bool),
     )
 
 

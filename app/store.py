@@ -146,6 +146,7 @@ def build_dataset(
         Contributions explained per study.
     """
     from features.limits import muap_limits, ncs_limits
+    from features.limits_special import special_ncs_limits
     from models.service import predict_validated, rejected_studies
 
     bundle, report = loaded.bundle, loaded.report
@@ -153,7 +154,14 @@ def build_dataset(
         raise ValueError("build_dataset needs a loaded bundle and its validation report")
     # an invalid bundle may repeat a study_id or leave one empty: limits need one row a study
     studies = bundle.studies.dropna(subset=["study_id"]).drop_duplicates("study_id")
-    nflags = ncs_flags(bundle.ncs, ncs_limits(bundle.ncs, studies))
+    limits = pd.concat(
+        [
+            ncs_limits(bundle.ncs, studies).reset_index(drop=True),
+            special_ncs_limits(bundle.ncs, studies).reset_index(drop=True),
+        ],
+        axis=1,
+    )
+    nflags = ncs_flags(bundle.ncs, limits)
     eflags = emg_flags(bundle.emg, muap_limits(bundle.emg, studies))
     predictions: dict[str, StudyPrediction] = {}
     rejected = rejected_studies(report)

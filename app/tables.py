@@ -10,6 +10,7 @@ allowed amplitude drop on proximal motor rows). Missing values stay "not measure
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -107,7 +108,7 @@ def _limit(value: float | None, sign: str, unit: str, digits: int = 1) -> str:
 def _unit(kind: str, given: object) -> str:
     if isinstance(given, str) and given:
         return {"uV": "µV", "uv": "µV", "mv": "mV"}.get(given, given)
-    return "mV" if kind in ("motor", "rns") else "µV"
+    return "mV" if kind in ("motor", "rns", "h_reflex") else "µV"
 
 
 def _row_cells(kind: str, r: pd.Series, f: pd.Series, extra: list[str]) -> dict[str, Cell]:
@@ -146,6 +147,13 @@ def _row_cells(kind: str, r: pd.Series, f: pd.Series, extra: list[str]) -> dict[
             _limit(_f(f.get("velocity_lln_m_s")), "≥", "m/s"),
         ),
         "persistence": Cell(fmt_number(r.get("persistence_pct"), 0)),
+        "decrement": Cell(
+            "–"
+            if _f(r.get("decrement_pct")) is None
+            else f"{fmt_number(r.get('decrement_pct'))} %",
+            bool(f.get("abn_decrement")),
+            _limit(_f(f.get("decrement_uln_pct")), "≤", "%", 0),
+        ),
     }
     for col in extra:
         cells[col] = Cell(fmt_number(r.get(col)))
@@ -162,6 +170,7 @@ def _columns(kind: str, extra: list[str]) -> list[Column]:
         Column("distance", "Distance mm", False),
         Column("velocity", "Velocity m/s", True),
         Column("persistence", "Persistence %", False),
+        Column("decrement", "Decrement 1st–4th/5th", True),
         *[Column(c, c.replace("_pct", " %").replace("_ms", " ms").replace("_", " "), False)
           for c in extra],
     ]  # fmt: skip
@@ -182,7 +191,7 @@ def ncs_tables(ncs: pd.DataFrame, flags: pd.DataFrame) -> list[NcsTable]:
         return []
     known = {
         "latency_ms", "amplitude", "duration_ms", "distance_mm", "velocity_m_s",
-        "persistence_pct",
+        "persistence_pct", "decrement_pct",
     }  # fmt: skip
     extra = [
         c
@@ -231,7 +240,9 @@ def side_to_side(ncs: pd.DataFrame, flags: pd.DataFrame) -> list[Comparison]:
     """Left against right for every nerve and kind measured on both sides (distal site).
 
     Amplitude: the difference as % of the larger side, with the reference's limit where it
-    gives one (:data:`SIDE_DIFF_MV`, :data:`SIDE_DIFF_PCT`); latency: the difference in ms.
+    gives one (:data:`SIDE_DIFF_MV`, :data:`SIDE_DIFF_PCT`; the H-reflex: smaller/larger
+    ≥ 0.4, i.e. a difference ≤ 60 %, Jankus 1994); latency: the difference in ms, with a limit
+    for the H-reflex only (1.5 ms, 1.8 ms from 60 y; Falco 1994, T1.3).
     """
     if ncs.empty or "side" not in ncs.columns:
         return []
@@ -243,12 +254,16 @@ def side_to_side(ncs: pd.DataFrame, flags: pd.DataFrame) -> list[Comparison]:
         if left.empty or right.empty:
             continue
         lv, rv = left.iloc[0], right.iloc[0]
-        what = f"{_words(nerve)} {KIND_TITLES.get(str(kind), str(kind)).split(' ')[0].lower()}"
+        title = KIND_TITLES.get(str(kind), str(kind))
+        what = f"{_words(nerve)} {title if kind == 'h_reflex' else title.split(' ')[0].lower()}"
+        h_lat_uln, h_ratio_lln = _h_side_limits(flags, left.index[0], kind)
         la, ra = _f(lv.get("amplitude")), _f(rv.get("amplitude"))
         if la is not None and ra is not None and kind != "f_wave" and max(la, ra) > 0:
             unit = _unit(str(kind), None)
             pct = 100.0 * (1.0 - min(la, ra) / max(la, ra))
             mv, lim_pct = SIDE_DIFF_MV.get((nerve, kind)), SIDE_DIFF_PCT.get((nerve, kind))
+            if h_ratio_lln is not None:  # smaller/larger H amplitude >= 0.4 (Jankus 1994, T1.3)
+                lim_pct = 100.0 * (1.0 - h_ratio_lln)
             if mv is not None:
                 limit, abn = f"≤ {fmt_number(mv)} {unit}", abs(la - ra) > mv
             elif lim_pct is not None:
@@ -273,11 +288,23 @@ def side_to_side(ncs: pd.DataFrame, flags: pd.DataFrame) -> list[Comparison]:
                     f"L {fmt_number(ll)} ms",
                     f"R {fmt_number(rl)} ms",
                     f"{fmt_number(abs(ll - rl))} ms",
-                    "no limit in the reference",
-                    False,
+                    "no limit in the reference"
+                    if h_lat_uln is None
+                    else _limit(h_lat_uln, "≤", "ms"),
+                    h_lat_uln is not None and abs(ll - rl) > h_lat_uln,
                 )
             )
     return out
+
+
+def _h_side_limits(
+    flags: pd.DataFrame, row: Hashable, kind: str
+) -> tuple[float | None, float | None]:
+    """The H-reflex side-to-side limits of a row (latency ULN ms, amplitude-ratio LLN)."""
+    if kind != "h_reflex" or row not in flags.index:
+        return None, None
+    f = flags.loc[[row]].iloc[0]
+    return _f(f.get("h_side_diff_uln_ms")), _f(f.get("h_amp_ratio_lln"))
 
 
 def median_ulnar(ncs: pd.DataFrame, flags: pd.DataFrame) -> list[Comparison]:

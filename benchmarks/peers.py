@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from bundle.tables import Bundle
+from bundle.vocab import SPECIAL_KINDS
 
 #: the build_features columns the peer reproduces
 PEER_FEATURES: tuple[str, ...] = (
@@ -46,7 +47,8 @@ def _ncs_one_study(rows: pd.DataFrame) -> pd.Series:
             "cov_sensory_nerves_count": responses("sensory"),
             "cov_f_waves_count": responses("f_wave"),
             "cov_motor_sites_count": float((rows["kind"] == "motor").sum()),
-            "ncs_sides": frozenset(rows["side"].dropna()),
+            # the optional kinds (h_reflex, rns) feed no other feature (features.build)
+            "ncs_sides": frozenset(rows.loc[~rows["kind"].isin(SPECIAL_KINDS), "side"].dropna()),
         }
     )
 

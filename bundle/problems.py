@@ -54,6 +54,7 @@ PROBLEM_KINDS: dict[str, str] = {
     "implausible": "value not physiological",
     "absent_response_latency": "latency recorded for an absent response",
     "misplaced_value": "value in a column that does not apply to the row",
+    "kind_site_mismatch": "nerve or site that does not fit the row's kind (h_reflex, rns)",
     "duplicate_study_id": "study_id repeated",
     "unknown_study_id": "study_id not in studies",
     "study_id_mismatch": "row's study_id differs from its study",

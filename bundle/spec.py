@@ -144,14 +144,22 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     _number(
         "ncs",
         "amplitude",
-        "amplitude ≥ 0 (motor mV, sensory µV; 0 = no response)",
-        "mV (motor) or µV (sensory)",
+        "amplitude ≥ 0 (motor, h_reflex and rns mV, sensory µV; 0 = no response)",
+        "mV (motor, h_reflex, rns) or µV (sensory)",
         impossible=100_000,
     ),  # noqa: E501
     _number("ncs", "duration_ms", "duration in ms, ≥ 0", "ms", impossible=500),
     _number("ncs", "distance_mm", "distance in mm, ≥ 0", "mm", impossible=3000),
     _number("ncs", "velocity_m_s", "conduction velocity in m/s, ≥ 0", "m/s"),  # > 120: rules.py
     _number("ncs", "persistence_pct", "F-wave persistence in %, 0–100", "%", 0, 100),
+    _number(
+        "ncs",
+        "decrement_pct",
+        "RNS decrement in %, −100–100 (negative = increment)",
+        "%",
+        -100,
+        100,
+    ),
     # --- emg ---
     ColumnSpec("emg", "study_id", "id", _ID_TEXT, required=True),
     _category("emg", "muscle", vocab.MUSCLES, vocab.MUSCLE_SYNONYMS, required=True),

@@ -210,6 +210,7 @@ def _normalise(raw: RawTable, coll: Collector) -> pd.DataFrame:
             result[c] = frame[c].reset_index(drop=True)
     if raw.name == "ncs":
         rules.check_ncs(raw, result, sid, coll)
+        rules.check_special_kinds(raw, result, sid, coll)
     elif raw.name == "emg":
         rules.check_emg(raw, result, sid, coll)
     return result

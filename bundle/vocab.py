@@ -26,6 +26,11 @@ __all__ = [
     "NCS_SIDES",
     "SIDE_SYNONYMS",
     "KINDS",
+    "SPECIAL_KINDS",
+    "H_REFLEX_NERVE",
+    "H_REFLEX_RECORDING_SITES",
+    "H_REFLEX_STIM_SITES",
+    "RNS_RECORDING_SITES",
     "EMG_SIDES",
     "MUSCLES",
     "MUSCLE_SYNONYMS",
@@ -115,7 +120,25 @@ LOWER_LIMB_NERVES: frozenset[str] = frozenset(
 )
 NCS_SIDES: tuple[str, ...] = ("L", "R")
 SIDE_SYNONYMS: Mapping[str, str] = {"left": "L", "right": "R", "midline": "M"}
-KINDS: tuple[str, ...] = ("motor", "sensory", "f_wave")
+KINDS: tuple[str, ...] = ("motor", "sensory", "f_wave", "h_reflex", "rns")
+#: the optional NCS kinds added to the contract on 2026-12-01 (``docs/data-contract.md``): the
+#: tibial H-reflex and repetitive nerve stimulation at 2-3 Hz
+SPECIAL_KINDS: tuple[str, ...] = ("h_reflex", "rns")
+#: the H-reflex of the contract is the tibial H-reflex recorded from soleus, stimulated in the
+#: popliteal fossa (data contract, "Two optional kinds")
+H_REFLEX_NERVE = "tibial"
+H_REFLEX_RECORDING_SITES: frozenset[str] = frozenset({"soleus"})
+H_REFLEX_STIM_SITES: frozenset[str] = frozenset({"popliteal_fossa"})
+#: recording sites (normalised tokens: abbreviation or canonical muscle) that fit repetitive
+#: stimulation of each motor nerve of the contract (data contract: ulnar -> adm, median -> apb;
+#: the others are the distal muscles of the motor studies, T1.1). Sensory nerves carry no RNS.
+RNS_RECORDING_SITES: Mapping[str, frozenset[str]] = {
+    "median": frozenset({"apb", "abductor_pollicis_brevis"}),
+    "ulnar": frozenset({"adm", "abductor_digiti_minimi", "fdi", "first_dorsal_interosseous"}),
+    "radial": frozenset({"eip", "extensor_indicis", "edc", "extensor_digitorum", "anconeus"}),
+    "peroneal": frozenset({"edb", "extensor_digitorum_brevis", "ta", "tibialis_anterior"}),
+    "tibial": frozenset({"ah", "abductor_hallucis"}),
+}
 
 # --- needle EMG -------------------------------------------------------------------------------
 EMG_SIDES: tuple[str, ...] = ("L", "R", "M")

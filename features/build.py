@@ -2,8 +2,8 @@
 
 ``build_features(bundle)`` returns a DataFrame indexed by ``study_id`` (str) in the order of
 ``bundle.studies``, with the columns listed in :mod:`features.catalog` (groups: patient, NCS
-motor, NCS sensory, F-wave, spontaneous activity, MUAP, recruitment, distribution, criteria,
-coverage). Every study is present even when it has no NCS or no EMG rows; NaN means "not
+motor, NCS sensory, F-wave, H-reflex and RNS, spontaneous activity, MUAP, recruitment,
+distribution, criteria, coverage). Every study is present even when it has no NCS or no EMG rows; NaN means "not
 measured / not assessable", never "normal". Work is done in chunks of whole studies, vectorised
 inside each chunk.
 """
@@ -30,7 +30,8 @@ from features._grouping import (
 from features.criteria import criteria_features
 from features.emg import _muscle_attributes, emg_features, muscle_arrays
 from features.ncs import F_WAVE, MOTOR, SENSORY, ncs_features, response_arrays
-from features.vocab import KINDS, LOWER_LIMB_NERVES, NERVES, UPPER_LIMB_NERVES
+from features.special_ncs import special_ncs_features
+from features.vocab import KINDS, LOWER_LIMB_NERVES, NERVES, SPECIAL_KINDS, UPPER_LIMB_NERVES
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,9 @@ def _study_numeric(studies: pd.DataFrame, name: str) -> np.ndarray:
 _LOWER_NERVE = np.array([x in LOWER_LIMB_NERVES for x in NERVES])
 _UPPER_NERVE = np.array([x in UPPER_LIMB_NERVES for x in NERVES])
 _SEX_FEMALE = {"F": 1.0, "M": 0.0}
+#: KINDS codes of the optional kinds: read only by :mod:`features.special_ncs`, so a study's
+#: other features are the same with and without its H-reflex and RNS rows
+_SPECIAL_KIND_CODES = np.array([KINDS.index(k) for k in SPECIAL_KINDS])
 
 
 def _coverage(
@@ -126,7 +130,8 @@ def _chunk_features(
     height = _study_numeric(studies, "height_cm")
     temp = _study_numeric(studies, "limb_temp_c")
     ncs_kind = vocab_codes(ncs["kind"], KINDS) if len(ncs) else np.zeros(0, np.int64)
-    resp = response_arrays(ncs, ncs_pos, age, height, temp, kind_code=ncs_kind)
+    core_kind = np.where(np.isin(ncs_kind, _SPECIAL_KIND_CODES), -1, ncs_kind)  # -1: not read
+    resp = response_arrays(ncs, ncs_pos, age, height, temp, kind_code=core_kind)
     mus = muscle_arrays(emg, emg_pos, age)
     cols: dict[str, np.ndarray] = {}
     cols["age_years"] = age
@@ -137,10 +142,11 @@ def _chunk_features(
         else np.full(n, np.nan)
     )
     cols.update(ncs_features(resp, n))
+    cols.update(special_ncs_features(ncs, ncs_pos, age, height))
     cols.update(emg_features(mus, n))
     cols.update(criteria_features(resp, mus, n, age))
-    cols.update(_coverage(studies, ncs_kind, ncs_pos, resp, mus))
-    # one float64 block, filled column by column (cheaper than a frame of 146 separate arrays)
+    cols.update(_coverage(studies, core_kind, ncs_pos, resp, mus))
+    # one float64 block, filled column by column (cheaper than a frame of 154 separate arrays)
     block = np.empty((len(cols), n))
     for i, v in enumerate(cols.values()):
         block[i] = v

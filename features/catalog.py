@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from features.criteria import CRITERIA_COLUMNS
 from features.emg import REGION_FLAGS
 from features.ncs import F_NERVES, MOTOR_NERVES, SENSORY_NERVES
+from features.special_ncs import SPECIAL_NCS_TEXT
 from features.vocab import REGIONS
 
 GROUPS: tuple[str, ...] = (
@@ -20,6 +21,7 @@ GROUPS: tuple[str, ...] = (
     "ncs_motor",
     "ncs_sensory",
     "f_wave",
+    "special_ncs",
     "spontaneous_activity",
     "muap",
     "recruitment",
@@ -28,6 +30,12 @@ GROUPS: tuple[str, ...] = (
     "coverage",
 )
 LIMIT_KINDS: tuple[str, ...] = ("pct_lln", "pct_uln", "ratio", "frac", "count", "flag", "raw")
+
+#: % of ULN features that read 100 % for any value within the limit (features.ncs
+#: F_LAT_FLOOR_PCT_ULN): shown as "within the upper limit", never as a value at the limit
+FLOORED_AT_LIMIT: frozenset[str] = frozenset(
+    [f"ncs_{n}_f_lat_pct_uln" for n in F_NERVES] + ["ncs_f_max_lat_pct_uln"]
+)
 
 
 @dataclass(frozen=True)
@@ -166,13 +174,16 @@ def _build() -> dict[str, FeatureInfo]:
     ):
         nn = _nice(n)
         add(
-            f"ncs_{n}_{where}_cv_drop_m_s",
+            f"ncs_{n}_{where}_cv_drop_pct",
             f"{nn} slowing {site}",
-            "m/s",
+            "%",
             "ncs_motor",
-            f"{nn} velocity of the other segments minus the velocity {site} (worse side); "
-            "entrapment segments are left out of the demyelination criteria.",
-            f"a drop above {uln} (T1.1) is focal slowing at an entrapment site, not a polyneuropathy",
+            f"{nn} velocity {site} below that of the other segments, in % of the other "
+            "segments' velocity (worse side); entrapment segments are left out of the "
+            "demyelination criteria. A relative drop, so uniform slowing of every segment "
+            "leaves it unchanged.",
+            f"a drop above {uln} (T1.1; about 25 % of a normal segment) is focal slowing at an "
+            "entrapment site, not a polyneuropathy",
             "raw",
         )
         add(
@@ -191,7 +202,8 @@ def _build() -> dict[str, FeatureInfo]:
             f"{nn} F-wave latency",
             "% of ULN",
             "f_wave",
-            f"{nn} minimal F-wave latency as % of the height-adjusted upper limit (worse side).",
+            f"{nn} minimal F-wave latency as % of the height-adjusted upper limit (worse side); "
+            "a latency within the limit reads 100 %.",
             "values ≥130 % suggest proximal demyelination",
             "pct_uln",
         )
@@ -204,6 +216,8 @@ def _build() -> dict[str, FeatureInfo]:
             "low persistence fits motor neuron loss or proximal block",
             "raw",
         )
+    for name, (label, unit, kind, desc, direction) in SPECIAL_NCS_TEXT.items():
+        add(name, label, unit, "special_ncs", desc, direction, kind)
     for n in SENSORY_NERVES:
         nn = _nice(n)
         p = f"ncs_{n}_sensory"
@@ -303,7 +317,8 @@ def _build() -> dict[str, FeatureInfo]:
         "Longest F-wave latency",
         "% of ULN",
         "f_wave",
-        "Longest minimal F-wave latency of any nerve as % of its upper limit.",
+        "Longest minimal F-wave latency of any nerve as % of its upper limit; latencies "
+        "within the limit read 100 %.",
         "values ≥130 % suggest proximal demyelination",
         "pct_uln",
     )
@@ -526,7 +541,7 @@ def _build() -> dict[str, FeatureInfo]:
             "Length-dependent sensory pattern",
             "yes/no",
             "flag",
-            "Leg SNAPs abnormal with arm SNAPs relatively spared, or sural/radial ratio below 0.40 (0.25 from 60 y).",
+            "A leg SNAP below its limit with arm SNAPs relatively spared or a sural/radial ratio below 0.40 (0.25 from 60 y).",
             "supports a length-dependent axonal polyneuropathy",
         ),
         "crit_srar": (
@@ -732,6 +747,8 @@ def describe_value(
             return "absent response"
         return f"{v:.0f} % of the lower limit"
     if kind == "pct_uln":
+        if v <= 100 and name in FLOORED_AT_LIMIT:
+            return "within the upper limit"
         return f"{v:.0f} % of the upper limit"
     if kind == "ratio":
         return f"{v:.2f}"

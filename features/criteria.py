@@ -308,7 +308,10 @@ def criteria_features(
         spared = (up_min >= 100) | (lo_min < LD_RATIO * up_min)
     with np.errstate(invalid="ignore", divide="ignore"):
         f["crit_srar_pct_lln"] = 100.0 * srar / thr  # relative to the age band's limit
-    ld = (srar < thr) | ((lo_min < 100) & spared)
+    # SRAR counts only beside a leg SNAP below its limit: a low ratio from a normal sural and a
+    # large normal radial made an added normal radial raise the neuropathy mass over "not
+    # measured" (MR9); without the leg SNAP's own loss it is a contrast of two normal SNAPs
+    ld = (lo_min < 100) & ((srar < thr) | spared)
     assessable = ~np.isnan(srar) | (~np.isnan(lo_min) & ~np.isnan(up_min)) | (lo_min >= 100)
     f["crit_length_dependent"] = flag(ld, assessable)
 

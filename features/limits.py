@@ -10,9 +10,14 @@ its source, see ``features/reference/SOURCES.md``). This module applies the pati
 * **Height** — F-wave ULN + slope × (height − 170 cm) (T1.3); leg CV LLN −0.1 m/s per cm above
   170 cm and sensory amplitude LLN −0.5 % per cm (§7.2). Missing height: the 170 cm reference.
 * **Temperature** — below 32 °C (upper limb) / 30 °C (lower limb) the *limit* is corrected, never
-  the value: latency ULN +5 % per °C, CV LLN −1.5 m/s per °C, SNAP amplitude LLN +2 % per °C
-  (§7.2, T1.5). Missing temperature: assumed warm (no correction). F-wave limits are not
-  temperature-corrected (most of the F path lies in the warm proximal limb).
+  the value: latency ULN +5 % per °C, CV LLN −1.5 m/s per °C (§7.2, T1.5). Amplitude limits are
+  not corrected: the effect of cooling on SNAP amplitude is inconsistent across studies (a rise
+  from 36 to about 26 °C and a fall below it, or no relation at all; T1.5 and the reference's
+  open point 8, "a choice, not a measurement"), and a raised SNAP limit in a cool limb read
+  as sensory loss, which moved probability between diseases when cooling should only explain
+  slowing (invariant MR10). The simulator keeps its cool-limb SNAP effect, so training sees it.
+  Missing temperature: assumed warm (no correction). F-wave limits are not temperature-corrected
+  (most of the F path lies in the warm proximal limb).
 
 An unknown recording site falls back to the nerve / kind default row; a nerve / kind with no row
 (e.g. a radial F-wave) gets NaN limits.
@@ -40,8 +45,6 @@ WARM_THRESHOLD_C = {"upper": 32.0, "lower": 30.0}
 LATENCY_PER_DEG = 0.05
 #: CV LLN decrease per °C of cooling, m/s (§7.2; T1.5 1.3-2.4 m/s/°C).
 CV_PER_DEG_M_S = 1.5
-#: SNAP amplitude LLN increase per °C of cooling, as a fraction (§7.2 [sim], direction T1.5).
-SNAP_AMP_PER_DEG = 0.02
 #: CV LLN age slopes, m/s per year (§7.2: -0.5 per decade 40-60, -1.5 per decade after 60).
 CV_AGE_SLOPE_40_60 = 0.05
 CV_AGE_SLOPE_AFTER_60 = 0.15
@@ -278,10 +281,9 @@ def ncs_limits_coded(
     threshold = np.where(upper, WARM_THRESHOLD_C["upper"], WARM_THRESHOLD_C["lower"])
     cool = np.where(np.isnan(temp), 0.0, np.maximum(threshold - temp, 0.0))
     age_f = np.nan_to_num(age, nan=40.0)
-    is_sensory = kind_code == KINDS.index("sensory")
     is_f = kind_code == KINDS.index("f_wave")
 
-    # amplitude LLN: age slope from its start age, height slope, cooling (sensory only)
+    # amplitude LLN: age slope from its start age, height slope (no temperature term: see above)
     amp = col("amplitude_lln")
     slope = np.nan_to_num(col("amp_age_slope_pct_per_yr"))
     years = np.maximum(age_f - np.nan_to_num(col("amp_age_slope_from_years")), 0.0)
@@ -289,7 +291,6 @@ def ncs_limits_coded(
     amp = amp * np.clip(
         1.0 + np.nan_to_num(col("amp_height_slope_pct_per_cm")) / 100.0 * dh, 0.5, 1.5
     )
-    amp = amp * np.where(is_sensory, 1.0 + SNAP_AMP_PER_DEG * cool, 1.0)
 
     # velocity LLN: age, height above reference (legs), cooling
     cv = col("velocity_lln_m_s")

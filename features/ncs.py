@@ -60,9 +60,15 @@ RESPONSE_COLUMNS: tuple[str, ...] = (
     "f_persist_pct",
     "primary",
     "focal_cv_drop_m_s",
+    "focal_cv_drop_pct",
     "focal_cv_m_s",
     "focal_cb_ratio",
 )
+
+
+#: F-wave latency features (``ncs_<nerve>_f_lat_pct_uln``, ``ncs_f_max_lat_pct_uln``) below
+#: this share of the upper limit read as it: within the limit, the latency is not a finding
+F_LAT_FLOOR_PCT_ULN = 100.0
 
 
 def _codes(values: pd.Series, vocabulary: tuple[str, ...]) -> np.ndarray:
@@ -178,7 +184,10 @@ def response_arrays(
     second muscle with limits of its own (ulnar at FDI beside ADM) is a second response, never
     a proximal site of the first. Segments across an entrapment site
     (:data:`ENTRAPMENT_SEGMENTS`) are left out of the velocity, block and dispersion values and
-    reported separately as focal values (``focal_cv_drop_m_s``, ``focal_cb_ratio``).
+    reported separately as focal values (``focal_cv_drop_m_s``, ``focal_cv_drop_pct``,
+    ``focal_cb_ratio``). The drop in % of the other segments' velocity is what the model reads:
+    uniform slowing (every segment x f) leaves it unchanged, where the drop in m/s shrinks by f
+    and would read as "less focal" (invariant MR1).
     """
     nerve = _codes(ncs["nerve"], NERVES)
     side = _codes(ncs["side"], NCS_SIDES)
@@ -263,6 +272,7 @@ def response_arrays(
         "f_lat_pct_uln": group_min(inv, sel(is_f, lat_pct), g),
         "f_persist_pct": group_max(inv, sel(is_f, persist), g),
         "focal_cv_drop_m_s": seg_cv - focal_cv,
+        "focal_cv_drop_pct": 100.0 * (seg_cv - focal_cv) / np.where(seg_cv > 0, seg_cv, np.nan),
         "focal_cv_m_s": focal_cv,
         "focal_cb_ratio": group_min(inv, focal_cb, g),
     }
@@ -390,12 +400,15 @@ def ncs_features(
         if n in F_NERVES:
             f[f"ncs_{n}_motor_dur_pct_uln"] = m_dur[:, i]
     # focal slowing and block across the entrapment sites (ENTRAPMENT_SEGMENTS), worse side
-    focal_drop = agg(MOTOR, "focal_cv_drop_m_s", "max", n_studies)
+    focal_drop = agg(MOTOR, "focal_cv_drop_pct", "max", n_studies)
     focal_cb = agg(MOTOR, "focal_cb_ratio", "min", n_studies)
     for n, where in (("ulnar", "elbow"), ("peroneal", "fibular_head")):
-        f[f"ncs_{n}_{where}_cv_drop_m_s"] = focal_drop[:, ix[n]]
+        f[f"ncs_{n}_{where}_cv_drop_pct"] = focal_drop[:, ix[n]]
         f[f"ncs_{n}_{where}_cb_ratio"] = focal_cb[:, ix[n]]
-    f_lat = agg(F_WAVE, "f_lat_pct_uln", "max", n_studies)
+    # an F latency within its limit is no evidence of slowing: it reads as the limit (100 %), so
+    # a normal F-wave can never look more demyelinating than one not measured (MR9; the
+    # demyelinating head alone reads F latencies, models.ovr.owners)
+    f_lat = np.fmax(agg(F_WAVE, "f_lat_pct_uln", "max", n_studies), F_LAT_FLOOR_PCT_ULN)
     f_per = agg(F_WAVE, "f_persist_pct", "min", n_studies)
     for n in F_NERVES:
         f[f"ncs_{n}_f_lat_pct_uln"] = f_lat[:, ix[n]]

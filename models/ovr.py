@@ -6,9 +6,9 @@ Here each class is its own binary head (its raw score is that head's log-odds), 
 same evidence-aware, weighted rows as the multiclass model, with its own constraints
 (:func:`monotone_directions`, :func:`owners`):
 
-* velocities, latencies, block and dispersion are read, of the disease heads, by the
-  demyelinating head alone (slowing raises it), and by the normal head (slowing lowers it);
-  conduction block also lowers the ALS head;
+* velocities and latencies are read, of the disease heads, by the demyelinating head alone
+  (slowing raises it), and by the normal head (slowing lowers it); conduction block and
+  dispersion by the demyelinating head (raising it) and the ALS head (lowering it) only;
 * the SNAPs are read by the axonal head (a lost SNAP raises it) and by the normal, ALS,
   radiculopathy and myopathy heads (a lost SNAP lowers them: those processes spare the
   SNAPs); contrasts of two SNAPs (side and leg/arm ratios) by none;
@@ -152,15 +152,17 @@ _EMG_WORSE_SUFFIXES: tuple[str, ...] = (
     "_fib_grade",
 )
 _NEUROPATHY = ("axonal_pn", "demyelinating_pn")
+#: shares of muscles with signs of ongoing denervation-reinnervation: never lower the ALS head
+_ONGOING_DENERVATION_SUFFIXES: tuple[str, ...] = ("_fasc_frac", "_unstable_frac")
 
 
 def demyelination_only(name: str) -> bool:
     """Features that are evidence of demyelination and of nothing else: motor velocities,
     distal, F and sensory peak latencies, conduction block outside entrapment sites,
     dispersion, and the EFNS/PNS nerve counts. Of the disease heads only the demyelinating
-    head uses them (the normal head does too), so slowing, block or dispersion lower
-    P(normal) and raise P(demyelinating) at the expense of every other disease (invariants
-    MR1, MR6, MR10)."""
+    head uses them (the normal head reads slowing; the ALS head block and dispersion,
+    :func:`owners`), so slowing lowers P(normal) and raises P(demyelinating) at the expense of
+    every other disease (invariants MR1, MR6, MR10)."""
     if not name.startswith(("ncs_", "crit_")):
         return False
     return (
@@ -180,7 +182,6 @@ def demyelination_only(name: str) -> bool:
 _SNAP_DERIVED_WORSE_HIGH: tuple[str, ...] = (
     "crit_sensory_abnormal_count",
     "ncs_sensory_abnormal_frac",
-    "crit_length_dependent",
     "crit_non_length_dependent_sensory",
     "crit_neurogenic_limb_snap_abnormal",
 )
@@ -191,8 +192,10 @@ def sensory_loss_only(name: str) -> bool:
 
     A lost SNAP is evidence of sensory axon loss: it raises the axonal head and, through it,
     lowers ALS, radiculopathy, myopathy and normal in proportion (MR2b, MR7) while the
-    neuropathy mass only rises (MR2a); a cool limb's higher SNAP limit can then never make
-    demyelination more likely (MR10).
+    neuropathy mass only rises (MR2a). A lost SNAP also lowers the other disease heads, which
+    raises the demyelinating share of the disease mass; so SNAP limits are not corrected for
+    cooling (features.limits), or a cool limb would read as sensory loss and raise
+    P(demyelinating) (MR10).
     """
     sensory = "_sensory_" in name or name.startswith("ncs_sensory_")
     return (
@@ -250,11 +253,19 @@ _SNAP_HEADS: tuple[str, ...] = ("axonal_pn", "normal", "als", "radiculopathy", "
 
 
 def snap_contrast(name: str) -> bool:
-    """SNAP side ratios and the leg/arm SNAP ratio: contrasts of two SNAPs, so losing one SNAP
-    moves them either way (an absent sural beside a present one reads as "asymmetric", not as
-    a neuropathy). No head reads them; the SNAP amplitudes themselves and SRAR carry the
-    sensory evidence (MR2a)."""
-    return name.endswith("_sensory_amp_side_ratio") or name == "ncs_sensory_lower_upper_ratio"
+    """SNAP side ratios, the leg/arm SNAP ratio and the median-ulnar sensory latency difference:
+    contrasts of two SNAPs, so losing one SNAP moves them either way (an absent sural beside a
+    present one reads as "asymmetric", not as a neuropathy). No head reads them; the SNAP
+    amplitudes themselves carry the sensory evidence (MR2a). A normal median SNAP added beside
+    the ulnar one gave a median-ulnar difference of 0.05 ms ("not carpal tunnel"), and the
+    demyelinating head then read a long median motor latency as demyelination: the normal
+    response raised the neuropathy mass over "not measured" (MR9). The CTS pattern itself
+    (``crit_cts_pattern``) still excludes the median DML from the demyelination criteria."""
+    return (
+        name.endswith("_sensory_amp_side_ratio")
+        or name == "ncs_sensory_lower_upper_ratio"
+        or name == "ncs_median_ulnar_sensory_lat_diff_ms"
+    )
 
 
 def owners(name: str) -> tuple[str, ...] | None:
@@ -294,17 +305,29 @@ def owners(name: str) -> tuple[str, ...] | None:
         # CMAP asymmetry is axon loss on one side (root, plexus, nerve, asymmetric ALS), not a
         # conduction criterion: demyelination is defined on conduction (T3.3a-b)
         return tuple(c for c in CLASSES if c != "demyelinating_pn")
-    if conduction_block(name):
-        # block is the MMN-versus-ALS discriminator (T3.6): it also lowers the ALS head (MR6)
-        return ("demyelinating_pn", "normal", "als")
+    if conduction_block(name) or name.endswith("_motor_td_ratio"):
+        # block and dispersion are the MMN-versus-ALS discriminators (T3.6): they raise the
+        # demyelinating head and lower the ALS head. The normal head does not read them: under
+        # the gated calibration the mass it gave up went to the diseases in proportion, so on an
+        # ALS-looking study a forearm block raised P(ALS) (MR6: block never raises ALS). Slowed
+        # conduction, long latencies and F-waves still tell the normal head a study is abnormal
+        return ("demyelinating_pn", "als")
+    if name == "crit_demyel_nerve_count":
+        # nerves meeting a demyelination criterion, block included: read like the block itself.
+        # When the normal head read it, a forearm block lowered P(normal) and the gated
+        # calibration gave the freed mass to the dominant disease, ALS (MR6). Demyelination in a
+        # motor nerve argues against ALS (Gold Coast / Awaji exclusions, T3.1a; MMN, T3.6)
+        return ("demyelinating_pn", "als")
     if demyelination_only(name):
         # the normal head too (slower is never more normal): under the gated calibration it
         # alone sets P(normal), so it must see that a study with slowed conduction is abnormal
         return ("demyelinating_pn", "normal")
-    if name in ("crit_srar", "crit_srar_pct_lln"):
+    if name in ("crit_srar", "crit_srar_pct_lln", "crit_length_dependent"):
         # the sural/radial ratio is a contrast of two SNAPs: halving the radial SNAP doubles it
         # and would read as *less* length-dependent loss (MR2a: losing a SNAP never lowers the
-        # neuropathy mass). The amplitudes themselves and crit_length_dependent carry it
+        # neuropathy mass). Length dependence is a contrast too: a normal arm SNAP added beside
+        # a low sural turns it on, so a normal response raised the neuropathy mass over "not
+        # measured" (MR9). The SNAP amplitudes themselves carry the sensory loss
         return ()
     if snap_contrast(name):
         return ()
@@ -367,6 +390,13 @@ def _direction(name: str) -> dict[str, int]:
         # (ALS), so the disease heads read these freely (MR3, MR5); under the gated
         # calibration the normal head alone makes MR7 hold
         d = {"normal": -1}
+        if name.endswith(_ONGOING_DENERVATION_SUFFIXES):
+            # fasciculations and unstable units are evidence of ongoing denervation and
+            # reinnervation in ALS (Awaji / Gold Coast, T3.1a): more of them never lowers the ALS
+            # head. Their shares fall when normal muscles are added elsewhere, so normal
+            # muscles elsewhere can then only lower ALS (MR3); a muscle reported stable
+            # ("0 % unstable") never raises it over one whose stability was not stated
+            d["als"] = +1
     return d
 
 

@@ -67,6 +67,7 @@ from models.scope import (
     assess,
     insufficient,
     mix_probabilities,
+    nmj_assessments,
 )
 from models.scope import headline as scope_headline
 from models.summary import version_label
@@ -421,6 +422,7 @@ class Predictor:
             q = self.scope_detector.proba(X)
             proba = mix_probabilities(proba, q)
             scopes = list(assess(q, self.scope_detector.threshold, insufficient(X)))
+        scopes = nmj_assessments(scopes, X)  # an RNS decrement > 10 % is outside by rule
         top, second = ranking(proba)
         classes = self.classes
         conformal = self.meta.conformal

@@ -96,6 +96,11 @@ def ranking(proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def pattern_probabilities(proba: np.ndarray, classes: Sequence[str]) -> np.ndarray:
-    """Probability of each pattern (columns in :data:`features.vocab.PATTERNS` order), (n, 3)."""
-    member = np.array([[PATTERN_OF[c] == p for p in PATTERNS] for c in classes], dtype=float)
-    return proba @ member
+    """Probability of each pattern (columns in :data:`features.vocab.PATTERNS` order), (n, 3).
+
+    Row sums, not a matrix product: BLAS may round a batch and a single row differently in the
+    last bit, and a micro-batch must equal one call per input (tests/models/test_service.py).
+    """
+    member = np.array([[PATTERN_OF[c] == p for p in PATTERNS] for c in classes], dtype=bool)
+    p = np.asarray(proba, dtype=float)
+    return np.stack([p[:, m].sum(axis=1) for m in member.T], axis=1)

@@ -12,6 +12,11 @@ soft targets for out-of-scope studies would learn: ``p'(c) = (1 - q) p(c) + sum_
 with ``q_k`` the detector's probability of condition ``k`` and ``t_k`` its soft target
 (:data:`SOFT_TARGETS`: the proxy class 0.5, the rest spread; never a certain member of a class).
 See ``docs/out-of-scope.md``.
+
+A **neuromuscular-junction disorder** is not learnt either: a repetitive-stimulation decrement
+above 10 % (``rns_decrement_abnormal``, :mod:`features.special_ncs`; data contract) says it by
+rule (:func:`nmj_assessments`), so such a study is never headlined as a confident in-scope
+class, whatever the routine study looks like (myasthenia's is normal).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -27,7 +33,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from features.vocab import CLASS_LABELS, CLASSES
+from features.vocab import CLASS_LABELS, CLASSES, REGIONS
 
 #: conditions the detector learns (the focal ones go to models.focal; myasthenia with a normal
 #: routine study is indistinguishable from normal without repetitive stimulation)
@@ -83,7 +89,10 @@ LABELS: dict[str, str] = {
     "sensory_neuronopathy": "a sensory neuronopathy",
     "post_polio": "post-polio (old stable denervation)",
     "cervical_myelopathy": "cervical myelopathy / amyotrophy",
+    "neuromuscular_junction": "a neuromuscular-junction disorder (e.g. myasthenia gravis)",
 }
+#: the rule-based condition of :func:`nmj_assessments` (``most_like``)
+NMJ = "neuromuscular_junction"
 
 #: "not enough examined to say": fewer nerves and muscles than any class needs (T5.1 minimum
 #: protocols: at least one motor and one sensory nerve, or a needle screen of >= 3 muscles) [†]
@@ -144,9 +153,75 @@ class ScopeAssessment:
         }
 
 
+#: counts of what was examined, outside the coverage group: like coverage, they say which work-up
+#: a study had, and each out-of-scope condition is simulated with its referral's work-up (the
+#: count of regions examined, 4 for an ALS work-up, said "cervical myelopathy" for a bulbar-onset
+#: ALS, vig_als_02)
+_EXAMINED_COUNTS: frozenset[str] = frozenset(
+    {
+        "crit_lmn_regions_tested_count",
+        "crit_motor_tested_count",
+        "crit_sensory_tested_count",
+        "crit_regions_examined_count",
+    }
+)
+
+
 def detector_columns(columns: list[str] | pd.Index) -> list[str]:
-    """Features the detector uses: all but coverage (what was tested must not vote)."""
-    return [c for c in columns if not str(c).startswith("cov_")]
+    """Features the detector uses: all but coverage and the counts of what was examined (what
+    was tested must not vote)."""
+    return [c for c in columns if not str(c).startswith("cov_") and str(c) not in _EXAMINED_COUNTS]
+
+
+def _col(X: pd.DataFrame, name: str) -> np.ndarray:
+    return np.asarray(X[name], dtype=float) if name in X.columns else np.full(len(X), np.nan)
+
+
+def excluded_conditions(X: pd.DataFrame) -> np.ndarray:
+    """(n, len(LEARNT_CONDITIONS)) True where the study's findings rule a condition out.
+
+    A learnt detector weighs everything; a few findings are, by the physiology, incompatible
+    with a condition whatever else the study shows, and the detector is not left to learn them
+    from simulated examples (it did not: a bulbar-onset ALS with tongue fibrillations was "most
+    like cervical myelopathy" at 72-84 %):
+
+    * **cervical myelopathy** spares the bulbar and thoracic segments (T3.6; Kuncl 1988): LMN
+      signs (fibrillations or LMN-type muscles) in a bulbar or thoracic muscle rule it out;
+    * **brachial plexopathy** is post-ganglionic, so the territory's SNAPs are lost (T3.5: a
+      normal SNAP places the lesion proximal to the dorsal root ganglion): every arm SNAP
+      within its limit, with an upper-trunk SNAP (median or radial) and the lower-trunk one
+      (ulnar) both recorded, rules it out.
+
+    A finding not measured (NaN) never rules anything out.
+    """
+    out = np.zeros((len(X), len(LEARNT_CONDITIONS)), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        lmn = np.zeros(len(X), dtype=bool)
+        for region in ("bulbar", "thoracic"):
+            for sign in ("lmn_muscle", "fibs"):
+                lmn |= _col(X, f"emg_{region}_{sign}_frac") > 0
+        upper_trunk = np.fmax(
+            _col(X, "ncs_median_sensory_amp_pct_lln"), _col(X, "ncs_radial_sensory_amp_pct_lln")
+        )
+        snaps_normal = (
+            (_col(X, "ncs_sensory_upper_min_amp_pct_lln") >= 100)
+            & (upper_trunk >= 100)
+            & (_col(X, "ncs_ulnar_sensory_amp_pct_lln") >= 100)
+        )
+    out[:, LEARNT_CONDITIONS.index("cervical_myelopathy")] = lmn
+    out[:, LEARNT_CONDITIONS.index("brachial_plexopathy")] = snaps_normal
+    return out
+
+
+def apply_exclusions(Q: np.ndarray, excluded: np.ndarray) -> np.ndarray:
+    """Detector probabilities with the excluded conditions' mass given to "in scope"."""
+    Q = np.array(Q, dtype=float, copy=True)
+    if len(Q) == 0:
+        return Q
+    moved = np.where(excluded, Q[:, 1:], 0.0)
+    Q[:, 1:] -= moved
+    Q[:, 0] += moved.sum(axis=1)
+    return Q
 
 
 @dataclass(frozen=True)
@@ -158,11 +233,13 @@ class ScopeDetector:
     threshold: float
 
     def proba(self, X: pd.DataFrame) -> np.ndarray:
-        """(n, len(OUTCOMES)) probabilities; column 0 is in scope."""
+        """(n, len(OUTCOMES)) probabilities; column 0 is in scope. Conditions the study's
+        findings rule out (:func:`excluded_conditions`) give their mass to "in scope"."""
         if len(X) == 0:
             return np.zeros((0, len(OUTCOMES)))
         Xd = X.reindex(columns=list(self.feature_names)).astype(float)
-        return np.asarray(self.booster.predict(Xd.to_numpy(), num_threads=2))
+        Q = np.asarray(self.booster.predict(Xd.to_numpy(), num_threads=2))
+        return apply_exclusions(Q, excluded_conditions(X))
 
     def save(self, directory: str | Path) -> None:
         d = Path(directory)
@@ -275,6 +352,48 @@ def assess(Q: np.ndarray, threshold: float, thin: np.ndarray) -> list[ScopeAsses
             )
         else:
             out.append(ScopeAssessment("in_scope", p_out, None, "Within the six classes."))
+    return out
+
+
+def nmj_assessments(
+    scopes: Sequence[ScopeAssessment | None], X: pd.DataFrame
+) -> list[ScopeAssessment | None]:
+    """Mark the studies whose RNS decrement is above 10 % as outside: an NMJ disorder.
+
+    The rule wins over the detector and over "insufficient" (the decrement is itself the
+    finding); studies without RNS (NaN) or with a decrement at or below 10 % keep their
+    assessment. A decrement beside **denervation** on needle EMG (fibrillations or large
+    neurogenic units in any region) is not called an NMJ disorder: immature reinnervating
+    end-plates also decrement, as in ALS and other motor neuron or root disease, so there the
+    six classes still apply (the report still prints the decrement against its limit).
+    ``scopes`` is row-aligned with ``X`` (None: no detector in the model).
+    """
+    flag = np.asarray(X.get("rns_decrement_abnormal", np.full(len(X), np.nan)), dtype=float)
+    dec = np.asarray(X.get("rns_max_decrement_pct", np.full(len(X), np.nan)), dtype=float)
+    denervated = _denervated(X)
+    out = list(scopes)
+    for i in np.flatnonzero((flag == 1) & ~denervated):
+        prev = out[i]
+        p_out = 1.0 if prev is None else prev.probability  # the rule is no probability
+        out[i] = ScopeAssessment(
+            "outside",
+            p_out,
+            NMJ,
+            f"RNS decrement {dec[i]:.0f} % (limit 10 %): a neuromuscular-junction disorder "
+            "(e.g. myasthenia gravis) is suggested, with no denervation on needle EMG to explain "
+            "it; it is outside the six classes.",
+        )
+    return out
+
+
+def _denervated(X: pd.DataFrame) -> np.ndarray:
+    """Per row, whether any region shows fibrillations or large (neurogenic) MUAPs."""
+    out = np.zeros(len(X), dtype=bool)
+    for r in REGIONS:
+        for kind in ("fibs", "large_muap"):
+            col = f"emg_{r}_{kind}_frac"
+            if col in X:
+                out |= np.nan_to_num(np.asarray(X[col], dtype=float), nan=0.0) > 0
     return out
 
 

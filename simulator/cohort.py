@@ -10,7 +10,9 @@ Order of generation per chunk of studies (each chunk has its own child seed of
 4. latent physiology: disease process + comorbidity overlays;
 5. referral question (noisy in the diagnosis) -> protocol -> what was tested;
 6. rendering of NCS and needle EMG with the lab's offsets, noise and habits;
-7. label noise on ``diagnosis``.
+7. label noise on ``diagnosis``;
+8. the optional H-reflex and RNS rows (:mod:`simulator.special_ncs`), from a child generator
+   of the chunk's, so every other value is the same with and without them.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from tqdm.auto import tqdm
 from bundle.tables import NCS_COLUMNS, STUDY_COLUMNS, Bundle
 from bundle.writers import BundleWriter
 from features.vocab import CLASSES, MUSCLES
-from simulator import comorbidity, diseases, out_of_scope
+from simulator import comorbidity, diseases, out_of_scope, special_ncs
 from simulator.anatomy import ROOTS, Anatomy, build_anatomy
 from simulator.examination import extend_needle_for_findings, visibly_abnormal
 from simulator.labs import lab_table, make_labs
@@ -76,6 +78,7 @@ class _Reference:
     anatomy: Anatomy
     labs: dict[str, np.ndarray]
     site_ids: np.ndarray
+    special_labs: special_ncs.SpecialLabs
 
 
 def _reference(params: SimulatorParams, seed: int) -> _Reference:
@@ -88,6 +91,7 @@ def _reference(params: SimulatorParams, seed: int) -> _Reference:
         anatomy=build_anatomy(),
         labs=table,
         site_ids=np.array([lab.site_id for lab in labs], dtype=object),
+        special_labs=special_ncs.lab_habits(len(labs), seed, params.special_ncs),
     )
 
 
@@ -202,6 +206,7 @@ def _simulate_chunk(
     ref: _Reference,
     seed: int,
 ) -> tuple[Bundle, pd.DataFrame]:
+    rng_special = rng.spawn(1)[0]  # does not advance ``rng``: other values stay the same
     mix = np.array([params.class_mix[c] for c in CLASSES])
     dx = rng.choice(len(CLASSES), size=n, p=mix)
     anchor = rng.random((n, 8))
@@ -290,6 +295,11 @@ def _simulate_chunk(
         params.snap_distance_exponent,
         rng,
     )
+    special = _special_rows(
+        keys, sub, lat, samp, lab, lab_idx, ref, dx, condition, root_levels, index_side, rng_special
+    )
+    if len(special):
+        ncs = pd.concat([ncs, special.astype(ncs.dtypes.to_dict())], ignore_index=True)
     emg = render_emg(keys, sub.age_years, lat, samp, lab, ref.muap, rng)
     emg = omit_normal_muscles(emg, ncs, habits, sub.age_years, ref.muap, rng)
     study_ids = np.array([f"S{offset + i + 1:07d}" for i in range(n)], dtype=object)
@@ -324,6 +334,33 @@ def _simulate_chunk(
     for name, flag in out_of_scope.focal_truth(lat).items():
         truth[name] = flag
     return bundle, truth
+
+
+def _special_rows(
+    keys: np.ndarray,
+    sub: Subjects,
+    lat: Latent,
+    samp: Sampling,
+    lab: dict[str, np.ndarray],
+    lab_idx: np.ndarray,
+    ref: _Reference,
+    dx: np.ndarray,
+    condition: np.ndarray,
+    root_levels: np.ndarray,
+    index_side: np.ndarray,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """The H-reflex and RNS rows of one chunk (:mod:`simulator.special_ncs`)."""
+    effects = special_ncs.special_effects(dx, condition, root_levels, index_side, rng)
+    special = special_ncs.draw_special_sampling(
+        samp,
+        condition,
+        index_side,
+        ref.special_labs.records_h[lab_idx],
+        ref.special_labs.records_rns[lab_idx],
+        rng,
+    )
+    return special_ncs.render_special(keys, sub, lat, effects, special, lab, ref.normals, rng)
 
 
 def _ensure_nonempty(samp: Sampling, index_side: np.ndarray) -> Sampling:

@@ -134,6 +134,9 @@ class SimulatorParams(BaseModel):
     out_of_scope : OutOfScopeParams
         Conditions outside the six classes (share, weights, fibular palsy beside another
         diagnosis); ``docs/out-of-scope.md``.
+    special_ncs : float
+        Scale (0-1) of the share of labs that record the optional kinds ``h_reflex`` and
+        ``rns`` (:mod:`simulator.special_ncs`); 0 = none (every other value is unchanged).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -157,6 +160,7 @@ class SimulatorParams(BaseModel):
     physiology_span: tuple[float, float] = (0.0, 1.0)
     reporting_habits: float = Field(default=1.0, ge=0.0, le=1.0)
     out_of_scope: OutOfScopeParams = Field(default_factory=OutOfScopeParams)
+    special_ncs: float = Field(default=1.0, ge=0.0, le=1.0)
 
     @field_validator("physiology_span")
     @classmethod

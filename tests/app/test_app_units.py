@@ -139,8 +139,9 @@ def test_ncs_tables_by_kind_take_new_kinds_and_columns() -> None:
     assert [t.kind for t in tables] == ["motor", "sensory", "f_wave", "rns"]
     rns_table = tables[-1]
     assert rns_table.title == "Repetitive nerve stimulation"
-    assert "decrement_pct" in [c.key for c in rns_table.columns]
-    assert rns_table.rows[0].cells["decrement_pct"].text == "24"
+    assert "decrement" in [c.key for c in rns_table.columns]
+    assert rns_table.rows[0].cells["decrement"].text == "24 %"
+    assert rns_table.rows[0].cells["decrement"].limit == ""  # no limit column given here
     sensory = tables[1]
     assert sensory.columns[0].label == "Peak latency ms"
     assert sensory.rows[0].cells["amplitude"].text == "0 (no response)"

@@ -193,6 +193,12 @@ def test_sensory_counts_srar_and_length_dependence():
     assert old["crit_srar_pct_lln"] == pytest.approx(100 * 0.12 / 0.08)  # normal at 79 y
     y = crit(ncs=[s("sural", "R", 15.0), s("radial", "R", 25.0)], age=50)
     assert y["crit_length_dependent"] == 0
+    # a low ratio from two normal SNAPs is not sensory loss (MR9: a normal radial added beside a
+    # normal sural must not make the study look more neuropathic than "radial not measured")
+    w = crit(ncs=[s("sural", "R", 8.0), s("radial", "R", 40.0)], age=50)
+    assert w["crit_srar"] == pytest.approx(0.2)
+    assert w["crit_length_dependent"] == 0
+    assert crit(ncs=[s("sural", "R", 8.0)], age=50)["crit_length_dependent"] == 0
     z = crit(emg=[{"muscle": "biceps", "side": "L", **NORMAL}])
     assert np.isnan(z["crit_length_dependent"])
     assert np.isnan(z["crit_sensory_abnormal_count"])

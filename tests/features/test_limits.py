@@ -115,6 +115,16 @@ def test_ncs_limits_vectorised_matches_scalar_and_keeps_index():
     assert out.loc[13, "amplitude_lln"] == 4.0
 
 
+def test_cooling_corrects_latency_and_velocity_limits_but_not_amplitude_limits():
+    # T1.5: the SNAP amplitude effect of cooling is inconsistent (rise to ~26 °C, fall below,
+    # or none); a raised limit read a cool limb's SNAP as sensory loss (MR10)
+    warm = limit_for("median", "sensory", age_years=40, limb_temp_c=33)
+    cold = limit_for("median", "sensory", age_years=40, limb_temp_c=24)
+    assert cold.amplitude_lln == warm.amplitude_lln
+    assert cold.latency_uln_ms == pytest.approx(warm.latency_uln_ms * (1 + 0.05 * 8))
+    assert cold.velocity_lln_m_s < warm.velocity_lln_m_s
+
+
 def test_muap_limits_age_adjusted_duration():
     studies = pd.DataFrame({"study_id": ["a"], "age_years": [65.0]})
     emg = pd.DataFrame({"study_id": ["a", "a"], "muscle": ["deltoid", "unknown_muscle"]})

@@ -85,8 +85,27 @@ def test_block_dispersion_and_slowest_segment():
     assert x["ncs_ulnar_motor_td_ratio"] == pytest.approx(1.1)
     assert x["ncs_ulnar_motor_cv_pct_lln"] == pytest.approx(100 * 55 / 49)
     assert x["ncs_ulnar_motor_dur_pct_uln"] == pytest.approx(100 * 5.0 / 6.7)
-    assert x["ncs_ulnar_elbow_cv_drop_m_s"] == pytest.approx(55.0 - 33.0)
+    assert x["ncs_ulnar_elbow_cv_drop_pct"] == pytest.approx(100 * (55.0 - 33.0) / 55.0)
     assert x["ncs_ulnar_elbow_cb_ratio"] == pytest.approx(4.0 / 9.0)
+
+
+def test_focal_slowing_is_relative_so_uniform_slowing_leaves_it_unchanged():
+    # invariant MR1: slowing every segment by the same factor is diffuse slowing, not "less
+    # focal"; the drop in m/s would shrink by the factor (22 -> 15.4 m/s), the % drop stays
+    def study(f: float) -> pd.Series:
+        return feats(
+            [
+                motor("ulnar", "R", "wrist", 3.0, 10.0, dur=5.0),
+                motor("ulnar", "R", "below_elbow", 7.0, 9.0, vel=55.0 * f, dur=5.5),
+                motor("ulnar", "R", "above_elbow", 9.0, 4.0, vel=33.0 * f, dur=8.0),
+            ]
+        )
+
+    full, slowed = study(1.0), study(0.7)
+    assert slowed["ncs_ulnar_elbow_cv_drop_pct"] == pytest.approx(
+        full["ncs_ulnar_elbow_cv_drop_pct"]
+    )
+    assert slowed["ncs_ulnar_motor_cv_pct_lln"] < full["ncs_ulnar_motor_cv_pct_lln"]
 
 
 def test_forearm_block_counts_and_long_segment_is_not_focal():
@@ -98,7 +117,7 @@ def test_forearm_block_counts_and_long_segment_is_not_focal():
     )  # wrist to above elbow without a below-elbow site: not an across-elbow segment
     assert x["ncs_ulnar_motor_cb_ratio"] == pytest.approx(0.4)
     assert x["ncs_ulnar_motor_cv_pct_lln"] == pytest.approx(100 * 33 / 49)
-    assert np.isnan(x["ncs_ulnar_elbow_cv_drop_m_s"])
+    assert np.isnan(x["ncs_ulnar_elbow_cv_drop_pct"])
 
 
 def test_second_recording_site_is_its_own_response_not_a_proximal_site():
@@ -127,6 +146,28 @@ def test_f_wave_height_adjusted_and_cool_limb_limit():
     cool = feats([motor("median", "L", "wrist", 4.84, 8.0)], temp=30.0)
     assert warm["ncs_median_motor_lat_pct_uln"] == pytest.approx(110.0)
     assert cool["ncs_median_motor_lat_pct_uln"] == pytest.approx(100.0)
+
+
+def test_f_latency_within_its_limit_reads_as_the_limit_and_is_shown_as_within():
+    # MR9: a normal F-wave (here 47 ms against a 56 ms limit) must not read as more slowed
+    # than none; within the limit every latency is the same non-finding
+    from features.catalog import describe_value
+
+    def f_wave(latency_ms: float) -> dict:
+        return {
+            "nerve": "tibial",
+            "side": "L",
+            "kind": "f_wave",
+            "stim_site": "ankle",
+            "latency_ms": latency_ms,
+        }
+
+    short, normal, long = (feats([f_wave(v)], height=170.0) for v in (40.0, 47.0, 70.0))
+    assert short["ncs_tibial_f_lat_pct_uln"] == normal["ncs_tibial_f_lat_pct_uln"] == 100.0
+    assert normal["ncs_f_max_lat_pct_uln"] == 100.0
+    assert long["ncs_tibial_f_lat_pct_uln"] == pytest.approx(100 * 70.0 / 56.0)
+    assert describe_value("ncs_tibial_f_lat_pct_uln", 100.0) == "within the upper limit"
+    assert describe_value("ncs_tibial_f_lat_pct_uln", 125.0) == "125 % of the upper limit"
 
 
 def test_age_lowers_sural_limit_in_features():
