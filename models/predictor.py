@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from bundle.tables import Bundle
+from features.focal import focal_findings
 from features.vocab import PATTERNS, PRIORS, check_option
 from models.artifact import (
     BOOSTER_FILE,
@@ -47,7 +48,6 @@ from models.explain import (
     top_contributions,
 )
 from models.flags import flag_reasons, is_low_confidence, is_unlike_training_data
-from models.focal import focal_findings
 from models.guideline import als_sensory_abnormal, guideline_checks
 from models.localisation import localise, wants_localisation
 from models.mimics import mimic_checks, needs_mimic_check
@@ -367,7 +367,7 @@ class Predictor:
         """Featurize a (validated) bundle and predict every study in it.
 
         Adds the root localisation where it applies (:func:`with_localisation`), the focal
-        findings (:func:`models.focal.focal_findings`, from the NCS/EMG rows) and the headline
+        findings (:func:`features.focal.focal_findings`, from the NCS/EMG rows) and the headline
         that respects them and the scope assessment.
         """
         preds = with_localisation(
@@ -383,6 +383,7 @@ class Predictor:
                     p,
                     focal_findings=found,
                     headline=scope_headline(p.diagnosis, p.scope, texts),
+                    limitations=[*p.limitations, *(f.left_out_text for f in found if f.left_out)],
                 )
             )
         return out
