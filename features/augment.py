@@ -228,7 +228,9 @@ def drop_tests(
     )
 
 
-def transplant_protocols(bundle: Bundle, rng: np.random.Generator, *, p: float) -> Bundle:
+def transplant_protocols(
+    bundle: Bundle, rng: np.random.Generator, *, p: float, donors: Bundle | None = None
+) -> Bundle:
     """Give a share ``p`` of studies the protocol of another study drawn at random.
 
     What a lab tests follows the referral question, and the referral question follows the
@@ -250,27 +252,49 @@ def transplant_protocols(bundle: Bundle, rng: np.random.Generator, *, p: float) 
         Source of randomness.
     p : float
         Share of studies that get another study's protocol (0–1).
+    donors : Bundle, optional
+        Where the donors come from (default: ``bundle`` itself). The out-of-scope detector
+        gives in-scope studies the protocols of simulated out-of-scope studies
+        (:mod:`pipelines.scope`), so that what was tested does not tell them apart.
     """
     _check_p(p=p)
     ids = bundle.studies["study_id"].astype(str).to_numpy()
-    if len(ids) < 2 or p == 0.0:
+    pool = donors if donors is not None else bundle
+    pool_ids = pool.studies["study_id"].astype(str).to_numpy()
+    if len(ids) < 2 or p == 0.0 or len(pool_ids) == 0:
         return bundle
     chosen = rng.random(len(ids)) < p
-    donor_of = pd.Series(np.where(chosen, ids[rng.permutation(len(ids))], ids), index=ids)
+    drawn = (
+        ids[rng.permutation(len(ids))]
+        if donors is None
+        else pool_ids[rng.integers(0, len(pool_ids), len(ids))]
+    )
+    # donor keys are tagged with their source so that equal study ids never collide
+    own = np.char.add("s|", ids.astype(str))
+    donor_key = np.where(chosen, np.char.add("d|" if donors is not None else "s|", drawn), own)
+    donor_of = pd.Series(donor_key, index=ids)
 
     ncs, emg = bundle.ncs, bundle.emg
+    tag = "d|" if donors is not None else "s|"
     ncs_sid = ncs["study_id"].astype(str)
     ncs_key = ncs["nerve"].astype(str) + "|" + ncs["kind"].astype(str)
-    tested = pd.MultiIndex.from_arrays([ncs_sid, ncs_key]).unique()
+    pool_key = pool.ncs["nerve"].astype(str) + "|" + pool.ncs["kind"].astype(str)
+    tested = pd.MultiIndex.from_arrays([tag + pool.ncs["study_id"].astype(str), pool_key])
+    if donors is not None:  # a study keeping its own protocol keeps every row
+        tested = tested.append(pd.MultiIndex.from_arrays(["s|" + ncs_sid, ncs_key]))
     keep_ncs = pd.MultiIndex.from_arrays([donor_of.reindex(ncs_sid).to_numpy(), ncs_key]).isin(
-        tested
+        tested.unique()
     )
 
     emg_sid = emg["study_id"].astype(str)
-    region = emg["muscle"].astype(str).map(load_muscles()["region"]).fillna("unknown")
-    sampled = pd.MultiIndex.from_arrays([emg_sid, region]).unique()
+    regions = load_muscles()["region"]
+    region = emg["muscle"].astype(str).map(regions).fillna("unknown")
+    pool_region = pool.emg["muscle"].astype(str).map(regions).fillna("unknown")
+    sampled = pd.MultiIndex.from_arrays([tag + pool.emg["study_id"].astype(str), pool_region])
+    if donors is not None:
+        sampled = sampled.append(pd.MultiIndex.from_arrays(["s|" + emg_sid, region]))
     keep_emg = pd.MultiIndex.from_arrays([donor_of.reindex(emg_sid).to_numpy(), region]).isin(
-        sampled
+        sampled.unique()
     )
 
     # a study with nothing left keeps its own protocol

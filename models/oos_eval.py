@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import f1_score, roc_auc_score
 
+from bundle.tables import Bundle
 from features.build import build_features
 from features.focal import focal_findings, focal_sites
 from features.vocab import CLASSES
@@ -37,8 +38,8 @@ def simulate_conditions(
     return build_features(bundle), truth, bundle
 
 
-def oos_training_features(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
-    """Features and condition labels of simulated out-of-scope studies for the detector.
+def oos_training_bundle(n: int, seed: int) -> tuple[Bundle, np.ndarray]:
+    """Simulated out-of-scope studies for the detector and their condition labels.
 
     Two thirds of the learnt conditions, one third of :data:`models.scope.IN_SCOPE_CONDITIONS`
     (focal neuropathies and myasthenia, which teach the detector "not outside").
@@ -47,8 +48,57 @@ def oos_training_features(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
     weights |= {c: 1.0 / len(scope.IN_SCOPE_CONDITIONS) for c in scope.IN_SCOPE_CONDITIONS}
     params = SimulatorParams(out_of_scope=OutOfScopeParams(share=1.0, weights=weights))
     bundle, truth = simulate_cohort_with_physiology(n, seed, params)
-    X = build_features(bundle)
-    return X, truth["condition"].to_numpy()
+    return bundle, truth["condition"].to_numpy()
+
+
+def in_scope_training_features(
+    bundle: Bundle,
+    study_ids: pd.Index,
+    donors: Bundle,
+    *,
+    max_studies: int,
+    p_transplant: float,
+    seed: int,
+) -> pd.DataFrame:
+    """The detector's in-scope studies: a bounded sample, a share given outside protocols.
+
+    Each simulated out-of-scope condition has its referral's protocol (a plexopathy the
+    cervical work-up: arm nerves only), while in-scope studies come from every referral. So
+    "no leg nerve studied" alone said "plexopathy" (a C5-C6 radiculopathy without leg NCS was
+    called a plexopathy at 94 %). A share ``p_transplant`` of the sampled in-scope studies keep
+    only the tests that a random out-of-scope study also had
+    (:func:`features.augment.transplant_protocols` with ``donors``), so what was tested no
+    longer tells in scope from outside (transfer lessons 1 and 3) and the detector must read
+    the findings: SNAPs in the territory, paraspinals, the pattern.
+
+    Parameters
+    ----------
+    bundle : Bundle
+        The validated in-scope bundle.
+    study_ids : Index
+        The in-scope training studies to sample from.
+    donors : Bundle
+        The simulated out-of-scope studies (:func:`oos_training_bundle`).
+    max_studies : int
+        Bound on the studies sampled (the detector's cost).
+    p_transplant : float
+        Share of them given a donor's protocol.
+    seed : int
+    """
+    from features.augment import transplant_protocols
+
+    rng = np.random.default_rng(seed)
+    ids = list(study_ids.astype(str))
+    if len(ids) > max_studies:
+        ids = list(rng.choice(np.asarray(ids, dtype=object), max_studies, replace=False))
+    sub = bundle.subset(ids)
+    return build_features(transplant_protocols(sub, rng, p=p_transplant, donors=donors))
+
+
+def oos_training_features(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Features and condition labels of :func:`oos_training_bundle`."""
+    bundle, condition = oos_training_bundle(n, seed)
+    return build_features(bundle), condition
 
 
 def _with_nmj_rule(

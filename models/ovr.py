@@ -182,7 +182,6 @@ def demyelination_only(name: str) -> bool:
 _SNAP_DERIVED_WORSE_HIGH: tuple[str, ...] = (
     "crit_sensory_abnormal_count",
     "ncs_sensory_abnormal_frac",
-    "crit_length_dependent",
     "crit_non_length_dependent_sensory",
     "crit_neurogenic_limb_snap_abnormal",
 )
@@ -254,11 +253,19 @@ _SNAP_HEADS: tuple[str, ...] = ("axonal_pn", "normal", "als", "radiculopathy", "
 
 
 def snap_contrast(name: str) -> bool:
-    """SNAP side ratios and the leg/arm SNAP ratio: contrasts of two SNAPs, so losing one SNAP
-    moves them either way (an absent sural beside a present one reads as "asymmetric", not as
-    a neuropathy). No head reads them; the SNAP amplitudes themselves and SRAR carry the
-    sensory evidence (MR2a)."""
-    return name.endswith("_sensory_amp_side_ratio") or name == "ncs_sensory_lower_upper_ratio"
+    """SNAP side ratios, the leg/arm SNAP ratio and the median-ulnar sensory latency difference:
+    contrasts of two SNAPs, so losing one SNAP moves them either way (an absent sural beside a
+    present one reads as "asymmetric", not as a neuropathy). No head reads them; the SNAP
+    amplitudes themselves carry the sensory evidence (MR2a). A normal median SNAP added beside
+    the ulnar one gave a median-ulnar difference of 0.05 ms ("not carpal tunnel"), and the
+    demyelinating head then read a long median motor latency as demyelination: the normal
+    response raised the neuropathy mass over "not measured" (MR9). The CTS pattern itself
+    (``crit_cts_pattern``) still excludes the median DML from the demyelination criteria."""
+    return (
+        name.endswith("_sensory_amp_side_ratio")
+        or name == "ncs_sensory_lower_upper_ratio"
+        or name == "ncs_median_ulnar_sensory_lat_diff_ms"
+    )
 
 
 def owners(name: str) -> tuple[str, ...] | None:
@@ -305,14 +312,22 @@ def owners(name: str) -> tuple[str, ...] | None:
         # ALS-looking study a forearm block raised P(ALS) (MR6: block never raises ALS). Slowed
         # conduction, long latencies and F-waves still tell the normal head a study is abnormal
         return ("demyelinating_pn", "als")
+    if name == "crit_demyel_nerve_count":
+        # nerves meeting a demyelination criterion, block included: read like the block itself.
+        # When the normal head read it, a forearm block lowered P(normal) and the gated
+        # calibration gave the freed mass to the dominant disease, ALS (MR6). Demyelination in a
+        # motor nerve argues against ALS (Gold Coast / Awaji exclusions, T3.1a; MMN, T3.6)
+        return ("demyelinating_pn", "als")
     if demyelination_only(name):
         # the normal head too (slower is never more normal): under the gated calibration it
         # alone sets P(normal), so it must see that a study with slowed conduction is abnormal
         return ("demyelinating_pn", "normal")
-    if name in ("crit_srar", "crit_srar_pct_lln"):
+    if name in ("crit_srar", "crit_srar_pct_lln", "crit_length_dependent"):
         # the sural/radial ratio is a contrast of two SNAPs: halving the radial SNAP doubles it
         # and would read as *less* length-dependent loss (MR2a: losing a SNAP never lowers the
-        # neuropathy mass). The amplitudes themselves and crit_length_dependent carry it
+        # neuropathy mass). Length dependence is a contrast too: a normal arm SNAP added beside
+        # a low sural turns it on, so a normal response raised the neuropathy mass over "not
+        # measured" (MR9). The SNAP amplitudes themselves carry the sensory loss
         return ()
     if snap_contrast(name):
         return ()

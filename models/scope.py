@@ -153,9 +153,75 @@ class ScopeAssessment:
         }
 
 
+#: counts of what was examined, outside the coverage group: like coverage, they say which work-up
+#: a study had, and each out-of-scope condition is simulated with its referral's work-up (the
+#: count of regions examined, 4 for an ALS work-up, said "cervical myelopathy" for a bulbar-onset
+#: ALS, vig_als_02)
+_EXAMINED_COUNTS: frozenset[str] = frozenset(
+    {
+        "crit_lmn_regions_tested_count",
+        "crit_motor_tested_count",
+        "crit_sensory_tested_count",
+        "crit_regions_examined_count",
+    }
+)
+
+
 def detector_columns(columns: list[str] | pd.Index) -> list[str]:
-    """Features the detector uses: all but coverage (what was tested must not vote)."""
-    return [c for c in columns if not str(c).startswith("cov_")]
+    """Features the detector uses: all but coverage and the counts of what was examined (what
+    was tested must not vote)."""
+    return [c for c in columns if not str(c).startswith("cov_") and str(c) not in _EXAMINED_COUNTS]
+
+
+def _col(X: pd.DataFrame, name: str) -> np.ndarray:
+    return np.asarray(X[name], dtype=float) if name in X.columns else np.full(len(X), np.nan)
+
+
+def excluded_conditions(X: pd.DataFrame) -> np.ndarray:
+    """(n, len(LEARNT_CONDITIONS)) True where the study's findings rule a condition out.
+
+    A learnt detector weighs everything; a few findings are, by the physiology, incompatible
+    with a condition whatever else the study shows, and the detector is not left to learn them
+    from simulated examples (it did not: a bulbar-onset ALS with tongue fibrillations was "most
+    like cervical myelopathy" at 72-84 %):
+
+    * **cervical myelopathy** spares the bulbar and thoracic segments (T3.6; Kuncl 1988): LMN
+      signs (fibrillations or LMN-type muscles) in a bulbar or thoracic muscle rule it out;
+    * **brachial plexopathy** is post-ganglionic, so the territory's SNAPs are lost (T3.5: a
+      normal SNAP places the lesion proximal to the dorsal root ganglion): every arm SNAP
+      within its limit, with an upper-trunk SNAP (median or radial) and the lower-trunk one
+      (ulnar) both recorded, rules it out.
+
+    A finding not measured (NaN) never rules anything out.
+    """
+    out = np.zeros((len(X), len(LEARNT_CONDITIONS)), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        lmn = np.zeros(len(X), dtype=bool)
+        for region in ("bulbar", "thoracic"):
+            for sign in ("lmn_muscle", "fibs"):
+                lmn |= _col(X, f"emg_{region}_{sign}_frac") > 0
+        upper_trunk = np.fmax(
+            _col(X, "ncs_median_sensory_amp_pct_lln"), _col(X, "ncs_radial_sensory_amp_pct_lln")
+        )
+        snaps_normal = (
+            (_col(X, "ncs_sensory_upper_min_amp_pct_lln") >= 100)
+            & (upper_trunk >= 100)
+            & (_col(X, "ncs_ulnar_sensory_amp_pct_lln") >= 100)
+        )
+    out[:, LEARNT_CONDITIONS.index("cervical_myelopathy")] = lmn
+    out[:, LEARNT_CONDITIONS.index("brachial_plexopathy")] = snaps_normal
+    return out
+
+
+def apply_exclusions(Q: np.ndarray, excluded: np.ndarray) -> np.ndarray:
+    """Detector probabilities with the excluded conditions' mass given to "in scope"."""
+    Q = np.array(Q, dtype=float, copy=True)
+    if len(Q) == 0:
+        return Q
+    moved = np.where(excluded, Q[:, 1:], 0.0)
+    Q[:, 1:] -= moved
+    Q[:, 0] += moved.sum(axis=1)
+    return Q
 
 
 @dataclass(frozen=True)
@@ -167,11 +233,13 @@ class ScopeDetector:
     threshold: float
 
     def proba(self, X: pd.DataFrame) -> np.ndarray:
-        """(n, len(OUTCOMES)) probabilities; column 0 is in scope."""
+        """(n, len(OUTCOMES)) probabilities; column 0 is in scope. Conditions the study's
+        findings rule out (:func:`excluded_conditions`) give their mass to "in scope"."""
         if len(X) == 0:
             return np.zeros((0, len(OUTCOMES)))
         Xd = X.reindex(columns=list(self.feature_names)).astype(float)
-        return np.asarray(self.booster.predict(Xd.to_numpy(), num_threads=2))
+        Q = np.asarray(self.booster.predict(Xd.to_numpy(), num_threads=2))
+        return apply_exclusions(Q, excluded_conditions(X))
 
     def save(self, directory: str | Path) -> None:
         d = Path(directory)

@@ -177,12 +177,19 @@ class ScopeParams(_Section):
         Simulated studies of *each* out-of-scope condition the evaluate stage scores (>= 40).
     false_outside_rate : float
         Share of in-scope validation studies the threshold lets be called "outside".
+    max_in_scope : int
+        In-scope training studies the detector samples (its cost).
+    p_protocol_transplant : float
+        Share of them given the protocol of a simulated out-of-scope study, so that what was
+        tested does not tell in scope from outside (``models.oos_eval.in_scope_training_features``).
     seed : int
     """
 
     n_train: int = Field(3000, ge=100)
     n_eval_per_condition: int = Field(60, ge=40)
     false_outside_rate: float = Field(0.03, gt=0, lt=0.5)
+    max_in_scope: int = Field(6000, ge=100)
+    p_protocol_transplant: float = Field(0.5, ge=0, le=1)
     seed: int = 101
 
 

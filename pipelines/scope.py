@@ -1,6 +1,7 @@
 """``emgdx scope``: train the out-of-scope detector on simulated conditions (``models.scope``).
 
-Reads the feature table and splits (in-scope ``train`` studies; ``valid`` sets the threshold),
+Reads the validated bundle, the feature table and the splits (in-scope ``train`` studies,
+a share of them given the protocols of out-of-scope studies; ``valid`` sets the threshold),
 simulates ``scope.n_train`` studies of the learnt out-of-scope conditions
 (:mod:`simulator.out_of_scope`) and writes ``<out>/scope.json`` and ``<out>/scope_booster.txt``.
 """
@@ -14,8 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from bundle.load import load_valid
+from features.build import build_features
 from models.dataset import read_features
-from models.oos_eval import oos_training_features
+from models.oos_eval import in_scope_training_features, oos_training_bundle
 from models.scope import train_detector
 from pipelines.config import load_params
 
@@ -24,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="emgdx scope", description=__doc__.splitlines()[0])
+    parser.add_argument("--bundle", type=Path, required=True, help="validated in-scope bundle")
     parser.add_argument("--features", type=Path, required=True, help="features.parquet")
     parser.add_argument("--splits", type=Path, required=True, help="splits.parquet")
     parser.add_argument("--out", type=Path, required=True, help="output folder of the detector")
@@ -37,14 +41,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = load_params(args.params).scope
     X = read_features(args.features)
     split = pd.read_parquet(args.splits).set_index("study_id")["split"].reindex(X.index)
-    X_oos, condition = oos_training_features(p.n_train, p.seed)
+    oos, condition = oos_training_bundle(p.n_train, p.seed)
+    X_in = in_scope_training_features(
+        load_valid(args.bundle),
+        X.index[(split == "train").to_numpy()],
+        oos,
+        max_studies=p.max_in_scope,
+        p_transplant=p.p_protocol_transplant,
+        seed=p.seed,
+    )
     det = train_detector(
-        X[(split == "train").to_numpy()],
-        X_oos,
+        X_in,
+        build_features(oos),
         condition,
         X[(split == "valid").to_numpy()],
         false_outside_rate=p.false_outside_rate,
         seed=p.seed,
+        max_in_scope=p.max_in_scope,
     )
     det.save(args.out)
     logger.info("scope: detector (threshold %.3f) -> %s", det.threshold, args.out)

@@ -182,3 +182,42 @@ def test_protocol_transplant_with_p_zero_is_the_identity():
     pd.testing.assert_frame_equal(out.emg, bundle.emg)
     with pytest.raises(ValueError, match="'p' parameter"):
         transplant_protocols(bundle, np.random.default_rng(1), p=1.5)
+
+
+def test_protocol_transplant_from_outside_donors_keeps_only_their_tests():
+    """The scope detector's in-scope studies take the protocols of out-of-scope studies."""
+    from features.augment import transplant_protocols
+    from simulator.cohort import simulate_cohort
+
+    bundle = simulate_cohort(200, seed=4)
+    # donors: arm-only studies (no leg nerve, no leg or lumbosacral muscle), with ids that
+    # collide with the bundle's own
+    legs = ("peroneal", "tibial", "sural", "superficial_peroneal")
+    donors = simulate_cohort(30, seed=9)
+    donors = type(donors)(
+        studies=donors.studies,
+        ncs=donors.ncs[~donors.ncs["nerve"].isin(legs)],
+        emg=donors.emg[donors.emg["muscle"].isin(["biceps", "deltoid", "triceps"])],
+    )
+    out = transplant_protocols(bundle, np.random.default_rng(0), p=1.0, donors=donors)
+    from features.reference import load_muscles
+
+    # a study left with nothing of the donor's protocol keeps its own (all its rows); every
+    # other study keeps only arm nerves and cervical muscles
+    n_in = (
+        bundle.ncs.groupby("study_id")
+        .size()
+        .add(bundle.emg.groupby("study_id").size(), fill_value=0)
+    )
+    n_out = out.ncs.groupby("study_id").size().add(out.emg.groupby("study_id").size(), fill_value=0)
+    own = set(n_out.index[n_out.reindex(n_out.index).eq(n_in.reindex(n_out.index))])
+    moved_ncs = out.ncs[~out.ncs["study_id"].isin(own)]
+    moved_emg = out.emg[~out.emg["study_id"].isin(own)]
+    assert len(moved_ncs) > 0.3 * len(out.ncs)
+    assert not moved_ncs["nerve"].isin(legs).any()
+    assert moved_emg["muscle"].map(load_muscles()["region"]).eq("cervical").all()
+    merged = out.ncs.merge(bundle.ncs, how="left", indicator=True)
+    assert (merged["_merge"] == "both").all()
+    half = transplant_protocols(bundle, np.random.default_rng(0), p=0.5, donors=donors)
+    kept_legs = half.ncs[half.ncs["nerve"].isin(legs)]["study_id"].nunique()
+    assert 0.3 * len(bundle.studies) < kept_legs < 0.7 * len(bundle.studies)

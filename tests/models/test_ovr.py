@@ -72,6 +72,10 @@ def test_findings_that_come_and_go_with_other_tests_have_safe_owners():
     # an F latency is lost with the F-wave: the demyelinating head alone reads it (MR7)
     assert owners("ncs_tibial_f_lat_pct_uln") == ("demyelinating_pn",)
     assert owners(names[3]) == ()  # the sural/radial ratio: a contrast, read by no head
+    # length dependence is a contrast too: a normal arm SNAP beside a low sural turns it on (MR9)
+    assert owners("crit_length_dependent") == ()
+    # the median-ulnar latency difference: a contrast of two SNAPs, read by no head (MR9)
+    assert owners("ncs_median_ulnar_sensory_lat_diff_ms") == ()
     assert owners(names[4]) == ("normal",)  # diluted by normal muscles elsewhere
     # spreading beyond one root: never more radiculopathy, never less ALS (MR5)
     d = monotone_directions(["crit_outside_root_muscle_count", "crit_neurogenic_muscle_frac"])
@@ -88,7 +92,12 @@ def test_block_and_dispersion_raise_demyelination_lower_als_and_leave_normal_alo
     ALS on an ALS-looking study; the entrapment segments are read by the disease heads."""
     from models.ovr import normal_blind, owners
 
-    names = ["ncs_median_motor_cb_ratio", "crit_cb_nerve_count", "ncs_ulnar_motor_td_ratio"]
+    names = [
+        "ncs_median_motor_cb_ratio",
+        "crit_cb_nerve_count",
+        "ncs_ulnar_motor_td_ratio",
+        "crit_demyel_nerve_count",
+    ]
     d = monotone_directions(names)
     for k, name in enumerate(names):
         assert owners(name) == ("demyelinating_pn", "als")
@@ -98,6 +107,8 @@ def test_block_and_dispersion_raise_demyelination_lower_als_and_leave_normal_alo
     assert (d["demyelinating_pn"][0], d["als"][0]) == (-1, +1)
     assert (d["demyelinating_pn"][1], d["als"][1]) == (+1, -1)
     assert (d["demyelinating_pn"][2], d["als"][2]) == (+1, -1)
+    # nerves meeting a demyelination criterion (a block counts) likewise (MR6)
+    assert (d["demyelinating_pn"][3], d["als"][3]) == (+1, -1)
     assert owners("ncs_ulnar_elbow_cb_ratio") is None
     assert normal_blind("ncs_ulnar_elbow_cv_drop_pct")
 

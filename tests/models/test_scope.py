@@ -83,3 +83,58 @@ def test_tiny_detector_separates_conditions_and_outside_studies_are_never_p_als_
     M = scope.mix_probabilities(P, Q)
     assert (M[outside, _ALS] < 0.9).all()
     assert (1.0 - det.proba(X_in.iloc[400:])[:, 0] >= det.threshold).mean() < 0.15
+
+
+def test_in_scope_training_studies_take_outside_protocols() -> None:
+    """A share of the detector's in-scope studies keep only what an outside study tested, so
+    that "which tests are missing" does not say "outside" (vig_radic_06: no leg NCS)."""
+    import pandas as pd
+
+    from models.oos_eval import in_scope_training_features, oos_training_bundle
+
+    bundle = simulate_cohort(300, 3)
+    oos, _ = oos_training_bundle(200, 4)
+    ids = pd.Index(bundle.study_ids)
+
+    def no_leg_share(X: pd.DataFrame) -> float:
+        return float(X["ncs_motor_lower_min_amp_pct_lln"].isna().mean())
+
+    X0 = in_scope_training_features(bundle, ids, oos, max_studies=250, p_transplant=0.0, seed=1)
+    X1 = in_scope_training_features(bundle, ids, oos, max_studies=250, p_transplant=1.0, seed=1)
+    assert len(X0) == len(X1) == 250
+    assert set(X0.index) <= set(ids)
+    # the outside studies' arm conditions come with arm-only or EMG-only protocols: after the
+    # transplant, in-scope studies without leg CMAPs are at least as common as outside ones
+    X_oos = build_features(oos)
+    assert no_leg_share(X0) + 0.2 < no_leg_share(X1)
+    assert no_leg_share(X1) >= no_leg_share(X_oos)
+
+
+def test_findings_that_rule_a_condition_out_move_its_mass_to_in_scope() -> None:
+    import pandas as pd
+
+    X = pd.DataFrame(
+        {
+            # bulbar fibrillations: not a cervical myelopathy (T3.6)
+            "emg_bulbar_fibs_frac": [1.0, 0.0, np.nan, 0.0],
+            "emg_thoracic_lmn_muscle_frac": [0.0, 0.0, np.nan, 0.0],
+            # every arm SNAP normal with both trunks' SNAPs recorded: not a plexopathy (T3.5)
+            "ncs_sensory_upper_min_amp_pct_lln": [180.0, 180.0, np.nan, 60.0],
+            "ncs_median_sensory_amp_pct_lln": [200.0, 200.0, np.nan, 200.0],
+            "ncs_radial_sensory_amp_pct_lln": [np.nan, 210.0, np.nan, 210.0],
+            "ncs_ulnar_sensory_amp_pct_lln": [180.0, 180.0, np.nan, 60.0],
+        }
+    )
+    ex = scope.excluded_conditions(X)
+    plex = scope.LEARNT_CONDITIONS.index("brachial_plexopathy")
+    myel = scope.LEARNT_CONDITIONS.index("cervical_myelopathy")
+    assert ex[:, myel].tolist() == [True, False, False, False]
+    # a low ulnar SNAP keeps a lower-trunk plexopathy possible; not measured rules nothing out
+    assert ex[:, plex].tolist() == [True, True, False, False]
+    Q = np.full((4, len(scope.OUTCOMES)), 1.0 / len(scope.OUTCOMES))
+    out = scope.apply_exclusions(Q, ex)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0)
+    assert out[0, 1 + plex] == 0.0
+    assert out[0, 1 + myel] == 0.0
+    assert out[0, 0] == pytest.approx(3.0 / len(scope.OUTCOMES))
+    np.testing.assert_array_equal(out[2], Q[2])
