@@ -39,7 +39,13 @@ from models.artifact import (
 )
 from models.calibration import Calibration
 from models.conformal import prediction_sets
-from models.evidence import als_assessable, class_lacks_evidence, evidence_table, limitations
+from models.evidence import (
+    als_assessable,
+    cap_unassessable_als,
+    class_lacks_evidence,
+    evidence_table,
+    limitations,
+)
 from models.explain import (
     BATCH_ROWS,
     RowContext,
@@ -421,7 +427,11 @@ class Predictor:
         scopes: list[ScopeAssessment | None] = [None] * len(X)
         if self.scope_detector is not None:  # soft-target mixture + assessment (models.scope)
             q = self.scope_detector.proba(X)
-            proba = mix_probabilities(proba, q)
+            # the mixture can lift P(ALS) again (Kennedy's soft target is 0.6 ALS): the Gold
+            # Coast cap is a rule about the headline, so it holds after the mixture too
+            mixed = mix_probabilities(proba, q)
+            proba = cap_unassessable_als(mixed, als_assessable(X, ev), self.classes.index("als"))
+            capped = capped | (np.abs(proba - mixed).max(axis=1) > 0)
             scopes = list(assess(q, self.scope_detector.threshold, insufficient(X)))
         scopes = nmj_assessments(scopes, X)  # an RNS decrement > 10 % is outside by rule
         top, second = ranking(proba)
