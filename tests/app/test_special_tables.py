@@ -108,4 +108,18 @@ def test_study_page_prints_the_rows_and_the_nmj_headline(
     assert '<td class="num abn">32 %</td><td class="num lim-col">≤ 10 %</td>' in rns_table
     side = re.search(r'id="side-table".*?</table>', html, flags=re.S).group(0)
     assert re.search(r"tibial H reflex latency.*?2\.4 ms</td><td[^>]*>≤ 1\.8 ms", side, re.S)
-    assert "neuromuscular-junction disorder" in html
+    # the example is an ALS study: beside its denervation the decrement is not called an NMJ
+    # disorder (reinnervating end-plates decrement too, models.scope.nmj_assessments) ...
+    assert "neuromuscular-junction disorder" not in html
+    # ... while the same decrement with no needle denervation is
+    example_study["study_id"] = "demo-nmj-001"
+    example_study["emg"] = [
+        {"muscle": "biceps", "side": "R", "fibs": 0, "psw": 0, "recruitment": "normal",
+         "muap_amplitude_grade": "normal", "muap_duration_grade": "normal"},
+    ]  # fmt: skip
+    r = client.post(
+        "/upload", files={"files": ("n.json", json.dumps(example_study), "application/json")}
+    )
+    assert r.status_code == 200, r.text
+    url = re.search(r'href="(/study/u\d+/demo-nmj-001)"', r.text).group(1)
+    assert "neuromuscular-junction disorder" in client.get(url).text
