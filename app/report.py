@@ -51,7 +51,7 @@ class ReportFindings:
     missing value); ``low_distal_cmap`` and ``cmap_drop`` count motor responses below their
     distal limit / beyond the allowed drop; ``max_fib_grade`` is the highest fibrillation grade
     recorded (None when no muscle was graded). ``focal_findings`` are the sentences of
-    :mod:`models.focal` ("right median neuropathy at the wrist, moderate"); empty when none.
+    :mod:`features.focal` ("right median neuropathy at the wrist, moderate"); empty when none.
     """
 
     tables: tuple[TableSummary, ...]

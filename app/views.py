@@ -335,7 +335,7 @@ def report_findings(
     focal_findings: tuple[str, ...] = (),
 ) -> ReportFindings:
     """The typed findings :func:`app.report.impression` reads, from the study's tables and the
-    focal findings :mod:`models.focal` stated (one sentence each)."""
+    focal findings :mod:`features.focal` stated (one sentence each)."""
     summaries = [_ncs_summary(t) for t in tables]
     emg_abn = []
     for r in emg_rows(emg, eflags):

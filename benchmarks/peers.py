@@ -18,6 +18,7 @@ import pandas as pd
 
 from bundle.tables import Bundle
 from bundle.vocab import SPECIAL_KINDS
+from features.focal import outside_focal_territories
 
 #: the build_features columns the peer reproduces
 PEER_FEATURES: tuple[str, ...] = (
@@ -83,6 +84,9 @@ def peer_features(bundle: Bundle) -> pd.DataFrame:
     DataFrame
         Index ``study_id`` in ``bundle.studies`` order, float64 columns :data:`PEER_FEATURES`.
     """
+    # the product's features leave an isolated focal neuropathy's territory out
+    # (features.focal.outside_focal_territories); the peer reads the same rows
+    bundle, _ = outside_focal_territories(bundle)
     ids = bundle.studies["study_id"].astype(str)
     ncs = bundle.ncs.groupby("study_id", sort=False).apply(_ncs_one_study)
     emg = bundle.emg.groupby("study_id", sort=False).apply(_emg_one_study)

@@ -29,6 +29,7 @@ from features._grouping import (
 )
 from features.criteria import criteria_features
 from features.emg import _muscle_attributes, emg_features, muscle_arrays
+from features.focal import outside_focal_territories
 from features.ncs import F_WAVE, MOTOR, SENSORY, ncs_features, response_arrays
 from features.special_ncs import special_ncs_features
 from features.vocab import KINDS, LOWER_LIMB_NERVES, NERVES, SPECIAL_KINDS, UPPER_LIMB_NERVES
@@ -188,6 +189,8 @@ def build_features(
         raise ValueError(
             f"Invalid value for the 'chunk_size' parameter: {chunk_size!r}. Expected >= 1."
         )
+    # an isolated focal neuropathy's nerve and muscles are not evidence for the six classes
+    bundle, _ = outside_focal_territories(bundle)
     studies = bundle.studies
     ids = pd.Index(studies["study_id"].astype(str))
     if ids.has_duplicates:

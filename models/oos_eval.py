@@ -18,9 +18,9 @@ from sklearn.metrics import f1_score, roc_auc_score
 
 from bundle.tables import Bundle
 from features.build import build_features
+from features.focal import focal_findings, focal_sites
 from features.vocab import CLASSES
 from models import scope
-from models.focal import focal_findings, focal_sites
 from simulator.cohort import simulate_cohort_with_physiology
 from simulator.out_of_scope import CONDITIONS, FOCAL_CONDITIONS
 from simulator.parameters import OutOfScopeParams, SimulatorParams

@@ -12,9 +12,9 @@ from typing import Any
 
 import pandas as pd
 
+from features.focal import FocalFinding
 from features.vocab import CLASSES
 from models.flags import FlagReason
-from models.focal import FocalFinding
 from models.localisation import Localisation
 from models.mimics import MimicCheck, supported_codes
 from models.scope import ScopeAssessment
@@ -97,7 +97,7 @@ class StudyPrediction:
     localisation: Localisation | None = None
     prediction_set: list[str] = field(default_factory=list)
     prediction_set_coverage: float | None = None
-    #: focal neuropathies at entrapment sites, beside any class (models.focal)
+    #: focal neuropathies at entrapment sites, beside any class (features.focal)
     focal_findings: list[FocalFinding] = field(default_factory=list)
     #: whether the six classes apply: in scope / outside / insufficient (models.scope)
     scope: ScopeAssessment | None = None

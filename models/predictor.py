@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from bundle.tables import Bundle
+from features.focal import focal_findings
 from features.vocab import PATTERNS, PRIORS, check_option
 from models.artifact import (
     BOOSTER_FILE,
@@ -38,7 +39,13 @@ from models.artifact import (
 )
 from models.calibration import Calibration
 from models.conformal import prediction_sets
-from models.evidence import als_assessable, class_lacks_evidence, evidence_table, limitations
+from models.evidence import (
+    als_assessable,
+    cap_unassessable_als,
+    class_lacks_evidence,
+    evidence_table,
+    limitations,
+)
 from models.explain import (
     BATCH_ROWS,
     RowContext,
@@ -47,7 +54,6 @@ from models.explain import (
     top_contributions,
 )
 from models.flags import flag_reasons, is_low_confidence, is_unlike_training_data
-from models.focal import focal_findings
 from models.guideline import als_sensory_abnormal, guideline_checks
 from models.localisation import localise, wants_localisation
 from models.mimics import mimic_checks, needs_mimic_check
@@ -367,7 +373,7 @@ class Predictor:
         """Featurize a (validated) bundle and predict every study in it.
 
         Adds the root localisation where it applies (:func:`with_localisation`), the focal
-        findings (:func:`models.focal.focal_findings`, from the NCS/EMG rows) and the headline
+        findings (:func:`features.focal.focal_findings`, from the NCS/EMG rows) and the headline
         that respects them and the scope assessment.
         """
         preds = with_localisation(
@@ -383,6 +389,7 @@ class Predictor:
                     p,
                     focal_findings=found,
                     headline=scope_headline(p.diagnosis, p.scope, texts),
+                    limitations=[*p.limitations, *(f.left_out_text for f in found if f.left_out)],
                 )
             )
         return out
@@ -420,7 +427,11 @@ class Predictor:
         scopes: list[ScopeAssessment | None] = [None] * len(X)
         if self.scope_detector is not None:  # soft-target mixture + assessment (models.scope)
             q = self.scope_detector.proba(X)
-            proba = mix_probabilities(proba, q)
+            # the mixture can lift P(ALS) again (Kennedy's soft target is 0.6 ALS): the Gold
+            # Coast cap is a rule about the headline, so it holds after the mixture too
+            mixed = mix_probabilities(proba, q)
+            proba = cap_unassessable_als(mixed, als_assessable(X, ev), self.classes.index("als"))
+            capped = capped | (np.abs(proba - mixed).max(axis=1) > 0)
             scopes = list(assess(q, self.scope_detector.threshold, insufficient(X)))
         scopes = nmj_assessments(scopes, X)  # an RNS decrement > 10 % is outside by rule
         top, second = ranking(proba)

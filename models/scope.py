@@ -4,7 +4,7 @@ A learnt detector (one LightGBM multiclass head over "in scope" + the non-focal 
 :mod:`simulator.out_of_scope`) says how likely a study lies **outside the six classes** and
 which condition it is most like; coverage says whether **enough was examined to say** at all.
 Focal neuropathies (carpal tunnel, ulnar at the elbow, fibular at the head) are not learnt here:
-they are found by published criteria (:mod:`models.focal`) and stated beside any class (a
+they are found by published criteria (:mod:`features.focal`) and stated beside any class (a
 normal study with an incidental CTS *is* a CTS study, so no detector could separate them).
 
 The six-class probabilities stay (they sum to 1) but follow the mixture a model trained with
@@ -35,7 +35,7 @@ import pandas as pd
 
 from features.vocab import CLASS_LABELS, CLASSES, REGIONS
 
-#: conditions the detector learns (the focal ones go to models.focal; myasthenia with a normal
+#: conditions the detector learns (the focal ones go to features.focal; myasthenia with a normal
 #: routine study is indistinguishable from normal without repetitive stimulation)
 LEARNT_CONDITIONS: tuple[str, ...] = (
     "brachial_plexopathy",
@@ -75,7 +75,7 @@ SOFT_TARGETS: dict[str, dict[str, float]] = {
     "cervical_myelopathy": {"als": 0.45, "radiculopathy": 0.45, "normal": 0.1},
 }  # fmt: skip
 #: studies of these simulated conditions teach the detector "not outside": focal neuropathies
-#: are reported by models.focal beside any class, myasthenia's routine study is normal
+#: are reported by features.focal beside any class, myasthenia's routine study is normal
 IN_SCOPE_CONDITIONS: tuple[str, ...] = (
     "carpal_tunnel",
     "ulnar_neuropathy_elbow",

@@ -69,7 +69,7 @@ REFERRAL: dict[str, str] = {
     "cervical_myelopathy": "als",
 }
 
-#: focal conditions: the finding :mod:`models.focal` must report
+#: focal conditions: the finding :mod:`features.focal` must report
 FOCAL_CONDITIONS: dict[str, str] = {
     "carpal_tunnel": "median_wrist",
     "ulnar_neuropathy_elbow": "ulnar_elbow",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.main import _templates
-from models.focal import FocalFinding, FocalValue
+from features.focal import FocalFinding, FocalValue
 from models.scope import ScopeAssessment
 
 

@@ -12,6 +12,7 @@ from bundle.tables import EMG_COLUMNS, NCS_COLUMNS, STUDY_COLUMNS, Bundle
 from features.build import build_features
 from features.catalog import FEATURES
 from features.criteria import CRITERIA_COLUMNS
+from features.focal import outside_focal_territories
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples" / "bundle"
 
@@ -162,6 +163,9 @@ def test_study_by_study_equals_the_batch_exactly(simulated):
 
 def test_grouped_columns_match_a_plain_pandas_groupby(simulated):
     X = build_features(simulated)
+    # the features read the study without isolated focal lesions' territories (features.focal)
+    simulated, left_out = outside_focal_territories(simulated)
+    assert left_out  # the simulated comorbid entrapments include isolated ones
     emg, ncs = simulated.emg, simulated.ncs
     grade = np.fmax(emg["fibs"].to_numpy(), emg["psw"].to_numpy())
     by = pd.Series(grade, index=emg.index).groupby(emg["study_id"].astype(str))

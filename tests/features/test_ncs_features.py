@@ -75,28 +75,44 @@ def test_block_dispersion_and_slowest_segment():
     x = feats(
         [
             motor("ulnar", "R", "wrist", 3.0, 10.0, dur=5.0),
-            motor("ulnar", "R", "below_elbow", 7.0, 9.0, vel=55.0, dur=5.5),
+            motor("ulnar", "R", "below_elbow", 7.0, 9.0, vel=47.0, dur=5.5),
             motor("ulnar", "R", "above_elbow", 9.0, 4.0, vel=33.0, dur=8.0),
         ]
     )
     # the above-elbow row ends the across-elbow segment: focal, left out of the block,
-    # dispersion and velocity of the nerve (EFNS/PNS: entrapment sites excluded)
+    # dispersion and velocity of the nerve (EFNS/PNS: entrapment sites excluded). The forearm is
+    # slowed below its LLN (49 m/s), so this is not an isolated lesion and the nerve is read
     assert x["ncs_ulnar_motor_cb_ratio"] == pytest.approx(0.9)
     assert x["ncs_ulnar_motor_td_ratio"] == pytest.approx(1.1)
-    assert x["ncs_ulnar_motor_cv_pct_lln"] == pytest.approx(100 * 55 / 49)
+    assert x["ncs_ulnar_motor_cv_pct_lln"] == pytest.approx(100 * 47 / 49)
     assert x["ncs_ulnar_motor_dur_pct_uln"] == pytest.approx(100 * 5.0 / 6.7)
-    assert x["ncs_ulnar_elbow_cv_drop_pct"] == pytest.approx(100 * (55.0 - 33.0) / 55.0)
+    assert x["ncs_ulnar_elbow_cv_drop_pct"] == pytest.approx(100 * (47.0 - 33.0) / 47.0)
     assert x["ncs_ulnar_elbow_cb_ratio"] == pytest.approx(4.0 / 9.0)
+
+
+def test_an_isolated_ulnar_neuropathy_at_the_elbow_is_not_read_for_the_six_classes():
+    x = feats(
+        [
+            motor("ulnar", "R", "wrist", 3.0, 10.0, dur=5.0),
+            motor("ulnar", "R", "below_elbow", 7.0, 9.0, vel=55.0, dur=5.5),
+            motor("ulnar", "R", "above_elbow", 9.0, 4.0, vel=33.0, dur=8.0),
+        ]
+    )
+    # forearm within limits, slowing and a block across the elbow: an isolated UNE (AAEM), whose
+    # nerve is left out (features.focal.outside_focal_territories): "not measured", not normal
+    assert np.isnan(x["ncs_ulnar_motor_amp_pct_lln"])
+    assert np.isnan(x["ncs_ulnar_elbow_cv_drop_pct"])
+    assert x["cov_motor_sites_count"] == 0
 
 
 def test_focal_slowing_is_relative_so_uniform_slowing_leaves_it_unchanged():
     # invariant MR1: slowing every segment by the same factor is diffuse slowing, not "less
-    # focal"; the drop in m/s would shrink by the factor (22 -> 15.4 m/s), the % drop stays
+    # focal"; the drop in m/s would shrink by the factor (14 -> 9.8 m/s), the % drop stays
     def study(f: float) -> pd.Series:
         return feats(
             [
                 motor("ulnar", "R", "wrist", 3.0, 10.0, dur=5.0),
-                motor("ulnar", "R", "below_elbow", 7.0, 9.0, vel=55.0 * f, dur=5.5),
+                motor("ulnar", "R", "below_elbow", 7.0, 9.0, vel=47.0 * f, dur=5.5),
                 motor("ulnar", "R", "above_elbow", 9.0, 4.0, vel=33.0 * f, dur=8.0),
             ]
         )

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from features.vocab import CLASSES, PATTERN_OF
+from models.evidence import als_assessable, cap_unassessable_als
 from models.flags import FlagCode
 from models.guideline import als_sensory_abnormal
 from models.predictor import ModelNotFoundError, Predictor
@@ -46,11 +47,15 @@ def test_probabilities_calibrated_and_consistent(predictor: Predictor, features)
     preds = predictor.predict_features(features)
     assert [p.study_id for p in preds] == list(features.index.astype(str))
     raw = predictor.booster.predict(predictor.model_frame(features), raw_score=True)
-    for p, r in zip(preds, raw, strict=True):
+    softmax = np.exp(raw / predictor.temperature)
+    softmax /= softmax.sum(axis=1, keepdims=True)
+    # the temperature-scaled softmax, then the Gold Coast cap where ALS cannot be established
+    expected = cap_unassessable_als(softmax, als_assessable(features), CLASSES.index("als"))
+    assert (np.abs(expected - softmax).max(axis=1) > 0).any(), "no study exercised the cap"
+    for p, e in zip(preds, expected, strict=True):
         probs = np.array([p.probabilities[c] for c in CLASSES])
         assert probs.sum() == pytest.approx(1.0, abs=1e-9)
-        expected = np.exp(r / predictor.temperature)
-        np.testing.assert_allclose(probs, expected / expected.sum(), rtol=1e-9)
+        np.testing.assert_allclose(probs, e, rtol=1e-9, atol=1e-12)
         assert p.diagnosis == CLASSES[int(np.argmax(probs))]
         assert p.runner_up == CLASSES[int(np.argsort(-probs)[1])]
         sums = {}

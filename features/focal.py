@@ -91,11 +91,30 @@ class FocalFinding:
     severity: Severity
     values: tuple[FocalValue, ...] = field(default_factory=tuple)
     criteria: str = ""
+    #: the rest of the nerve conducts within its limits (the segment distal to the site), so the
+    #: nerve's other findings and its territory's muscles are explained by the focal lesion and
+    #: the six-class assessment leaves them out (:func:`outside_focal_territories`)
+    isolated: bool = False
 
     @property
     def text(self) -> str:
         """E.g. "right median neuropathy at the wrist (carpal tunnel), moderate"."""
         return f"{_SIDE_NAME[self.side]} {_LABEL[self.site]}, {self.severity}"
+
+    @property
+    def left_out(self) -> bool:
+        """Its territory is left out of the six-class assessment (isolated, at a masked site)."""
+        return self.isolated and self.site in TERRITORY
+
+    @property
+    def left_out_text(self) -> str:
+        """The sentence the prediction's limitations carry when :attr:`left_out`."""
+        nerves, _ = TERRITORY[self.site]
+        return (
+            f"The {_SIDE_NAME[self.side]} {' and '.join(n.replace('_', ' ') for n in nerves)} "
+            f"findings and the muscles supplied below the lesion are left out of the six-class "
+            f"assessment: the isolated {_LABEL[self.site]} explains them."
+        )
 
 
 def _first(frame: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:
@@ -215,11 +234,17 @@ def _segment(
             "distal_amp": dist["amplitude"],
             "distal_lln": dist["amplitude_lln"],
             "below_cv": low["velocity_m_s"],
+            "below_cv_lln": low["velocity_lln_m_s"],
             "below_amp": low["amplitude"],
             "across_cv": up["velocity_m_s"],
             "above_amp": up["amplitude"],
         }
     ).dropna(subset=["across_cv", "above_amp"], how="all")
+
+
+def _distal_ok(r: pd.Series) -> bool:
+    """The segment distal to the site (forearm, leg) is not slowed below its LLN."""
+    return not bool(r["below_cv"] < r["below_cv_lln"])
 
 
 def _drop(below: float, above: float) -> float:
@@ -252,7 +277,9 @@ def _une(ncs: pd.DataFrame, emg: pd.DataFrame) -> dict[tuple[str, str], FocalFin
                 "CMAP drop across the elbow", 100 * drop, 100 * UNE_DROP, "%", bool(hits[2])
             ),
         )
-        out[key] = FocalFinding("ulnar_elbow", _side(key), severity, values, "AAEM 1999 UNE")
+        out[key] = FocalFinding(
+            "ulnar_elbow", _side(key), severity, values, "AAEM 1999 UNE", _distal_ok(r)
+        )
     return out
 
 
@@ -299,7 +326,9 @@ def _fibular(ncs: pd.DataFrame, emg: pd.DataFrame) -> dict[tuple[str, str], Foca
             crit += "; tibialis posterior / short head of biceps " + (
                 "abnormal (consider L5 or sciatic)" if controls[key] else "normal"
             )
-        out[key] = FocalFinding("fibular_head", _side(key), severity, tuple(values), crit)
+        out[key] = FocalFinding(
+            "fibular_head", _side(key), severity, tuple(values), crit, _distal_ok(r)
+        )
     return out
 
 
@@ -334,3 +363,119 @@ def focal_sites(findings: dict[str, list[FocalFinding]], study_ids: list[str]) -
         s: [any(f.site == site for f in findings.get(s, [])) for site in sites] for s in study_ids
     }
     return pd.DataFrame.from_dict(rows, orient="index", columns=list(sites))
+
+
+#: what an isolated focal lesion explains: the nerve's own responses on that side (motor, sensory
+#: and F-waves; not RNS, whose decrement is a junction finding) and the muscles it supplies distal
+#: to the site. Ulnar at the elbow: FDI, ADM and FCU (whose branches leave at or just below the
+#: elbow, so it is often spared, never a sign against the lesion); fibular at the head: the
+#: deep and superficial fibular muscles and the superficial fibular SNAP (T1.1; AAEM 1999)
+TERRITORY: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "ulnar_elbow": (
+        ("ulnar",),
+        ("first_dorsal_interosseous", "abductor_digiti_minimi", "flexor_carpi_ulnaris"),
+    ),
+    "fibular_head": (("peroneal", "superficial_peroneal"), _FIBULAR_MUSCLES),
+}
+_TERRITORY_KINDS = ("motor", "sensory", "f_wave")
+
+
+def _entrapment_findings(bundle: Bundle) -> dict[str, list[FocalFinding]]:
+    """The ulnar-elbow and fibular-head findings alone, read from the motor and sensory rows of
+    those two nerves only (a bundle's other rows cannot change them, and reading every row's
+    limits for the carpal tunnel criteria would cost a minute on 25,000 studies)."""
+    ncs = bundle.ncs
+    sel = ncs[ncs["kind"].isin(["motor", "sensory"]) & ncs["nerve"].isin(["ulnar", "peroneal"])]
+    if sel.empty:
+        return {}
+    rows = _ncs_with_limits(Bundle(studies=bundle.studies, ncs=sel, emg=bundle.emg))
+    out: dict[str, list[FocalFinding]] = {}
+    for finder in (_une, _fibular):
+        for (study, _side), finding in sorted(finder(rows, bundle.emg).items()):
+            out.setdefault(str(study), []).append(finding)
+    return out
+
+
+#: the limb and the paraspinal segment of each site: abnormal muscles there outside the territory
+#: mean the lesion is not isolated (a root, plexus or anterior horn process also reaches them)
+_SITE_LIMB: dict[str, tuple[str, str]] = {
+    "ulnar_elbow": ("upper", "cervical_paraspinal"),
+    "fibular_head": ("lower", "lumbar_paraspinal"),
+}
+
+
+def _abnormal_outside_territory(emg: pd.DataFrame) -> set[tuple[str, str, str]]:
+    """(study, side, site) where a same-limb muscle outside the site's territory, or the
+    segment's paraspinal, has fibrillations / PSW, reduced recruitment or long units."""
+    if emg.empty:
+        return set()
+    from features.reference import load_muscles
+
+    limb = emg["muscle"].map(load_muscles()["limb"]).astype(object)
+    spont = emg[["fibs", "psw"]].apply(pd.to_numeric, errors="coerce").fillna(0).max(axis=1) > 0
+    neuro = emg["recruitment"].astype(str).eq("reduced") | emg["muap_duration_grade"].astype(
+        str
+    ).isin(["long", "increased"])
+    bad = emg[(spont | neuro).to_numpy()]
+    bad_limb = limb[bad.index]
+    out: set[tuple[str, str, str]] = set()
+    for site, (site_limb, paraspinal) in _SITE_LIMB.items():
+        _, muscles = TERRITORY[site]
+        hit = ((bad_limb == site_limb) & ~bad["muscle"].isin(muscles)) | bad["muscle"].eq(
+            paraspinal
+        )
+        for study, side in zip(bad["study_id"][hit], bad["side"][hit], strict=True):
+            out.add((str(study), str(side), site))
+    return out
+
+
+def outside_focal_territories(bundle: Bundle) -> tuple[Bundle, dict[str, list[FocalFinding]]]:
+    """The bundle without the findings an isolated focal neuropathy explains.
+
+    A clinician reads a right ulnar neuropathy at the elbow beside "otherwise normal" findings
+    as a mononeuropathy, not as a neuropathy, radiculopathy or motor neuron disease from its
+    low ulnar SNAP and denervated hand muscles. So the six-class features (training and
+    serving alike, :func:`features.build.build_features`) are computed without the nerve's rows
+    on that side and its territory's muscles (:data:`TERRITORY`), the same as if they had not
+    been examined. Only *isolated* lesions are left out: the segment distal to the site
+    conducts within its limits (:attr:`FocalFinding.isolated`; a slowed forearm or leg belongs
+    to a polyneuropathy) and no muscle of the same limb outside the territory, nor the
+    segment's paraspinal, is abnormal (then a root, plexus or anterior horn process is as
+    likely, and the territory is evidence for it: an L5 root lesion denervates tibialis
+    anterior too). Carpal tunnel is never left out: the median nerve is
+    where demyelinating and axonal polyneuropathies are read most often, and the other median
+    findings are kept beside it.
+
+    Returns
+    -------
+    bundle : Bundle
+        A new bundle (the input is not modified); unchanged tables when nothing is left out.
+    left_out : dict
+        ``study_id`` -> the isolated findings whose territories were left out.
+    """
+    findings = _entrapment_findings(bundle)
+    outside = _abnormal_outside_territory(bundle.emg)
+    left_out = {
+        s: [f for f in fs if f.left_out and (s, f.side, f.site) not in outside]
+        for s, fs in findings.items()
+    }
+    left_out = {s: fs for s, fs in left_out.items() if fs}
+    if not left_out:
+        return bundle, {}
+    ncs_drop: list[tuple[str, str, str]] = []
+    emg_drop: list[tuple[str, str, str]] = []
+    for study, fs in left_out.items():
+        for f in fs:
+            nerves, muscles = TERRITORY[f.site]
+            ncs_drop += [(study, f.side, n) for n in nerves]
+            emg_drop += [(study, f.side, m) for m in muscles]
+    ncs, emg = bundle.ncs, bundle.emg
+    ncs_key = pd.MultiIndex.from_arrays(
+        [ncs["study_id"].astype(str), ncs["side"].astype(str), ncs["nerve"].astype(str)]
+    )
+    ncs_keep = ~(ncs_key.isin(ncs_drop) & ncs["kind"].isin(_TERRITORY_KINDS).to_numpy())
+    emg_key = pd.MultiIndex.from_arrays(
+        [emg["study_id"].astype(str), emg["side"].astype(str), emg["muscle"].astype(str)]
+    )
+    emg_keep = ~emg_key.isin(emg_drop)
+    return Bundle(studies=bundle.studies, ncs=ncs[ncs_keep], emg=emg[emg_keep]), left_out

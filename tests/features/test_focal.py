@@ -1,4 +1,4 @@
-"""Focal findings (models/focal.py) on hand-built studies: CTS grades, AAEM UNE, fibular head (T1.1)."""
+"""Focal findings (features/focal.py) on hand-built studies: CTS grades, AAEM UNE, fibular head (T1.1)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from bundle.tables import Bundle
-from models.focal import focal_findings
+from features.focal import focal_findings, outside_focal_territories
 
 _NCS_COLS = [
     "study_id", "nerve", "side", "kind", "stim_site", "recording_site", "latency_ms",
@@ -98,3 +98,70 @@ def test_fibular_head_slowing_and_needle_controls() -> None:
     assert "normal" in found[0].criteria  # tibialis posterior normal: not L5
     rows[2] = _row("peroneal", "R", "motor", "popliteal_fossa", "edb", 13.0, 4.6, 100, 50.0)
     assert focal_findings(_bundle(rows)) == {}
+
+
+def test_isolated_une_leaves_the_ulnar_territory_out_of_the_six_class_view() -> None:
+    rows = _ulnar_elbow(60, 38, 9.5, 6.0) + [
+        _row("ulnar", "L", "sensory", "wrist", "digit5", 2.6, 6.0, 110),
+        _row("ulnar", "R", "motor", "wrist", "adm", 2.8, 10.0, 70),
+        _row("median", "L", "motor", "wrist", "apb", 3.5, 9.0, 70),
+    ]
+    emg = [
+        ["S1", "first_dorsal_interosseous", "L", 2.0, 2.0, "reduced", "long"],
+        ["S1", "abductor_digiti_minimi", "L", 1.0, 1.0, "reduced", "long"],
+        ["S1", "first_dorsal_interosseous", "R", 0.0, 0.0, "normal", "normal"],
+        ["S1", "biceps", "L", 0.0, 0.0, "normal", "normal"],
+    ]
+    b = _bundle(rows, emg)
+    out, left = outside_focal_territories(b)
+    assert [f.site for f in left["S1"]] == ["ulnar_elbow"]
+    # the left ulnar's motor and sensory rows and its hand muscles are out; the right ulnar,
+    # the median and the biceps stay; the input bundle is unchanged
+    assert set(zip(out.ncs["nerve"], out.ncs["side"], strict=True)) == {
+        ("ulnar", "R"),
+        ("median", "L"),
+    }
+    assert sorted(zip(out.emg["muscle"], out.emg["side"], strict=True)) == [
+        ("biceps", "L"),
+        ("first_dorsal_interosseous", "R"),
+    ]
+    assert len(b.ncs) == 6
+    assert len(b.emg) == 4
+
+
+def test_a_slowed_forearm_is_a_neuropathy_not_an_isolated_lesion() -> None:
+    # across-elbow slowing and a drop, but the forearm is slowed below its LLN too (CIDP):
+    # the finding is stated, the ulnar rows stay in the six-class view
+    b = _bundle(_ulnar_elbow(38, 28, 9.5, 6.0))
+    (found,) = focal_findings(b)["S1"]
+    assert found.site == "ulnar_elbow"
+    assert not found.isolated
+    out, left = outside_focal_territories(b)
+    assert left == {}
+    assert len(out.ncs) == 3
+
+
+def test_carpal_tunnel_is_never_left_out() -> None:
+    b = _bundle(_median_ulnar(4.6, 2.7, 5.8, d2_amp=8.0))
+    out, left = outside_focal_territories(b)
+    assert left == {}
+    assert out is b
+
+
+def test_a_left_out_territory_is_named_in_the_limitations() -> None:
+    une = outside_focal_territories(_bundle(_ulnar_elbow(60, 38, 9.5, 6.0)))[1]["S1"][0]
+    assert une.left_out_text.startswith("The left ulnar findings and the muscles supplied below")
+
+
+def test_denervation_outside_the_territory_keeps_the_territory_in() -> None:
+    # an abnormal APB (median, C8/T1) beside the ulnar hand muscles: a root or anterior horn
+    # process is as likely as a UNE with an incidental elbow finding, so nothing is left out
+    rows = _ulnar_elbow(60, 38, 9.5, 6.0)
+    fdi = ["S1", "first_dorsal_interosseous", "L", 2.0, 2.0, "reduced", "long"]
+    apb = ["S1", "abductor_pollicis_brevis", "L", 1.0, 0.0, "reduced", "long"]
+    assert outside_focal_territories(_bundle(rows, [fdi]))[1]
+    assert outside_focal_territories(_bundle(rows, [fdi, apb]))[1] == {}
+    apb_right = ["S1", "abductor_pollicis_brevis", "R", 1.0, 0.0, "reduced", "long"]
+    assert outside_focal_territories(_bundle(rows, [fdi, apb_right]))[1]  # the other arm
+    para = ["S1", "cervical_paraspinal", "L", 1.0, 0.0, "normal", "normal"]
+    assert outside_focal_territories(_bundle(rows, [fdi, para]))[1] == {}
