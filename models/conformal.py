@@ -255,7 +255,7 @@ def coverage_table(member: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     y = np.asarray(y, dtype=int)
     covered = member[np.arange(len(y)), y]
     size = member.sum(axis=1)
-    per_class: dict[str, dict[str, float | int | None]] = {}
+    per_class: dict[str, dict[str, Any]] = {}
     for k, c in enumerate(CLASSES):
         m = y == k
         per_class[c] = {
