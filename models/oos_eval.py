@@ -21,6 +21,7 @@ from features.build import build_features
 from features.focal import focal_findings, focal_sites
 from features.vocab import CLASSES
 from models import scope
+from models.evidence import als_assessable
 from simulator.cohort import simulate_cohort_with_physiology
 from simulator.out_of_scope import CONDITIONS, FOCAL_CONDITIONS
 from simulator.parameters import OutOfScopeParams, SimulatorParams
@@ -101,11 +102,20 @@ def oos_training_features(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
     return build_features(bundle), condition
 
 
-def _with_nmj_rule(
-    assessed: list[scope.ScopeAssessment], X: pd.DataFrame
+def _as_stated(
+    assessed: list[scope.ScopeAssessment],
+    X: pd.DataFrame,
+    M: np.ndarray,
+    assessable: np.ndarray,
 ) -> list[scope.ScopeAssessment]:
-    """The assessments as the product states them: an RNS decrement > 10 % is outside."""
+    """The assessments as the product states them (:meth:`models.predictor.Predictor`).
+
+    An RNS decrement > 10 % is outside (:func:`models.scope.nmj_assessments`); ALS leading
+    without LMN signs in two regions is "not enough to establish ALS"
+    (:func:`models.scope.als_unestablished_assessments`). ``M``: the headline's probabilities.
+    """
     ruled = scope.nmj_assessments(assessed, X)
+    ruled = scope.als_unestablished_assessments(ruled, M.argmax(axis=1) == _ALS, assessable)
     return [b if b is not None else a for a, b in zip(assessed, ruled, strict=True)]
 
 
@@ -136,8 +146,9 @@ def score_out_of_scope(
     cond = truth["condition"].to_numpy()
     P = proba(X)
     Q = detector.proba(X)
-    M = scope.mix_probabilities(P, Q)
-    A = _with_nmj_rule(scope.assess(Q, detector.threshold, scope.insufficient(X)), X)
+    ok = als_assessable(X)
+    M = scope.mixed_capped(P, Q, ok)
+    A = _as_stated(scope.assess(Q, detector.threshold, scope.insufficient(X)), X, M, ok)
     foc = focal_sites(focal_findings(bundle), list(bundle.studies["study_id"]))
     per: dict[str, dict[str, float]] = {}
     for c in CONDITIONS:
@@ -162,7 +173,10 @@ def score_out_of_scope(
             entry["focal_detected_share"] = float(foc.iloc[rows][FOCAL_CONDITIONS[c]].mean())
         per[c] = entry
     Qi = detector.proba(X_in)
-    Ai = _with_nmj_rule(scope.assess(Qi, detector.threshold, scope.insufficient(X_in)), X_in)
+    ok_in = als_assessable(X_in)
+    Pi = proba(X_in)
+    Mi = scope.mixed_capped(Pi, Qi, ok_in)
+    Ai = _as_stated(scope.assess(Qi, detector.threshold, scope.insufficient(X_in)), X_in, Mi, ok_in)
     learnt = np.isin(cond, scope.LEARNT_CONDITIONS)
     q_all = np.concatenate([1.0 - Qi[:, 0], 1.0 - Q[learnt, 0]])
     y_all = np.concatenate([np.zeros(len(Qi)), np.ones(int(learnt.sum()))])
@@ -184,8 +198,6 @@ def score_out_of_scope(
         ),
     }
     if y_in is not None and len(y_in):
-        Pi = proba(X_in)
-        Mi = scope.mix_probabilities(Pi, Qi)
         out["in_scope_macro_f1"] = {
             "before": float(f1_score(y_in, Pi.argmax(axis=1), average="macro")),
             "after": float(f1_score(y_in, Mi.argmax(axis=1), average="macro")),

@@ -66,6 +66,9 @@ class ConformalParams(_Section):
     """
 
     alpha: float = Field(0.1, gt=0, lt=1)
+    #: thinned copies of each calib study whose thresholds are also fitted (partial reports,
+    #: :func:`models.conformal.fit_conformal`); 0: the whole studies alone
+    partial_report_copies: int = Field(2, ge=0)
 
 
 class TrainParams(_Section):

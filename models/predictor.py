@@ -41,7 +41,6 @@ from models.calibration import Calibration
 from models.conformal import prediction_sets
 from models.evidence import (
     als_assessable,
-    cap_unassessable_als,
     class_lacks_evidence,
     evidence_table,
     limitations,
@@ -70,9 +69,11 @@ from models.scope import (
     SCOPE_DIR,
     ScopeAssessment,
     ScopeDetector,
+    als_unestablished_assessments,
     assess,
     insufficient,
     mix_probabilities,
+    mixed_capped,
     nmj_assessments,
 )
 from models.scope import headline as scope_headline
@@ -423,6 +424,7 @@ class Predictor:
             return []
         values = self.model_values(X)
         ev = evidence_table(X)  # once per batch: the cap, the limitations and the flag
+        assessable = als_assessable(X, ev)
         proba, capped = self.probabilities_from_raw(self.raw_scores(values), X, ev)
         scopes: list[ScopeAssessment | None] = [None] * len(X)
         if self.scope_detector is not None:  # soft-target mixture + assessment (models.scope)
@@ -430,11 +432,13 @@ class Predictor:
             # the mixture can lift P(ALS) again (Kennedy's soft target is 0.6 ALS): the Gold
             # Coast cap is a rule about the headline, so it holds after the mixture too
             mixed = mix_probabilities(proba, q)
-            proba = cap_unassessable_als(mixed, als_assessable(X, ev), self.classes.index("als"))
+            proba = mixed_capped(proba, q, assessable)
             capped = capped | (np.abs(proba - mixed).max(axis=1) > 0)
             scopes = list(assess(q, self.scope_detector.threshold, insufficient(X)))
         scopes = nmj_assessments(scopes, X)  # an RNS decrement > 10 % is outside by rule
         top, second = ranking(proba)
+        # ALS leading where it cannot be established: the headline says so instead
+        scopes = als_unestablished_assessments(scopes, top == self.classes.index("als"), assessable)
         classes = self.classes
         conformal = self.meta.conformal
         # the sets use the headline's probabilities, with the thresholds fitted at this prior

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from features.vocab import CLASS_LABELS, CLASSES, REGIONS
+from models.evidence import cap_unassessable_als
 
 #: conditions the detector learns (the focal ones go to features.focal; myasthenia with a normal
 #: routine study is indistinguishable from normal without repetitive stimulation)
@@ -316,6 +317,48 @@ def mix_probabilities(P: np.ndarray, Q: np.ndarray) -> np.ndarray:
     return (1.0 - q_out.sum(axis=1, keepdims=True)) * P + q_out @ T
 
 
+def mixed_capped(P: np.ndarray, Q: np.ndarray, assessable: np.ndarray) -> np.ndarray:
+    """The soft-target mixture, then the Gold Coast ALS cap (the headline's probabilities).
+
+    The mixture can lift P(ALS) again (Kennedy's soft target is mostly ALS), but a study with
+    lower motor neuron signs in fewer than two regions cannot establish ALS whatever it is
+    most like, so :func:`models.evidence.cap_unassessable_als` is applied after it.
+    ``assessable`` (n,) bool: :func:`models.evidence.als_assessable` of the rows.
+    """
+    return cap_unassessable_als(mix_probabilities(P, Q), assessable, CLASSES.index("als"))
+
+
+#: the reason stated when ALS leads but the findings cannot establish it (Gold Coast: LMN signs
+#: in at least two regions)
+ALS_UNESTABLISHED = (
+    "Not enough to establish ALS: lower motor neuron signs in one region "
+    "(the Gold Coast criteria need two of bulbar, cervical, thoracic, lumbosacral)."
+)
+
+
+def als_unestablished_assessments(
+    scopes: Sequence[ScopeAssessment | None],
+    top_is_als: np.ndarray,
+    assessable: np.ndarray,
+) -> list[ScopeAssessment | None]:
+    """Mark in-scope studies whose most probable class is ALS but cannot be established.
+
+    The ALS cap keeps P(ALS) below an even chance where LMN signs are found in fewer than two
+    regions; it can still be the largest of six (e.g. cervical LMN signs of a myelopathy, with
+    the rest of the study normal). The headline then says that the findings are insufficient
+    for ALS rather than naming it. Outside and insufficient assessments are kept; ``scopes``
+    is row-aligned with the two arrays (None: no detector in the model).
+    """
+    out = list(scopes)
+    for i in np.flatnonzero(np.asarray(top_is_als, dtype=bool) & ~np.asarray(assessable)):
+        prev = out[i]
+        if prev is not None and prev.status != "in_scope":
+            continue
+        p_out = 0.0 if prev is None else prev.probability
+        out[i] = ScopeAssessment("insufficient", p_out, None, ALS_UNESTABLISHED)
+    return out
+
+
 def insufficient(X: pd.DataFrame) -> np.ndarray:
     """True where too little was examined for any of the six classes (coverage features)."""
     nerves = X.get("cov_motor_nerves_count", 0) + X.get("cov_sensory_nerves_count", 0)
@@ -404,6 +447,8 @@ def headline(diagnosis: str, scope: ScopeAssessment | None, focal_texts: list[st
     """
     name = CLASS_LABELS.get(diagnosis, diagnosis)
     if scope is not None and scope.status == "insufficient":
+        if scope.reason == ALS_UNESTABLISHED:
+            return "Not enough to establish ALS: lower motor neuron signs in one region"
         return "Not enough examined to say"
     if scope is not None and scope.status == "outside":
         return f"Outside the six classes — most like {LABELS[scope.most_like or 'kennedy']}"

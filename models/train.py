@@ -257,6 +257,7 @@ def train_model(
     fit_booster: Callable[..., lgb.Booster] | None = None,
     baseline: bool = True,
     study_weight: pd.Series | None = None,
+    X_calib_copies: pd.DataFrame | None = None,
 ) -> TrainedModel:
     """Fit LightGBM + logistic baseline on ``train`` (+ augmented rows), calibrate on ``calib``.
 
@@ -284,6 +285,10 @@ def train_model(
         Training weight per ``study_id`` (``params.yaml: data.extra_bundles``), multiplied into
         the class weights of the study's rows and of its augmented copies; a study it does not
         list weighs 1. ``None``: every study weighs 1 (the weights are left untouched).
+    X_calib_copies : DataFrame, optional
+        Feature rows of thinned copies of the ``calib`` studies (index ``<study_id>~aug<k>``,
+        :func:`augmented_features`): the prediction-set thresholds also cover partial reports
+        (:func:`models.conformal.fit_conformal`). Not used for the calibration itself.
     """
     from sklearn.metrics import f1_score
 
@@ -336,6 +341,11 @@ def train_model(
     temperature = calibration.temperature
     prior = y[tr].value_counts(normalize=True).reindex(list(CLASSES), fill_value=0.0)
     train_prior = {str(c): round(float(v), 6) for c, v in prior.items()}
+    copies = None
+    if X_calib_copies is not None and len(X_calib_copies):
+        X_cc = X_calib_copies.reindex(columns=X.columns)
+        y_cc = codes.loc[original_study_id(X_cc.index)].to_numpy()
+        copies = (raw_scores(booster, X_cc), X_cc, y_cc)
     conformal = conformal_sets(
         raw_scores(booster, X.loc[ca]),
         X.loc[ca],
@@ -343,6 +353,7 @@ def train_model(
         calibration,
         train_prior,
         alpha=p.conformal.alpha,
+        copies=copies,
     )
     proba_va = calibration.apply(raw_scores(booster, X.loc[va]))
     margin = choose_margin(
@@ -417,6 +428,7 @@ def conformal_sets(
     train_prior: Mapping[str, float],
     *,
     alpha: float,
+    copies: tuple[np.ndarray, pd.DataFrame, np.ndarray] | None = None,
 ) -> ConformalSets:
     """Prediction-set thresholds from calibration studies, for every stated prior.
 
@@ -439,24 +451,30 @@ def conformal_sets(
         Training class shares, as stored in ``model.json``.
     alpha : float
         Miscoverage per class (``train.conformal.alpha``).
+    copies : (ndarray, DataFrame, ndarray), optional
+        Raw scores, feature rows and true class indices of thinned copies of the calibration
+        studies (partial reports); per class the larger threshold is kept.
     """
     from features.vocab import PRIORS
     from models.conformal import fit_conformal
     from models.evidence import als_assessable
     from models.probabilities import prior_shift, product_probabilities
 
-    assessable = als_assessable(X)
-    proba = {
-        prior: product_probabilities(
-            raw,
-            calibration,
-            prior=prior_shift(prior, train_prior, CLASSES),
-            als_index=CLASSES.index("als"),
-            als_assessable=assessable,
-        )[0]
-        for prior in PRIORS
-    }
-    return fit_conformal(proba, y, alpha=alpha)
+    def stated(raw_k: np.ndarray, X_k: pd.DataFrame) -> dict[str, np.ndarray]:
+        assessable = als_assessable(X_k)
+        return {
+            prior: product_probabilities(
+                raw_k,
+                calibration,
+                prior=prior_shift(prior, train_prior, CLASSES),
+                als_index=CLASSES.index("als"),
+                als_assessable=assessable,
+            )[0]
+            for prior in PRIORS
+        }
+
+    thinned = None if copies is None else (stated(copies[0], copies[1]), copies[2])
+    return fit_conformal(stated(raw, X), y, alpha=alpha, copies=thinned)
 
 
 def save_model_dir(

@@ -165,6 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "alpha": conformal.alpha,
             "nominal_coverage": conformal.coverage,
             "n_calib": conformal.n_calib,
+            "n_calib_copies": conformal.n_calib_copies,
         }
         curves = {}
         for s in ("test", "heldout_site"):

@@ -82,6 +82,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=p.seed,
         p_protocol_transplant=p.augment.p_protocol_transplant,
     )
+    # partial-report copies of the calib studies, for the prediction-set thresholds only
+    # (models.conformal.fit_conformal): thinned the way training copies are, another seed
+    X_calib_copies = augmented_features(
+        bundle,
+        list(split.index[split == "calib"]),
+        n_copies=p.conformal.partial_report_copies,
+        drop_kwargs=p.augment.model_dump(exclude={"n_copies", "p_protocol_transplant"}),
+        seed=p.seed + 1,
+        p_protocol_transplant=p.augment.p_protocol_transplant,
+    )
     timings["augment_s"] = time.perf_counter() - t0
 
     project = tracking.project_dir()
@@ -124,6 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 X_aug=X_aug if len(X_aug) else None,
                 fit_booster=fit_booster,
                 study_weight=study_weights(bundle.studies),
+                X_calib_copies=X_calib_copies if len(X_calib_copies) else None,
             )
         finally:
             close_client(client)

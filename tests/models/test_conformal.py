@@ -12,6 +12,7 @@ from models.conformal import (
     ALWAYS,
     ConformalSets,
     class_thresholds,
+    coverage_interval,
     coverage_table,
     fit_conformal,
     prediction_sets,
@@ -150,8 +151,12 @@ def test_coverage_table_and_general_lab_mix_numbers():
     member[2, 2] = True  # class 1 not covered, size 1
     y = np.array([0, 0, 1, 1])  # study 3: empty set, not covered
     table = coverage_table(member, y)
-    assert table["per_class"]["normal"] == {"n": 2, "coverage": 1.0, "mean_set_size": 1.5}
-    assert table["per_class"]["als"] == {"n": 2, "coverage": 0.0, "mean_set_size": 0.5}
+    assert table["per_class"]["normal"] == {
+        "n": 2, "coverage": 1.0, "coverage_ci95": coverage_interval(2, 2), "mean_set_size": 1.5
+    }  # fmt: skip
+    assert table["per_class"]["als"] == {
+        "n": 2, "coverage": 0.0, "coverage_ci95": coverage_interval(0, 2), "mean_set_size": 0.5
+    }  # fmt: skip
     assert table["per_class"]["myopathy"]["coverage"] is None
     assert table["coverage"] == 0.5
     assert table["share_empty"] == 0.25
@@ -171,3 +176,64 @@ def test_risk_coverage_answers_the_most_confident_first():
     np.testing.assert_allclose(curve.accuracy, [1.0, 1.0, 2 / 3, 0.75])
     assert curve.at(0.5) == 1.0
     assert curve.at(1.0) == 0.75
+
+
+def _flatter(p: np.ndarray, power: float) -> np.ndarray:
+    """Probabilities of partial reports: the same ranking, less confident (tempered)."""
+    e = p**power
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_partial_report_copies_keep_coverage_on_thinned_studies():
+    """Thresholds of whole studies under-cover flatter (thinned) studies; with thinned copies
+    in the fit, both whole and thinned studies are covered at the nominal level."""
+    y_cal, p_cal = _exchangeable(12_000, seed=1)
+    y_test, p_test = _exchangeable(12_000, seed=2)
+    whole = dict.fromkeys(PRIORS, p_cal)
+    thin_cal, thin_test = _flatter(p_cal, 0.4), _flatter(p_test, 0.4)
+    plain = fit_conformal(whole, y_cal, alpha=0.1)
+    both = fit_conformal(whole, y_cal, alpha=0.1, copies=(dict.fromkeys(PRIORS, thin_cal), y_cal))
+    q_plain, q_both = plain.threshold_vector("training"), both.threshold_vector("training")
+    assert (q_both >= q_plain).all()
+    assert (q_both > q_plain).any()
+    under = coverage_table(set_membership(thin_test, q_plain), y_test)
+    assert under["min_class_coverage"] < 0.85  # whole-study thresholds miss partial reports
+    for probs in (thin_test, p_test):
+        table = coverage_table(set_membership(probs, q_both), y_test)
+        assert table["min_class_coverage"] >= 0.875, table["per_class"]
+    assert both.n_calib_copies == dict(
+        zip(CLASSES, np.bincount(y_cal, minlength=K).tolist(), strict=True)
+    )
+    assert plain.n_calib_copies == {}
+
+
+def test_a_class_with_too_few_copies_keeps_the_whole_studies_threshold():
+    y_cal, p_cal = _exchangeable(3_000, seed=3)
+    whole = dict.fromkeys(PRIORS, p_cal)
+    keep = y_cal != 2
+    keep[np.flatnonzero(y_cal == 2)[:5]] = True  # 5 copies of class 2: fewer than 1/alpha - 1
+    thin = _flatter(p_cal[keep], 0.3)
+    fitted = fit_conformal(
+        whole, y_cal, alpha=0.1, copies=(dict.fromkeys(PRIORS, thin), y_cal[keep])
+    )
+    plain = fit_conformal(whole, y_cal, alpha=0.1)
+    q, q0 = fitted.threshold_vector("training"), plain.threshold_vector("training")
+    assert q[2] == q0[2] < ALWAYS  # not "always in the set" from five copies
+    assert (q[:2] > q0[:2]).all()  # the confident classes take the copies' threshold
+    assert fitted.n_calib_copies[CLASSES[2]] == 5
+
+
+def test_coverage_interval_is_the_wilson_interval():
+    ci = coverage_interval(180, 200)
+    assert ci is not None
+    assert ci["low"] < 0.9 < ci["high"]
+    # Wilson: 0.9 +- about 4 points at n = 200 (about 2 points of standard error)
+    assert ci["low"] == pytest.approx(0.8506, abs=5e-4)
+    assert ci["high"] == pytest.approx(0.9343, abs=5e-4)
+    assert coverage_interval(0, 0) is None
+    y = np.array([0, 0, 1])
+    member = np.zeros((3, K), dtype=bool)
+    member[0, 0] = member[2, 1] = True
+    table = coverage_table(member, y)
+    assert table["per_class"][CLASSES[0]]["coverage_ci95"] == coverage_interval(1, 2)
+    assert table["per_class"][CLASSES[3]]["coverage_ci95"] is None

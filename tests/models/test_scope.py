@@ -36,6 +36,41 @@ def test_mixture_keeps_probabilities_and_moderates_als() -> None:
     assert M[2, _ALS] == pytest.approx(0.725)  # at the threshold 0.5 at most 0.75 < 0.9
 
 
+def test_the_als_cap_holds_after_the_mixture() -> None:
+    """Kennedy's soft target is mostly ALS: mixed in, it lifted a one-region study's P(ALS)
+    above an even chance; capped after the mixture it stays at the cap."""
+    from models.evidence import ALS_UNASSESSABLE_MAX_P
+
+    P = np.tile(np.eye(6)[CLASSES.index("radiculopathy")] * 0.6 + np.eye(6)[_ALS] * 0.4, (2, 1))
+    Q = np.zeros((2, len(scope.OUTCOMES)))
+    Q[:, 1 + scope.LEARNT_CONDITIONS.index("kennedy")] = 1.0
+    assert scope.mix_probabilities(P, Q)[0, _ALS] > ALS_UNASSESSABLE_MAX_P
+    M = scope.mixed_capped(P, Q, np.array([False, True]))
+    np.testing.assert_allclose(M.sum(axis=1), 1.0)
+    assert M[0, _ALS] == pytest.approx(ALS_UNASSESSABLE_MAX_P)  # one region: capped
+    assert M[1, _ALS] == pytest.approx(scope.mix_probabilities(P, Q)[1, _ALS])  # two: kept
+
+
+def test_als_leading_where_it_cannot_be_established_is_stated_as_insufficient() -> None:
+    inside = scope.ScopeAssessment("in_scope", 0.1, None, "Within the six classes.")
+    outside = _assessment("outside")
+    scopes = [inside, inside, inside, outside, None]
+    top_is_als = np.array([True, True, False, True, True])
+    assessable = np.array([False, True, False, False, False])
+    out = scope.als_unestablished_assessments(scopes, top_is_als, assessable)
+    assert [a.status if a else None for a in out] == [
+        "insufficient",
+        "in_scope",
+        "in_scope",
+        "outside",
+        "insufficient",
+    ]
+    assert out[0].reason == scope.ALS_UNESTABLISHED
+    assert scope.headline("als", out[0], []).startswith("Not enough to establish ALS")
+    assert scope.headline_class("als", out[0], False) is None
+    assert scope.headline("als", out[3], []).startswith("Outside the six classes")
+
+
 def _assessment(status: str) -> scope.ScopeAssessment:
     return scope.ScopeAssessment(status, 0.9, "kennedy", "why")  # type: ignore[arg-type]
 

@@ -92,8 +92,9 @@ def test_predictor_headlines_a_decrement_as_an_nmj_disorder(
 
 
 def test_the_out_of_scope_report_counts_the_rule_like_the_product() -> None:
-    from models.oos_eval import _with_nmj_rule
+    from models.oos_eval import _as_stated
 
     inside = scope.ScopeAssessment("in_scope", 0.05, None, "")
-    out = _with_nmj_rule([inside, inside], _X([1.0, np.nan], [30.0, np.nan]))
+    M = np.tile(np.eye(6)[0], (2, 1))  # normal leads: the ALS rule does not apply
+    out = _as_stated([inside, inside], _X([1.0, np.nan], [30.0, np.nan]), M, np.ones(2, bool))
     assert [a.status for a in out] == ["outside", "in_scope"]
